@@ -1,0 +1,110 @@
+// Copyright lqs authors. Messages: what is sent, what is received, and their identifiers.
+#ifndef LQS_MESSAGE_HPP_
+#define LQS_MESSAGE_HPP_
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace lqs {
+
+/// A MessageId: a random (version 4) UUID. to_string() gives the canonical 36-character form,
+/// which is also a valid SQS batch entry id (sqs-consumer uses it as one).
+struct MessageId {
+  std::array<uint8_t, 16> bytes{};
+  std::string to_string() const;
+  bool operator==(const MessageId&) const = default;
+};
+
+/// An MD5 digest; to_hex() gives the lower-case hex form SQS returns.
+struct Md5Digest {
+  std::array<uint8_t, 16> bytes{};
+  std::string to_hex() const;
+  bool operator==(const Md5Digest&) const = default;
+};
+
+/// A user message attribute (SQS MessageAttributeValue). `data_type` is "String", "Number" or
+/// "Binary", optionally with a custom suffix ("Number.int", "Binary.png"). `value` holds the
+/// StringValue's UTF-8 bytes, or the BinaryValue's raw (decoded) bytes for Binary types.
+struct MessageAttribute {
+  std::string name;
+  std::string data_type;
+  std::string value;
+  bool operator==(const MessageAttribute&) const = default;
+};
+
+/// One message to send. Views must stay valid for the duration of the call only.
+struct SendRequest {
+  std::string_view body;                         ///< 1 byte .. MaximumMessageSize, XML chars
+  std::span<const MessageAttribute> attributes;  ///< at most 10
+  std::string_view message_group_id;             ///< optional on standard queues (fair queues)
+  std::optional<int32_t> delay_s;                ///< 0..900; absent: the queue's DelaySeconds
+  std::string_view aws_trace_header;             ///< optional AWSTraceHeader system attribute
+};
+
+/// What a successful send returns. The digests are computed only when asked for
+/// (SendOptions::compute_md5) because SQS clients need them and shared-memory users do not.
+struct SendResult {
+  MessageId message_id;
+  std::optional<Md5Digest> md5_of_body;
+  std::optional<Md5Digest> md5_of_message_attributes;         ///< only when attributes sent
+  std::optional<Md5Digest> md5_of_message_system_attributes;  ///< only when trace header sent
+};
+
+struct SendOptions {
+  bool compute_md5 = false;
+};
+
+/// ReceiveMessage parameters (SQS_REFERENCE.md §1.3, §3).
+struct ReceiveOptions {
+  int32_t max_number_of_messages = 1;           ///< 1..10
+  std::optional<int32_t> visibility_timeout_s;  ///< 0..43200; absent: the queue's value
+  std::optional<int32_t> wait_time_s;           ///< 0..20; absent: the queue's default
+  /// System attributes to return: "All", or names such as "SentTimestamp". Empty: none.
+  std::vector<std::string> system_attribute_names;
+  /// User attributes to return: "All", ".*", "*", exact names, or "Prefix.*". Empty: none.
+  std::vector<std::string> message_attribute_names;
+  bool compute_md5 = false;  ///< fill md5_of_body / md5_of_attributes
+};
+
+/// A received message. Receiving into a reused ReceiveBatch keeps the strings' capacity, so a
+/// steady-state receive does not allocate.
+struct ReceivedMessage {
+  MessageId message_id;
+  std::string receipt_handle;
+  std::string body;
+  /// The user attributes selected by ReceiveOptions::message_attribute_names, sorted by name.
+  std::vector<MessageAttribute> attributes;
+  /// The system attributes selected by ReceiveOptions::system_attribute_names, as SQS names
+  /// and string values ("SentTimestamp" -> "1700000000000"), in SQS's order.
+  std::vector<std::pair<std::string, std::string>> system_attributes;
+  // Always filled, whatever the filters:
+  int64_t sent_timestamp_ms = 0;
+  int64_t first_receive_timestamp_ms = 0;
+  uint32_t receive_count = 0;
+  std::string message_group_id;
+  std::string aws_trace_header;
+  std::optional<Md5Digest> md5_of_body;
+  std::optional<Md5Digest> md5_of_message_attributes;  ///< over the attributes returned
+};
+
+/// The output of Queue::receive. Reuse one per consumer loop.
+struct ReceiveBatch {
+  std::vector<ReceivedMessage> messages;  ///< capacity kept across calls
+  size_t count = 0;                       ///< messages[0..count) are this call's
+};
+
+/// Approximate counts (SQS ApproximateNumberOfMessages, ...NotVisible, ...Delayed).
+struct QueueCounts {
+  uint64_t visible = 0;
+  uint64_t in_flight = 0;
+  uint64_t delayed = 0;
+};
+
+}  // namespace lqs
+
+#endif  // LQS_MESSAGE_HPP_

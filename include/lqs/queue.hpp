@@ -1,0 +1,123 @@
+// Copyright lqs authors. Queue: an SQS standard queue in a shared-memory segment.
+//
+// Thread-safety: a Queue object may be used from many threads at once; any number of
+// processes may open the same queue. Every operation is lock-free on the data path.
+// Errors: every call returns Result; no exception crosses this API.
+#ifndef LQS_QUEUE_HPP_
+#define LQS_QUEUE_HPP_
+
+#include "lqs/clock.hpp"
+#include "lqs/message.hpp"
+#include "lqs/queue_attributes.hpp"
+#include "lqs/result.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace lqs {
+
+/// The default shm root of an instance: /dev/shm/lqs/<instance>.
+std::string default_shm_root(std::string_view instance = "default");
+
+/// Where a queue lives and which clock it uses.
+struct QueueLocation {
+  std::string shm_root = default_shm_root();  ///< directory holding one segment file per queue
+  std::string name;                           ///< SQS queue name: [A-Za-z0-9_-]{1,80}
+  Clock* clock = nullptr;                     ///< nullptr: SystemClock::instance()
+};
+
+/// What recover() found and repaired (also used by fsck).
+struct RecoveryReport {
+  uint64_t slots_scanned = 0;
+  uint64_t dead_writers_reclaimed = 0;  ///< sends interrupted by a dead producer
+  uint64_t publishes_completed = 0;     ///< messages re-published to the ready ring
+  uint64_t leases_expired = 0;          ///< expired leases / delays made visible
+  uint64_t deletes_completed = 0;       ///< deletes interrupted by a dead process
+  uint64_t retention_expired = 0;       ///< messages removed past their retention
+  uint64_t chunks_reclaimed = 0;        ///< arena chunks owned by no message
+  uint64_t free_hints_rebuilt = 0;      ///< free-slot / free-chunk hint bits restored
+};
+
+class Queue {
+ public:
+  /// Creates the segment file (mode 0660 by default) and reserves its space with fallocate, so
+  /// a full /dev/shm fails here (kNoSpace) instead of raising SIGBUS later.
+  /// Errors: kInvalidParameterValue (bad name), kInvalidAttributeValue, kQueueNameExists,
+  /// kNoSpace, kSystem.
+  static Result<Queue> create(const QueueLocation& where, const QueueAttributes& attributes);
+  /// Opens an existing queue. Validates the segment (magic, version, sizes, offsets) before
+  /// trusting any of it. Errors: kQueueDoesNotExist, kCorruption, kIncompatibleVersion.
+  static Result<Queue> open(const QueueLocation& where);
+  /// Removes the segment file. Processes that have it open keep working on the old mapping.
+  static Result<void> remove(const QueueLocation& where);
+
+  Queue(Queue&&) noexcept;
+  Queue& operator=(Queue&&) noexcept;
+  Queue(const Queue&) = delete;
+  Queue& operator=(const Queue&) = delete;
+  ~Queue();
+
+  const std::string& name() const noexcept;
+  /// The attributes as stored in the segment.
+  QueueAttributes attributes() const noexcept;
+  /// Changes the SQS attributes (not the capacity fields, which are fixed at creation).
+  Result<void> set_attributes(const QueueAttributes& attributes);
+
+  /// SendMessage. Errors: kMissingParameter (empty body), kInvalidMessageContents,
+  /// kInvalidParameterValue (too large, bad delay or group id), kInvalidAttributeName /
+  /// kInvalidAttributeValue / kInvalidParameterValue (bad message attributes), kQueueFull.
+  Result<SendResult> send(const SendRequest& request, const SendOptions& options = {});
+  /// SendMessageBatch: 1..10 entries whose sizes sum to at most 1 MiB (else the whole call
+  /// fails: kEmptyBatchRequest, kTooManyEntriesInBatch, kBatchRequestTooLong). Each entry then
+  /// succeeds or fails on its own, in request order; `out` gets one Result per entry.
+  Result<void> send_batch(std::span<const SendRequest> requests,
+                          std::vector<Result<SendResult>>& out, const SendOptions& options = {});
+
+  /// ReceiveMessage: leases up to max_number_of_messages messages. Waits up to wait_time_s for
+  /// the first one (parked on a futex; woken by a send from any process). An empty result is
+  /// not an error. Errors: kInvalidParameterValue for out-of-range options.
+  Result<void> receive(ReceiveBatch& out, const ReceiveOptions& options = {});
+
+  /// DeleteMessage. A handle whose message was already deleted, or re-received by someone
+  /// else, succeeds without effect (as in SQS). Errors: kReceiptHandleIsInvalid.
+  Result<void> delete_message(std::string_view receipt_handle);
+  /// DeleteMessageBatch: per-entry results in `out`. Errors as for send_batch's whole-call ones.
+  Result<void> delete_batch(std::span<const std::string_view> receipt_handles,
+                            std::vector<Result<void>>& out);
+
+  /// ChangeMessageVisibility: the message becomes visible `visibility_timeout_s` from now
+  /// (0: at once), never beyond 12 h after its receive. Errors: kReceiptHandleIsInvalid,
+  /// kInvalidParameterValue (out of range, beyond 12 h, or message not in flight).
+  Result<void> change_visibility(std::string_view receipt_handle, int32_t visibility_timeout_s);
+  /// ChangeMessageVisibilityBatch.
+  Result<void> change_visibility_batch(std::span<const std::string_view> receipt_handles,
+                                       std::span<const int32_t> visibility_timeouts_s,
+                                       std::vector<Result<void>>& out);
+
+  /// PurgeQueue: deletes every message: visible, in flight and delayed.
+  Result<void> purge();
+  /// Approximate counts, from one scan of the slot table.
+  QueueCounts counts() const;
+
+  /// Repairs what dead processes left behind (see src/queue/README.md, crash table) and
+  /// expires due leases, delays and retention. Safe to run at any time, from any process,
+  /// concurrently with every other operation.
+  RecoveryReport recover();
+  /// Checks the segment's invariants without changing it; returns the problems found.
+  std::vector<std::string> fsck() const;
+
+  class Impl;
+
+ private:
+  explicit Queue(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace lqs
+
+#endif  // LQS_QUEUE_HPP_

@@ -1,0 +1,1233 @@
+// Copyright lqs authors. Standard-queue operations over a segment.
+//
+// See src/queue/README.md for the contract, the slot life cycle (slot_state.hpp) and the crash
+// table of every operation; the short form is at each step below.
+#include "lqs/queue.hpp"
+
+#include "common/crash_point.hpp"
+#include "common/futex.hpp"
+#include "common/md5.hpp"
+#include "common/process.hpp"
+#include "common/random.hpp"
+#include "common/siphash.hpp"
+#include "queue/arena.hpp"
+#include "queue/ring.hpp"
+#include "queue/slot_state.hpp"
+#include "queue/validation.hpp"
+#include "shm/segment.hpp"
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <climits>
+#include <cstring>
+#include <functional>
+#include <thread>
+
+namespace lqs {
+
+using queue::Arena;
+using queue::kNoOffset;
+using queue::make_entry;
+using queue::make_state;
+using queue::next_epoch;
+using queue::PopVerdict;
+using queue::RingView;
+using queue::SlotState;
+using queue::StateWord;
+
+std::string default_shm_root(std::string_view instance) {
+  return "/dev/shm/lqs/" + std::string(instance);
+}
+
+namespace {
+
+constexpr int64_t kMaxVisibilityMs = int64_t{43200} * 1000;
+constexpr uint32_t kSweepStep = 8;
+constexpr size_t kMaxTraceHeader = 8192;
+constexpr size_t kBatchLimitBytes = 1048576;
+constexpr size_t kHandleBytes = 20;  // slot u32, incarnation u32, epoch u32, mac u64
+constexpr size_t kHandleChars = 27;  // base64url, no padding
+
+constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+void b64url_encode(const uint8_t* in, size_t n, std::string& out) {
+  out.clear();
+  size_t i = 0;
+  for (; i + 3 <= n; i += 3) {
+    uint32_t v = (uint32_t{in[i]} << 16) | (uint32_t{in[i + 1]} << 8) | in[i + 2];
+    out.push_back(kB64[(v >> 18) & 63]);
+    out.push_back(kB64[(v >> 12) & 63]);
+    out.push_back(kB64[(v >> 6) & 63]);
+    out.push_back(kB64[v & 63]);
+  }
+  if (n - i == 2) {
+    uint32_t v = (uint32_t{in[i]} << 16) | (uint32_t{in[i + 1]} << 8);
+    out.push_back(kB64[(v >> 18) & 63]);
+    out.push_back(kB64[(v >> 12) & 63]);
+    out.push_back(kB64[(v >> 6) & 63]);
+  } else if (n - i == 1) {
+    uint32_t v = uint32_t{in[i]} << 16;
+    out.push_back(kB64[(v >> 18) & 63]);
+    out.push_back(kB64[(v >> 12) & 63]);
+  }
+}
+
+int b64_value(char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '-') return 62;
+  if (c == '_') return 63;
+  return -1;
+}
+
+bool b64url_decode(std::string_view s, uint8_t* out, size_t n) {
+  uint32_t acc = 0;
+  int bits = 0;
+  size_t o = 0;
+  for (char c : s) {
+    int v = b64_value(c);
+    if (v < 0) {
+      return false;
+    }
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      if (o >= n) {
+        return false;
+      }
+      out[o++] = static_cast<uint8_t>(acc >> bits);
+    }
+  }
+  return o == n;
+}
+
+struct Handle {
+  uint32_t slot = 0;
+  uint32_t incarnation = 0;
+  uint32_t epoch = 0;
+};
+
+Error invalid_handle(std::string_view h) {
+  std::string shown(h.substr(0, 1024));
+  return make_error(ErrorCode::kReceiptHandleIsInvalid,
+                    "The input receipt handle \"" + shown + "\" is not a valid receipt handle.");
+}
+
+Error not_available(std::string_view h) {
+  return make_error(ErrorCode::kInvalidParameterValue,
+                    "Value " + std::string(h.substr(0, 1024)) +
+                        " for parameter ReceiptHandle is invalid. Reason: Message does not exist "
+                        "or is not available for visibility timeout change.");
+}
+
+// Per-thread scan start for the free-slot bitmap, so producers on different threads start in
+// different words.
+thread_local uint32_t tl_slot_word = static_cast<uint32_t>(
+    std::hash<std::thread::id>{}(std::this_thread::get_id()) * 0x9E3779B97F4A7C15ULL >> 40);
+
+}  // namespace
+
+class Queue::Impl {
+ public:
+  Impl(shm::Segment seg, Clock* clock, std::string name)
+      : seg_(std::move(seg)),
+        clock_(clock != nullptr ? clock : &SystemClock::instance()),
+        name_(std::move(name)) {
+    h_ = seg_.header();
+    uint8_t* b = seg_.base();
+    slots_ = reinterpret_cast<shm::Slot*>(b + h_->slots_off);
+    slot_bits_ = reinterpret_cast<std::atomic<uint64_t>*>(b + h_->slot_bits_off);
+    slot_count_ = h_->slot_count;
+    ready_ = RingView(
+        reinterpret_cast<shm::RingControl*>(b + h_->ring_off),
+        reinterpret_cast<std::atomic<uint64_t>*>(b + h_->ring_off + sizeof(shm::RingControl)),
+        h_->ring_capacity);
+    const uint64_t lane_bytes = sizeof(shm::RingControl) + uint64_t{h_->lane_capacity} * 8;
+    for (uint32_t i = 0; i < shm::kLaneCount; ++i) {
+      uint8_t* l = b + h_->lanes_off + i * lane_bytes;
+      lanes_[i] = RingView(reinterpret_cast<shm::RingControl*>(l),
+                           reinterpret_cast<std::atomic<uint64_t>*>(l + sizeof(shm::RingControl)),
+                           h_->lane_capacity);
+    }
+    arena_ = Arena(h_, reinterpret_cast<shm::PageDesc*>(b + h_->pages_off), b + h_->arena_off,
+                   h_->page_count);
+  }
+
+  // ---- time -------------------------------------------------------------------------------
+  uint64_t now_rel_ms() const noexcept {
+    int64_t v = (clock_->mono_ns() - h_->mono_base_ns) / 1'000'000;
+    return v < 0 ? 0 : static_cast<uint64_t>(v);
+  }
+  int64_t unix_ms() const noexcept { return clock_->unix_ms(); }
+
+  // ---- receipt handles --------------------------------------------------------------------
+  void make_handle(uint32_t slot, uint32_t inc, uint32_t epoch, std::string& out) const {
+    uint8_t buf[kHandleBytes];
+    std::memcpy(buf, &slot, 4);
+    std::memcpy(buf + 4, &inc, 4);
+    std::memcpy(buf + 8, &epoch, 4);
+    uint64_t mac = common::siphash24(h_->mac_key, buf, 12);
+    std::memcpy(buf + 12, &mac, 8);
+    b64url_encode(buf, kHandleBytes, out);
+  }
+
+  Result<Handle> parse_handle(std::string_view s) const {
+    uint8_t buf[kHandleBytes];
+    if (s.size() != kHandleChars || !b64url_decode(s, buf, kHandleBytes)) {
+      return invalid_handle(s);
+    }
+    uint64_t mac = 0;
+    std::memcpy(&mac, buf + 12, 8);
+    if (mac != common::siphash24(h_->mac_key, buf, 12)) {
+      return invalid_handle(s);
+    }
+    Handle hd;
+    std::memcpy(&hd.slot, buf, 4);
+    std::memcpy(&hd.incarnation, buf + 4, 4);
+    std::memcpy(&hd.epoch, buf + 8, 4);
+    if (hd.slot >= slot_count_ || hd.epoch > queue::kEpochMask) {
+      return invalid_handle(s);
+    }
+    return hd;
+  }
+
+  // ---- slots ------------------------------------------------------------------------------
+  // Claims a FREE slot for writing. Returns the slot index or -1 if none is free.
+  int64_t claim_slot(uint64_t owner, uint32_t& epoch_out) noexcept {
+    const uint32_t words = slot_count_ / 64;
+    for (int round = 0; round < 2; ++round) {
+      const uint32_t start = tl_slot_word % words;
+      for (uint32_t i = 0; i < words; ++i) {
+        const uint32_t w = (start + i) % words;
+        // relaxed: hint bits; the state CAS below synchronises.
+        uint64_t v = slot_bits_[w].load(std::memory_order_relaxed);
+        while (v != 0) {
+          const int b = std::countr_zero(v);
+          const uint64_t bit = uint64_t{1} << b;
+          if (!slot_bits_[w].compare_exchange_weak(v, v & ~bit, std::memory_order_relaxed)) {
+            continue;  // v reloaded
+          }
+          v &= ~bit;
+          LQS_CRASH_POINT("send.after_bit_clear");
+          const uint32_t idx = w * 64 + static_cast<uint32_t>(b);
+          // acquire: pairs with the release CAS that freed the slot.
+          uint64_t s = slots_[idx].state.load(std::memory_order_acquire);
+          StateWord sw = StateWord::decode(s);
+          if (sw.state != SlotState::kFree) {
+            continue;  // stale hint
+          }
+          const uint32_t e = next_epoch(sw.epoch);
+          // acq_rel: claims the slot (in-progress marker carries our owner token).
+          if (slots_[idx].state.compare_exchange_strong(
+                  s, make_state(SlotState::kWriting, e, 0, common::self_owner_token()),
+                  std::memory_order_acq_rel)) {
+            tl_slot_word = w;
+            epoch_out = e;
+            (void)owner;
+            return idx;
+          }
+        }
+      }
+      // Nothing hinted free: restore hints lost to crashes once, then look again.
+      if (round == 0 && rebuild_slot_hints() == 0) {
+        break;
+      }
+    }
+    return -1;
+  }
+
+  uint64_t rebuild_slot_hints() noexcept {
+    uint64_t n = 0;
+    for (uint32_t i = 0; i < slot_count_; ++i) {
+      if (StateWord::decode(slots_[i].state.load(std::memory_order_acquire)).state ==
+          SlotState::kFree) {
+        const uint64_t bit = uint64_t{1} << (i % 64);
+        if ((slot_bits_[i / 64].load(std::memory_order_relaxed) & bit) == 0) {
+          slot_bits_[i / 64].fetch_or(bit, std::memory_order_release);
+          ++n;
+        }
+      }
+    }
+    return n;
+  }
+
+  // Returns a slot (in DELETING or WRITING, owned by us) to FREE and frees its record.
+  void release_slot(uint32_t idx, uint64_t expected_state) noexcept {
+    shm::Slot& s = slots_[idx];
+    const uint32_t inc = s.incarnation.load(std::memory_order_relaxed);
+    const uint64_t off = s.record_off.load(std::memory_order_relaxed);
+    const uint32_t len = s.record_len.load(std::memory_order_relaxed);
+    if (off != kNoOffset) {
+      arena_.free(off, len, queue::owner_token(idx, inc));
+    }
+    LQS_CRASH_POINT("delete.after_free_record");
+    StateWord sw = StateWord::decode(expected_state);
+    uint64_t expected = expected_state;
+    // release: our reads of the record are done before the slot can be claimed again.
+    if (s.state.compare_exchange_strong(expected, make_state(SlotState::kFree, sw.epoch, 0, 0),
+                                        std::memory_order_release, std::memory_order_relaxed)) {
+      LQS_CRASH_POINT("delete.after_free_slot");
+      slot_bits_[idx / 64].fetch_or(uint64_t{1} << (idx % 64), std::memory_order_release);
+    }
+  }
+
+  // Moves a live slot (READY, PUBLISHING, DELAYED, LEASED) in state `s` to DELETING and frees
+  // it. Returns false if the state changed first.
+  bool delete_slot(uint32_t idx, uint64_t s) noexcept {
+    StateWord sw = StateWord::decode(s);
+    const uint64_t deleting = make_state(SlotState::kDeleting, sw.epoch, sw.tver, 0);
+    // acq_rel: wins the message against receivers, sweepers and other deleters.
+    if (!slots_[idx].state.compare_exchange_strong(s, deleting, std::memory_order_acq_rel)) {
+      return false;
+    }
+    LQS_CRASH_POINT("delete.after_mark");
+    release_slot(idx, deleting);
+    return true;
+  }
+
+  // PUBLISHING → (push) → READY, for a slot whose PUBLISHING state `s` we just wrote or found.
+  void publish(uint32_t idx, uint64_t s) noexcept {
+    StateWord sw = StateWord::decode(s);
+    if (!ready_.push(make_entry(idx, sw.epoch, sw.tver))) {
+      return;  // ring full of stale entries: stays PUBLISHING; the sweep publishes it later
+    }
+    LQS_CRASH_POINT("send.after_push");
+    uint64_t expected = s;
+    // release: a receiver that sees READY also sees the record (written before PUBLISHING).
+    (void)slots_[idx].state.compare_exchange_strong(
+        expected, make_state(SlotState::kReady, sw.epoch, sw.tver, 0), std::memory_order_release,
+        std::memory_order_relaxed);
+  }
+
+  void wake_receivers() noexcept {
+    // seq_cst: Dekker pair with the parked receiver (see ring.hpp).
+    if (static_cast<uint64_t>(h_->waiters_until_ms.load(std::memory_order_seq_cst)) + 1 >=
+        now_rel_ms()) {
+      h_->futex_seq.fetch_add(1, std::memory_order_seq_cst);
+      common::futex_wake(&h_->futex_seq, INT_MAX);
+    }
+  }
+
+  // ---- timer lanes ------------------------------------------------------------------------
+  void lane_push(uint64_t duration_ms, uint64_t entry) noexcept {
+    const int64_t tag = static_cast<int64_t>(duration_ms) + 1;
+    int free_lane = -1;
+    int nearest = -1;
+    int64_t nearest_gap = INT64_MAX;
+    for (uint32_t i = 0; i < shm::kLaneCount; ++i) {
+      // relaxed: tags only steer entries; a wrong lane delays expiry, never breaks it.
+      const int64_t t = h_->lane_duration_ms[i].load(std::memory_order_relaxed);
+      if (t == tag) {
+        if (lanes_[i].push(entry)) {
+          return;
+        }
+      } else if (t == 0) {
+        if (free_lane < 0) free_lane = static_cast<int>(i);
+      } else {
+        const int64_t gap = t > tag ? t - tag : tag - t;
+        if (gap < nearest_gap) {
+          nearest_gap = gap;
+          nearest = static_cast<int>(i);
+        }
+      }
+    }
+    if (free_lane >= 0) {
+      int64_t expected = 0;
+      if (h_->lane_duration_ms[free_lane].compare_exchange_strong(expected, tag,
+                                                                  std::memory_order_relaxed) ||
+          expected == tag) {
+        if (lanes_[free_lane].push(entry)) {
+          return;
+        }
+      }
+    }
+    if (nearest >= 0 && lanes_[nearest].push(entry)) {
+      return;
+    }
+    for (auto& lane : lanes_) {
+      if (lane.push(entry)) {
+        return;
+      }
+    }
+    // Every lane full: the incremental sweep and recover() still find the slot by its state.
+  }
+
+  // Earliest due time at a lane head (ms after base), or UINT64_MAX.
+  uint64_t next_due_ms() noexcept {
+    uint64_t due = UINT64_MAX;
+    for (uint32_t i = 0; i < shm::kLaneCount; ++i) {
+      if (h_->lane_duration_ms[i].load(std::memory_order_relaxed) == 0) {
+        continue;
+      }
+      uint64_t unused = 0;
+      (void)lanes_[i].pop(
+          [&](uint64_t entry) {
+            const uint32_t idx = queue::entry_slot(entry);
+            if (idx >= slot_count_) {
+              return PopVerdict::kDiscard;
+            }
+            StateWord sw = StateWord::decode(slots_[idx].state.load(std::memory_order_acquire));
+            if ((sw.state == SlotState::kLeased || sw.state == SlotState::kDelayed) &&
+                sw.epoch == queue::entry_epoch(entry) && sw.tver == queue::entry_tver(entry)) {
+              due = std::min(due, sw.value);
+              return PopVerdict::kStop;
+            }
+            return PopVerdict::kDiscard;
+          },
+          unused);
+    }
+    return due;
+  }
+
+  // ---- records ----------------------------------------------------------------------------
+  static size_t record_size(const SendRequest& r) noexcept {
+    size_t n = sizeof(shm::RecordHeader) + r.body.size() + r.message_group_id.size() +
+               r.aws_trace_header.size();
+    for (const auto& a : r.attributes) {
+      n += 8 + a.name.size() + a.data_type.size() + a.value.size();
+    }
+    return n;
+  }
+
+  static void write_record(uint8_t* dst, const SendRequest& r, const MessageId& id) noexcept {
+    shm::RecordHeader rh{};
+    std::memcpy(rh.message_id, id.bytes.data(), 16);
+    rh.body_len = static_cast<uint32_t>(r.body.size());
+    rh.attr_count = static_cast<uint16_t>(r.attributes.size());
+    rh.group_len = static_cast<uint16_t>(r.message_group_id.size());
+    rh.trace_len = static_cast<uint16_t>(r.aws_trace_header.size());
+    uint8_t* p = dst + sizeof rh;
+    std::memcpy(p, r.body.data(), r.body.size());
+    p += r.body.size();
+    std::memcpy(p, r.message_group_id.data(), r.message_group_id.size());
+    p += r.message_group_id.size();
+    std::memcpy(p, r.aws_trace_header.data(), r.aws_trace_header.size());
+    p += r.aws_trace_header.size();
+    // Attributes sorted by name (byte order = code-point order), as MD5OfMessageAttributes
+    // wants them, so receive never sorts.
+    std::array<uint8_t, 16> order{};
+    const size_t n = std::min<size_t>(r.attributes.size(), order.size());
+    for (size_t i = 0; i < n; ++i) order[i] = static_cast<uint8_t>(i);
+    std::sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n),
+              [&](uint8_t a, uint8_t b) { return r.attributes[a].name < r.attributes[b].name; });
+    const uint8_t* attrs_start = p;
+    for (size_t i = 0; i < n; ++i) {
+      const MessageAttribute& a = r.attributes[order[i]];
+      const auto nl = static_cast<uint16_t>(a.name.size());
+      const auto tl = static_cast<uint16_t>(a.data_type.size());
+      const auto vl = static_cast<uint32_t>(a.value.size());
+      std::memcpy(p, &nl, 2);
+      std::memcpy(p + 2, &tl, 2);
+      std::memcpy(p + 4, &vl, 4);
+      p += 8;
+      std::memcpy(p, a.name.data(), nl);
+      p += nl;
+      std::memcpy(p, a.data_type.data(), tl);
+      p += tl;
+      std::memcpy(p, a.value.data(), vl);
+      p += vl;
+    }
+    rh.attrs_len = static_cast<uint32_t>(p - attrs_start);
+    std::memcpy(dst, &rh, sizeof rh);
+  }
+
+  // Copies a record out of shared memory into `m`, checking every length against the record
+  // size first (shm is untrusted). False if the record is inconsistent.
+  bool read_record(uint32_t idx, ReceivedMessage& m, const ReceiveOptions& o) const {
+    const shm::Slot& s = slots_[idx];
+    const uint64_t off = s.record_off.load(std::memory_order_relaxed);
+    const uint32_t len = s.record_len.load(std::memory_order_relaxed);
+    if (len < sizeof(shm::RecordHeader) || !arena_.valid_ref(off, len)) {
+      return false;
+    }
+    const uint8_t* p = arena_.record(off);
+    shm::RecordHeader rh{};
+    std::memcpy(&rh, p, sizeof rh);
+    const uint64_t fixed = uint64_t{sizeof rh} + rh.body_len + rh.group_len + rh.trace_len;
+    if (fixed > len || fixed + rh.attrs_len != len || rh.attr_count > 10) {
+      return false;
+    }
+    std::memcpy(m.message_id.bytes.data(), rh.message_id, 16);
+    p += sizeof rh;
+    m.body.assign(reinterpret_cast<const char*>(p), rh.body_len);
+    p += rh.body_len;
+    m.message_group_id.assign(reinterpret_cast<const char*>(p), rh.group_len);
+    p += rh.group_len;
+    m.aws_trace_header.assign(reinterpret_cast<const char*>(p), rh.trace_len);
+    p += rh.trace_len;
+    m.attributes.clear();
+    const uint8_t* end = p + rh.attrs_len;
+    for (uint16_t i = 0; i < rh.attr_count; ++i) {
+      if (end - p < 8) {
+        return false;
+      }
+      uint16_t nl = 0;
+      uint16_t tl = 0;
+      uint32_t vl = 0;
+      std::memcpy(&nl, p, 2);
+      std::memcpy(&tl, p + 2, 2);
+      std::memcpy(&vl, p + 4, 4);
+      p += 8;
+      if (static_cast<uint64_t>(end - p) < uint64_t{nl} + tl + vl) {
+        return false;
+      }
+      std::string_view name(reinterpret_cast<const char*>(p), nl);
+      if (!o.message_attribute_names.empty() &&
+          queue::message_attribute_selected(o.message_attribute_names, name)) {
+        MessageAttribute a;
+        a.name.assign(name);
+        a.data_type.assign(reinterpret_cast<const char*>(p + nl), tl);
+        a.value.assign(reinterpret_cast<const char*>(p + nl + tl), vl);
+        m.attributes.push_back(std::move(a));
+      }
+      p += uint64_t{nl} + tl + vl;
+    }
+    return p == end;
+  }
+
+  // ---- send -------------------------------------------------------------------------------
+  Result<SendResult> send_one(const SendRequest& r, const SendOptions& opts, bool wake) {
+    if (auto v = queue::validate_body(r.body); !v) return std::move(v).error();
+    if (auto v = queue::validate_message_attributes(r.attributes); !v) {
+      return std::move(v).error();
+    }
+    const int32_t max_size = h_->maximum_message_size.load(std::memory_order_relaxed);
+    if (auto v = queue::validate_message_size(queue::message_size(r.body, r.attributes), max_size);
+        !v) {
+      return std::move(v).error();
+    }
+    if (!r.message_group_id.empty()) {
+      if (auto v = queue::validate_message_group_id(r.message_group_id); !v) {
+        return std::move(v).error();
+      }
+    }
+    if (r.delay_s) {
+      if (auto v = queue::validate_delay(*r.delay_s); !v) return std::move(v).error();
+    }
+    if (r.aws_trace_header.size() > kMaxTraceHeader ||
+        !queue::is_valid_message_text(r.aws_trace_header)) {
+      return make_error(ErrorCode::kInvalidParameterValue,
+                        "Value for parameter AWSTraceHeader is invalid.");
+    }
+    const size_t rec_len = record_size(r);
+    if (rec_len > arena_.max_record()) {
+      return make_error(ErrorCode::kQueueFull,
+                        "message of " + std::to_string(rec_len) +
+                            " bytes does not fit in the queue's capacity (LqsCapacityBytes)");
+    }
+
+    SendResult result;
+    result.message_id = common::new_message_id();
+    if (opts.compute_md5) {
+      result.md5_of_body = common::md5(r.body);
+      if (!r.attributes.empty()) {
+        result.md5_of_message_attributes = common::md5_of_message_attributes(r.attributes);
+      }
+      if (!r.aws_trace_header.empty()) {
+        result.md5_of_message_system_attributes = common::md5_of_trace_header(r.aws_trace_header);
+      }
+    }
+
+    // 1. Claim a FREE slot (state → WRITING with our owner token).
+    uint32_t epoch = 0;
+    int64_t claimed = claim_slot(0, epoch);
+    if (claimed < 0) {
+      return make_error(ErrorCode::kQueueFull,
+                        "queue " + name_ + " is full: all " + std::to_string(slot_count_) +
+                            " message slots are in use (LqsCapacityMessages)");
+    }
+    const auto idx = static_cast<uint32_t>(claimed);
+    shm::Slot& s = slots_[idx];
+    LQS_CRASH_POINT("send.after_claim");
+    // 2. New incarnation; allocate the record owned by {slot, incarnation}.
+    const uint32_t inc = s.incarnation.load(std::memory_order_relaxed) + 1;
+    s.incarnation.store(inc, std::memory_order_relaxed);
+    s.record_off.store(kNoOffset, std::memory_order_relaxed);
+    // release: the owner CAS below publishes the incarnation to scavengers.
+    const uint64_t off = arena_.allocate(rec_len, queue::owner_token(idx, inc));
+    if (off == kNoOffset) {
+      release_slot(idx, make_state(SlotState::kWriting, epoch, 0, common::self_owner_token()));
+      return make_error(ErrorCode::kQueueFull,
+                        "queue " + name_ + " is full: no room for a record of " +
+                            std::to_string(rec_len) + " bytes (LqsCapacityBytes)");
+    }
+    LQS_CRASH_POINT("send.after_alloc");
+    s.record_off.store(off, std::memory_order_relaxed);
+    s.record_len.store(static_cast<uint32_t>(rec_len), std::memory_order_relaxed);
+    // 3. Copy the record and the descriptor.
+    write_record(arena_.record(off), r, result.message_id);
+    s.sent_unix_ms.store(unix_ms(), std::memory_order_relaxed);
+    s.first_receive_unix_ms.store(0, std::memory_order_relaxed);
+    s.receive_count.store(0, std::memory_order_relaxed);
+    s.lease_start_ms.store(0, std::memory_order_relaxed);
+    LQS_CRASH_POINT("send.after_write");
+    // 4. Publish: DELAYED (timer lane) or PUBLISHING → ready ring → READY.
+    const int32_t delay = r.delay_s ? *r.delay_s : h_->delay_s.load(std::memory_order_relaxed);
+    const uint64_t writing = make_state(SlotState::kWriting, epoch, 0, common::self_owner_token());
+    const uint64_t now = now_rel_ms();
+    if (delay > 0) {
+      const uint64_t delayed =
+          make_state(SlotState::kDelayed, epoch, 0, now + static_cast<uint64_t>(delay) * 1000);
+      uint64_t expected = writing;
+      // release: the record and descriptor become visible with the state.
+      (void)s.state.compare_exchange_strong(expected, delayed, std::memory_order_release,
+                                            std::memory_order_relaxed);
+      LQS_CRASH_POINT("send.after_delayed");
+      lane_push(static_cast<uint64_t>(delay) * 1000, make_entry(idx, epoch, 0));
+    } else {
+      const uint64_t publishing = make_state(SlotState::kPublishing, epoch, 0, now);
+      uint64_t expected = writing;
+      // release: the record and descriptor become visible with the state.
+      (void)s.state.compare_exchange_strong(expected, publishing, std::memory_order_release,
+                                            std::memory_order_relaxed);
+      LQS_CRASH_POINT("send.after_publishing");
+      publish(idx, publishing);
+      if (wake) {
+        wake_receivers();
+      }
+    }
+    return result;
+  }
+
+  // ---- receive ----------------------------------------------------------------------------
+  bool past_retention(uint32_t idx, int64_t unix_now) const noexcept {
+    const int64_t sent = slots_[idx].sent_unix_ms.load(std::memory_order_relaxed);
+    const int64_t ret = h_->message_retention_period_s.load(std::memory_order_relaxed);
+    return sent + ret * 1000 <= unix_now;
+  }
+
+  // Tries to take one message: due timer-lane entries first (redeliveries, delays), then the
+  // ready ring. On success the slot is LEASED to us with the returned epoch.
+  bool take_one(uint64_t now, int64_t unix_now, uint64_t vis_ms, uint32_t& idx_out,
+                uint32_t& epoch_out) noexcept {
+    auto try_lease = [&](uint64_t entry, bool from_lane) {
+      const uint32_t idx = queue::entry_slot(entry);
+      if (idx >= slot_count_) {
+        return PopVerdict::kDiscard;
+      }
+      // The state may move between our load and our CAS without making the entry stale
+      // (PUBLISHING → READY by its publisher): re-judge until the CAS wins or the entry is
+      // really stale. Each retry follows another process's progress, so this terminates.
+      uint64_t s = slots_[idx].state.load(std::memory_order_acquire);
+      for (;;) {
+        StateWord sw = StateWord::decode(s);
+        if (sw.epoch != queue::entry_epoch(entry)) {
+          return PopVerdict::kDiscard;
+        }
+        if (from_lane) {
+          if (!((sw.state == SlotState::kLeased || sw.state == SlotState::kDelayed) &&
+                sw.tver == queue::entry_tver(entry))) {
+            return PopVerdict::kDiscard;
+          }
+          if (sw.value > now) {
+            return PopVerdict::kStop;  // the lane's head is not due: nothing behind it is
+          }
+        } else if (sw.state != SlotState::kReady && sw.state != SlotState::kPublishing) {
+          return PopVerdict::kDiscard;
+        }
+        if (past_retention(idx, unix_now)) {
+          (void)delete_slot(idx, s);
+          return PopVerdict::kDiscard;
+        }
+        const uint32_t e = next_epoch(sw.epoch);
+        // acq_rel: wins the message; acquire pairs with the publisher's release so the
+        // record is visible. On failure `s` holds the current state.
+        if (slots_[idx].state.compare_exchange_strong(
+                s, make_state(SlotState::kLeased, e, 0, now + vis_ms), std::memory_order_acq_rel,
+                std::memory_order_acquire)) {
+          LQS_CRASH_POINT("receive.after_lease");
+          idx_out = idx;
+          epoch_out = e;
+          return PopVerdict::kTake;
+        }
+      }
+    };
+    uint64_t entry = 0;
+    for (uint32_t i = 0; i < shm::kLaneCount; ++i) {
+      if (h_->lane_duration_ms[i].load(std::memory_order_relaxed) == 0) {
+        continue;
+      }
+      if (lanes_[i].pop([&](uint64_t en) { return try_lease(en, true); }, entry)) {
+        return true;
+      }
+    }
+    return ready_.pop([&](uint64_t en) { return try_lease(en, false); }, entry);
+  }
+
+  // Fills message `m` for the lease {idx, epoch}; false if the record is corrupt (the slot
+  // is then deleted: a corrupt record can never be delivered).
+  bool deliver(uint32_t idx, uint32_t epoch, uint64_t now, uint64_t vis_ms, int64_t unix_now,
+               uint32_t sys_mask, const ReceiveOptions& o, ReceivedMessage& m) {
+    shm::Slot& s = slots_[idx];
+    const uint32_t count = s.receive_count.fetch_add(1, std::memory_order_relaxed) + 1;
+    int64_t first = 0;
+    if (!s.first_receive_unix_ms.compare_exchange_strong(first, unix_now,
+                                                         std::memory_order_relaxed)) {
+      // already set: keep it
+    } else {
+      first = unix_now;
+    }
+    s.lease_start_ms.store(static_cast<int64_t>(now), std::memory_order_relaxed);
+    lane_push(vis_ms, make_entry(idx, epoch, 0));
+    LQS_CRASH_POINT("receive.after_lane_push");
+    if (!read_record(idx, m, o)) {
+      (void)delete_slot(idx, s.state.load(std::memory_order_acquire));
+      return false;
+    }
+    make_handle(idx, s.incarnation.load(std::memory_order_relaxed), epoch, m.receipt_handle);
+    m.sent_timestamp_ms = s.sent_unix_ms.load(std::memory_order_relaxed);
+    m.first_receive_timestamp_ms = first;
+    m.receive_count = count;
+    m.system_attributes.clear();
+    using M = queue::SystemAttributeMask;
+    if (sys_mask != 0) {
+      auto add = [&](uint32_t bit, const char* name, std::string value) {
+        if ((sys_mask & bit) != 0) {
+          m.system_attributes.emplace_back(name, std::move(value));
+        }
+      };
+      add(M::kSentTimestamp, "SentTimestamp", std::to_string(m.sent_timestamp_ms));
+      add(M::kApproximateReceiveCount, "ApproximateReceiveCount", std::to_string(count));
+      add(M::kApproximateFirstReceiveTimestamp, "ApproximateFirstReceiveTimestamp",
+          std::to_string(first));
+      if (!m.message_group_id.empty()) {
+        add(M::kMessageGroupId, "MessageGroupId", m.message_group_id);
+      }
+      if (!m.aws_trace_header.empty()) {
+        add(M::kAWSTraceHeader, "AWSTraceHeader", m.aws_trace_header);
+      }
+    }
+    if (o.compute_md5) {
+      m.md5_of_body = common::md5(m.body);
+      m.md5_of_message_attributes.reset();
+      if (!m.attributes.empty()) {
+        m.md5_of_message_attributes = common::md5_of_message_attributes(m.attributes);
+      }
+    }
+    return true;
+  }
+
+  // One incremental sweep step: K slots from the shared cursor. Expires due leases/delays
+  // that no lane entry covers, completes interrupted publishes and deletes, applies
+  // retention. Never blocks, never calls the kernel.
+  void sweep_step(uint32_t k) noexcept {
+    const uint64_t start = h_->sweep_cursor.fetch_add(k, std::memory_order_relaxed);
+    const uint64_t now = now_rel_ms();
+    const int64_t unix_now = unix_ms();
+    RecoveryReport unused;
+    for (uint32_t i = 0; i < k; ++i) {
+      repair_slot(static_cast<uint32_t>((start + i) % slot_count_), now, unix_now, false, unused);
+    }
+  }
+
+  // Repairs one slot (see the crash table in src/queue/README.md).
+  void repair_slot(uint32_t idx, uint64_t now, int64_t unix_now, bool check_writers,
+                   RecoveryReport& r) noexcept {
+    shm::Slot& sl = slots_[idx];
+    uint64_t s = sl.state.load(std::memory_order_acquire);
+    StateWord sw = StateWord::decode(s);
+    switch (sw.state) {
+      case SlotState::kFree:
+        return;
+      case SlotState::kWriting:
+        if (check_writers && !common::owner_alive(sw.value)) {
+          release_slot(idx, s);
+          ++r.dead_writers_reclaimed;
+        }
+        return;
+      case SlotState::kDeleting:
+        release_slot(idx, s);
+        ++r.deletes_completed;
+        return;
+      default:
+        break;
+    }
+    if (past_retention(idx, unix_now)) {
+      if (delete_slot(idx, s)) {
+        ++r.retention_expired;
+      }
+      return;
+    }
+    if (sw.state == SlotState::kPublishing) {
+      publish(idx, s);  // a duplicate ring entry is harmless
+      ++r.publishes_completed;
+      return;
+    }
+    if ((sw.state == SlotState::kLeased || sw.state == SlotState::kDelayed) && sw.value <= now) {
+      const uint64_t publishing = make_state(SlotState::kPublishing, sw.epoch, sw.tver, now);
+      if (sl.state.compare_exchange_strong(s, publishing, std::memory_order_acq_rel)) {
+        publish(idx, publishing);
+        ++r.leases_expired;
+        wake_receivers();
+      }
+    }
+  }
+
+  shm::Segment seg_;
+  shm::SegmentHeader* h_ = nullptr;
+  shm::Slot* slots_ = nullptr;
+  std::atomic<uint64_t>* slot_bits_ = nullptr;
+  uint32_t slot_count_ = 0;
+  RingView ready_;
+  std::array<RingView, shm::kLaneCount> lanes_;
+  Arena arena_;
+  Clock* clock_;
+  std::string name_;
+};
+
+// ---- Queue ----------------------------------------------------------------------------------
+
+Queue::Queue(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Queue::Queue(Queue&&) noexcept = default;
+Queue& Queue::operator=(Queue&&) noexcept = default;
+Queue::~Queue() = default;
+
+Result<Queue> Queue::create(const QueueLocation& where, const QueueAttributes& attributes) {
+  if (auto v = queue::validate_queue_name(where.name); !v) return std::move(v).error();
+  if (auto v = validate(attributes); !v) return std::move(v).error();
+  Clock* clock = where.clock != nullptr ? where.clock : &SystemClock::instance();
+  auto seg = shm::Segment::create(where.shm_root, where.name, attributes, clock->unix_ms(),
+                                  clock->mono_ns());
+  if (!seg) return std::move(seg).error();
+  return Queue(std::make_unique<Impl>(std::move(*seg), clock, where.name));
+}
+
+Result<Queue> Queue::open(const QueueLocation& where) {
+  if (auto v = queue::validate_queue_name(where.name); !v) return std::move(v).error();
+  auto seg = shm::Segment::open(where.shm_root, where.name);
+  if (!seg) return std::move(seg).error();
+  Queue q(std::make_unique<Impl>(std::move(*seg), where.clock, where.name));
+  (void)q.recover();  // repair whatever a dead process left behind
+  return q;
+}
+
+Result<void> Queue::remove(const QueueLocation& where) {
+  if (auto v = queue::validate_queue_name(where.name); !v) return std::move(v).error();
+  return shm::Segment::remove(where.shm_root, where.name);
+}
+
+const std::string& Queue::name() const noexcept { return impl_->name_; }
+
+QueueAttributes Queue::attributes() const noexcept {
+  const shm::SegmentHeader* h = impl_->h_;
+  QueueAttributes a;
+  a.visibility_timeout_s = h->visibility_timeout_s.load(std::memory_order_relaxed);
+  a.message_retention_period_s = h->message_retention_period_s.load(std::memory_order_relaxed);
+  a.maximum_message_size = h->maximum_message_size.load(std::memory_order_relaxed);
+  a.delay_s = h->delay_s.load(std::memory_order_relaxed);
+  a.receive_message_wait_time_s = h->receive_message_wait_time_s.load(std::memory_order_relaxed);
+  a.capacity_messages = h->slot_count;
+  a.capacity_bytes = h->capacity_bytes;
+  return a;
+}
+
+Result<void> Queue::set_attributes(const QueueAttributes& a) {
+  if (auto v = validate(a); !v) return v;
+  shm::SegmentHeader* h = impl_->h_;
+  // relaxed: each attribute is read independently per operation.
+  h->visibility_timeout_s.store(a.visibility_timeout_s, std::memory_order_relaxed);
+  h->message_retention_period_s.store(a.message_retention_period_s, std::memory_order_relaxed);
+  h->maximum_message_size.store(a.maximum_message_size, std::memory_order_relaxed);
+  h->delay_s.store(a.delay_s, std::memory_order_relaxed);
+  h->receive_message_wait_time_s.store(a.receive_message_wait_time_s, std::memory_order_relaxed);
+  h->last_modified_unix_ms.store(impl_->unix_ms(), std::memory_order_relaxed);
+  return {};
+}
+
+Result<SendResult> Queue::send(const SendRequest& request, const SendOptions& options) {
+  return impl_->send_one(request, options, true);
+}
+
+Result<void> Queue::send_batch(std::span<const SendRequest> requests,
+                               std::vector<Result<SendResult>>& out, const SendOptions& options) {
+  out.clear();
+  if (requests.empty()) {
+    return make_error(ErrorCode::kEmptyBatchRequest,
+                      "There should be at least one SendMessageBatchRequestEntry in the request.");
+  }
+  if (requests.size() > 10) {
+    return make_error(ErrorCode::kTooManyEntriesInBatch,
+                      "Maximum number of entries per request are 10. You have sent " +
+                          std::to_string(requests.size()) + ".");
+  }
+  size_t total = 0;
+  for (const auto& r : requests) {
+    total += queue::message_size(r.body, r.attributes);
+  }
+  if (total > kBatchLimitBytes) {
+    return make_error(ErrorCode::kBatchRequestTooLong,
+                      "Batch requests cannot be longer than 1048576 bytes. You have sent " +
+                          std::to_string(total) + " bytes.");
+  }
+  out.reserve(requests.size());
+  for (const auto& r : requests) {
+    out.push_back(impl_->send_one(r, options, false));
+  }
+  impl_->wake_receivers();
+  return {};
+}
+
+Result<void> Queue::receive(ReceiveBatch& out, const ReceiveOptions& o) {
+  out.count = 0;
+  if (auto v = queue::validate_receive_options(o); !v) return v;
+  Impl& im = *impl_;
+  const auto vis_ms =
+      static_cast<uint64_t>(o.visibility_timeout_s
+                                ? *o.visibility_timeout_s
+                                : im.h_->visibility_timeout_s.load(std::memory_order_relaxed)) *
+      1000;
+  const int32_t wait_s = o.wait_time_s
+                             ? *o.wait_time_s
+                             : im.h_->receive_message_wait_time_s.load(std::memory_order_relaxed);
+  const auto want = static_cast<size_t>(o.max_number_of_messages);
+  if (out.messages.size() < want) {
+    out.messages.resize(want);
+  }
+  const uint32_t sys_mask =
+      o.system_attribute_names.empty() ? 0 : queue::system_attribute_mask(o.system_attribute_names);
+  const int64_t deadline_ns = im.clock_->mono_ns() + int64_t{wait_s} * 1'000'000'000;
+
+  auto fill = [&]() {
+    const uint64_t now = im.now_rel_ms();
+    const int64_t unix_now = im.unix_ms();
+    while (out.count < want) {
+      uint32_t idx = 0;
+      uint32_t epoch = 0;
+      if (!im.take_one(now, unix_now, vis_ms, idx, epoch)) {
+        break;
+      }
+      if (im.deliver(idx, epoch, now, vis_ms, unix_now, sys_mask, o, out.messages[out.count])) {
+        ++out.count;
+      }
+    }
+  };
+
+  fill();
+  if (out.count > 0) return {};
+  im.sweep_step(kSweepStep);
+  fill();
+  for (int spin = 0; out.count == 0 && wait_s > 0; ++spin) {
+    const int64_t now_ns = im.clock_->mono_ns();
+    if (now_ns >= deadline_ns) {
+      break;
+    }
+    if (spin < 64) {
+      // Spin briefly before parking: a message that arrives within a few microseconds is
+      // taken without the ~4 µs futex wake-up.
+      std::this_thread::yield();
+      fill();
+      continue;
+    }
+    // seq_cst: read the futex word before the final re-check, so a send that lands after the
+    // re-check changes the word and the wait returns at once.
+    const uint32_t seq = im.h_->futex_seq.load(std::memory_order_seq_cst);
+    const auto deadline_rel_ms =
+        static_cast<int64_t>((deadline_ns - im.h_->mono_base_ns) / 1'000'000) + 1;
+    int64_t cur = im.h_->waiters_until_ms.load(std::memory_order_seq_cst);
+    while (cur < deadline_rel_ms && !im.h_->waiters_until_ms.compare_exchange_weak(
+                                        cur, deadline_rel_ms, std::memory_order_seq_cst)) {
+    }
+    fill();
+    if (out.count > 0) break;
+    int64_t sleep_ns = deadline_ns - now_ns;
+    const uint64_t due = im.next_due_ms();
+    if (due != UINT64_MAX) {
+      const int64_t due_ns = im.h_->mono_base_ns + static_cast<int64_t>(due) * 1'000'000;
+      sleep_ns = std::min(sleep_ns, std::max<int64_t>(due_ns - now_ns, 1'000'000));
+    }
+    sleep_ns = std::min<int64_t>(sleep_ns, 1'000'000'000);  // safety net: re-check every 1 s
+    common::futex_wait(&im.h_->futex_seq, seq, sleep_ns);
+    fill();
+    if (out.count == 0) {
+      im.sweep_step(kSweepStep);
+    }
+  }
+  return {};
+}
+
+Result<void> Queue::delete_message(std::string_view receipt_handle) {
+  Impl& im = *impl_;
+  auto hd = im.parse_handle(receipt_handle);
+  if (!hd) return std::move(hd).error();
+  shm::Slot& s = im.slots_[hd->slot];
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    if (s.incarnation.load(std::memory_order_acquire) != hd->incarnation) {
+      return {};  // already deleted: SQS answers success
+    }
+    uint64_t st = s.state.load(std::memory_order_acquire);
+    StateWord sw = StateWord::decode(st);
+    if (sw.epoch != hd->epoch) {
+      return {};  // received again since: SQS succeeds without deleting
+    }
+    switch (sw.state) {
+      case SlotState::kLeased:
+      case SlotState::kReady:
+      case SlotState::kPublishing:
+      case SlotState::kDelayed:
+        if (im.delete_slot(hd->slot, st)) {
+          return {};
+        }
+        continue;  // state changed under us: look again
+      default:
+        return {};  // FREE, WRITING (reused) or DELETING (someone else is deleting it)
+    }
+  }
+  return {};
+}
+
+Result<void> Queue::delete_batch(std::span<const std::string_view> handles,
+                                 std::vector<Result<void>>& out) {
+  out.clear();
+  if (handles.empty()) {
+    return make_error(ErrorCode::kEmptyBatchRequest,
+                      "There should be at least one DeleteMessageBatchRequestEntry in the "
+                      "request.");
+  }
+  if (handles.size() > 10) {
+    return make_error(ErrorCode::kTooManyEntriesInBatch,
+                      "Maximum number of entries per request are 10. You have sent " +
+                          std::to_string(handles.size()) + ".");
+  }
+  out.reserve(handles.size());
+  for (auto h : handles) {
+    out.push_back(delete_message(h));
+  }
+  return {};
+}
+
+Result<void> Queue::change_visibility(std::string_view receipt_handle, int32_t timeout_s) {
+  Impl& im = *impl_;
+  auto hd = im.parse_handle(receipt_handle);
+  if (!hd) return std::move(hd).error();
+  if (timeout_s < 0 || timeout_s > 43200) {
+    return make_error(ErrorCode::kInvalidParameterValue,
+                      "Value " + std::to_string(timeout_s) +
+                          " for parameter VisibilityTimeout is invalid. Reason: Must be between "
+                          "0 and 43200, if provided.");
+  }
+  shm::Slot& s = im.slots_[hd->slot];
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    if (s.incarnation.load(std::memory_order_acquire) != hd->incarnation) {
+      return not_available(receipt_handle);
+    }
+    uint64_t st = s.state.load(std::memory_order_acquire);
+    StateWord sw = StateWord::decode(st);
+    if (sw.epoch != hd->epoch) {
+      return not_available(receipt_handle);
+    }
+    const uint64_t now = im.now_rel_ms();
+    if (sw.state == SlotState::kReady || sw.state == SlotState::kPublishing) {
+      return {};  // the lease expired and was reclaimed: a no-op, as SQS does
+    }
+    if (sw.state != SlotState::kLeased) {
+      return not_available(receipt_handle);
+    }
+    if (sw.value <= now) {
+      return {};  // expired, not yet reclaimed: a no-op
+    }
+    const auto start = static_cast<uint64_t>(s.lease_start_ms.load(std::memory_order_relaxed));
+    const uint64_t new_deadline = now + static_cast<uint64_t>(timeout_s) * 1000;
+    if (new_deadline > start + static_cast<uint64_t>(kMaxVisibilityMs)) {
+      return make_error(ErrorCode::kInvalidParameterValue,
+                        "Value " + std::to_string(timeout_s) +
+                            " for parameter VisibilityTimeout is invalid. Reason: Total "
+                            "VisibilityTimeout for the message is beyond the limit [43200 "
+                            "seconds]");
+    }
+    if (timeout_s == 0) {
+      const uint64_t publishing = make_state(SlotState::kPublishing, sw.epoch, sw.tver, now);
+      if (s.state.compare_exchange_strong(st, publishing, std::memory_order_acq_rel)) {
+        im.publish(hd->slot, publishing);
+        im.wake_receivers();
+        return {};
+      }
+      continue;
+    }
+    const uint32_t tv = (sw.tver + 1) & queue::kTverMask;
+    if (s.state.compare_exchange_strong(st,
+                                        make_state(SlotState::kLeased, sw.epoch, tv, new_deadline),
+                                        std::memory_order_acq_rel)) {
+      im.lane_push(static_cast<uint64_t>(timeout_s) * 1000, make_entry(hd->slot, sw.epoch, tv));
+      return {};
+    }
+  }
+  return not_available(receipt_handle);
+}
+
+Result<void> Queue::change_visibility_batch(std::span<const std::string_view> handles,
+                                            std::span<const int32_t> timeouts,
+                                            std::vector<Result<void>>& out) {
+  out.clear();
+  if (handles.empty()) {
+    return make_error(ErrorCode::kEmptyBatchRequest,
+                      "There should be at least one ChangeMessageVisibilityBatchRequestEntry in "
+                      "the request.");
+  }
+  if (handles.size() > 10) {
+    return make_error(ErrorCode::kTooManyEntriesInBatch,
+                      "Maximum number of entries per request are 10. You have sent " +
+                          std::to_string(handles.size()) + ".");
+  }
+  if (timeouts.size() != handles.size()) {
+    return make_error(ErrorCode::kMissingParameter,
+                      "The request must contain the parameter VisibilityTimeout.");
+  }
+  out.reserve(handles.size());
+  for (size_t i = 0; i < handles.size(); ++i) {
+    out.push_back(change_visibility(handles[i], timeouts[i]));
+  }
+  return {};
+}
+
+Result<void> Queue::purge() {
+  Impl& im = *impl_;
+  for (uint32_t i = 0; i < im.slot_count_; ++i) {
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      uint64_t s = im.slots_[i].state.load(std::memory_order_acquire);
+      SlotState st = StateWord::decode(s).state;
+      if (st == SlotState::kFree || st == SlotState::kWriting) {
+        break;  // a send in progress may survive the purge, as SQS allows
+      }
+      if (st == SlotState::kDeleting) {
+        im.release_slot(i, s);
+        break;
+      }
+      if (im.delete_slot(i, s)) {
+        break;
+      }
+    }
+  }
+  return {};
+}
+
+QueueCounts Queue::counts() const {
+  const Impl& im = *impl_;
+  QueueCounts c;
+  const uint64_t now = im.now_rel_ms();
+  for (uint32_t i = 0; i < im.slot_count_; ++i) {
+    StateWord sw = StateWord::decode(im.slots_[i].state.load(std::memory_order_relaxed));
+    switch (sw.state) {
+      case SlotState::kReady:
+      case SlotState::kPublishing:
+        ++c.visible;
+        break;
+      case SlotState::kLeased:
+        ++(sw.value <= now ? c.visible : c.in_flight);
+        break;
+      case SlotState::kDelayed:
+        ++(sw.value <= now ? c.visible : c.delayed);
+        break;
+      default:
+        break;
+    }
+  }
+  return c;
+}
+
+RecoveryReport Queue::recover() {
+  Impl& im = *impl_;
+  RecoveryReport r;
+  const uint64_t now = im.now_rel_ms();
+  const int64_t unix_now = im.unix_ms();
+  for (uint32_t i = 0; i < im.slot_count_; ++i) {
+    im.repair_slot(i, now, unix_now, true, r);
+    ++r.slots_scanned;
+  }
+  r.free_hints_rebuilt += im.rebuild_slot_hints();
+  auto st = im.arena_.scavenge([&](uint64_t owner, uint64_t off) {
+    const uint32_t idx = queue::owner_slot(owner);
+    if (idx >= im.slot_count_) {
+      return false;
+    }
+    const shm::Slot& s = im.slots_[idx];
+    StateWord sw = StateWord::decode(s.state.load(std::memory_order_acquire));
+    if (sw.state == SlotState::kFree) {
+      return false;
+    }
+    if (s.incarnation.load(std::memory_order_acquire) != queue::owner_incarnation(owner)) {
+      return false;
+    }
+    if (sw.state == SlotState::kWriting) {
+      return true;  // a live writer (dead ones were released above) may not have recorded it
+    }
+    return s.record_off.load(std::memory_order_relaxed) == off;
+  });
+  r.chunks_reclaimed = st.chunks_reclaimed;
+  r.free_hints_rebuilt += st.hints_rebuilt;
+  return r;
+}
+
+std::vector<std::string> Queue::fsck() const {
+  const Impl& im = *impl_;
+  std::vector<std::string> problems;
+  if (auto v = shm::validate_segment(im.seg_.base(), im.seg_.size()); !v) {
+    problems.push_back(v.error().message);
+    return problems;
+  }
+  for (uint32_t i = 0; i < im.slot_count_; ++i) {
+    const shm::Slot& s = im.slots_[i];
+    // Other processes may change the slot while we look: report only what held still.
+    const uint64_t before = s.state.load(std::memory_order_acquire);
+    StateWord sw = StateWord::decode(before);
+    if (static_cast<uint8_t>(sw.state) > static_cast<uint8_t>(SlotState::kDeleting)) {
+      problems.push_back("slot " + std::to_string(i) + ": invalid state " +
+                         std::to_string(static_cast<int>(sw.state)));
+      continue;
+    }
+    if (sw.state == SlotState::kFree || sw.state == SlotState::kWriting) {
+      continue;
+    }
+    const uint32_t inc = s.incarnation.load(std::memory_order_acquire);
+    const uint64_t off = s.record_off.load(std::memory_order_relaxed);
+    const uint32_t len = s.record_len.load(std::memory_order_relaxed);
+    const bool in_bounds = im.arena_.valid_ref(off, len);
+    const uint64_t owner = in_bounds ? im.arena_.owner_at(off) : 0;
+    if (s.state.load(std::memory_order_acquire) != before ||
+        s.incarnation.load(std::memory_order_acquire) != inc) {
+      continue;
+    }
+    if (!in_bounds) {
+      problems.push_back("slot " + std::to_string(i) + ": record reference out of bounds");
+    } else if (owner != queue::owner_token(i, inc)) {
+      problems.push_back("slot " + std::to_string(i) + ": record owned by someone else");
+    }
+  }
+  // Every READY slot must have a ring entry naming its epoch (the entry is pushed before the
+  // state becomes READY, and a popper changes the state before it consumes the entry). So:
+  // note the READY slots, then scan the ring, then report only slots whose state did not
+  // change meanwhile.
+  {
+    std::vector<uint64_t> ready_state(im.slot_count_, 0);
+    for (uint32_t i = 0; i < im.slot_count_; ++i) {
+      const uint64_t st = im.slots_[i].state.load(std::memory_order_acquire);
+      if (StateWord::decode(st).state == SlotState::kReady) ready_state[i] = st;
+    }
+    std::vector<uint8_t> has(im.slot_count_, 0);
+    const uint32_t cap = im.ready_.capacity();
+    for (uint32_t c = 0; c < cap; ++c) {
+      const uint64_t cell = im.ready_.cells()[c].load(std::memory_order_acquire);
+      if ((cell & queue::kFullBit) == 0) continue;
+      const uint64_t e = cell & queue::kEntryMask;
+      const uint32_t idx = queue::entry_slot(e);
+      if (idx < im.slot_count_ && ready_state[idx] != 0 &&
+          StateWord::decode(ready_state[idx]).epoch == queue::entry_epoch(e)) {
+        has[idx] = 1;
+      }
+    }
+    for (uint32_t i = 0; i < im.slot_count_; ++i) {
+      if (ready_state[i] == 0 || has[i] != 0 ||
+          im.slots_[i].state.load(std::memory_order_acquire) != ready_state[i]) {
+        continue;
+      }
+      problems.push_back("slot " + std::to_string(i) + ": READY (epoch " +
+                         std::to_string(StateWord::decode(ready_state[i]).epoch) +
+                         ") but no ready-ring entry names it");
+    }
+  }
+  return problems;
+}
+
+}  // namespace lqs

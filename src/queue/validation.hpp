@@ -1,0 +1,52 @@
+// Copyright lqs authors. SQS input validation: pure functions (SQS_REFERENCE.md §1.3, §2.3, §3).
+#ifndef LQS_QUEUE_VALIDATION_HPP_
+#define LQS_QUEUE_VALIDATION_HPP_
+
+#include "lqs/message.hpp"
+#include "lqs/result.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace lqs::queue {
+
+/// True iff `utf8` is valid UTF-8 and every code point is #x9 | #xA | #xD | #x20–#xD7FF |
+/// #xE000–#xFFFD | #x10000–#x10FFFF.
+bool is_valid_message_text(std::string_view utf8) noexcept;
+Result<void> validate_body(std::string_view body);
+Result<void> validate_message_attributes(std::span<const MessageAttribute> attributes);
+/// Body bytes + Σ (name + data type + value bytes).
+size_t message_size(std::string_view body, std::span<const MessageAttribute> attributes) noexcept;
+Result<void> validate_message_size(size_t size, int32_t maximum);
+Result<void> validate_message_group_id(std::string_view id);
+Result<void> validate_delay(int32_t delay_s);
+Result<void> validate_batch_entry_id(std::string_view id);
+Result<void> validate_receive_options(const ReceiveOptions& options);
+/// MessageAttributeNames filter (§3.3): All, .*, *, exact names, "Prefix.*".
+bool message_attribute_selected(std::span<const std::string> filters,
+                                std::string_view name) noexcept;
+
+struct SystemAttributeMask {
+  static constexpr uint32_t kSenderId = 1u << 0;
+  static constexpr uint32_t kSentTimestamp = 1u << 1;
+  static constexpr uint32_t kApproximateReceiveCount = 1u << 2;
+  static constexpr uint32_t kApproximateFirstReceiveTimestamp = 1u << 3;
+  static constexpr uint32_t kSequenceNumber = 1u << 4;
+  static constexpr uint32_t kMessageDeduplicationId = 1u << 5;
+  static constexpr uint32_t kMessageGroupId = 1u << 6;
+  static constexpr uint32_t kAWSTraceHeader = 1u << 7;
+  static constexpr uint32_t kDeadLetterQueueSourceArn = 1u << 8;
+  static constexpr uint32_t kAll = (1u << 9) - 1;
+};
+/// "All" = every bit; unknown names are ignored.
+uint32_t system_attribute_mask(std::span<const std::string> names) noexcept;
+
+/// 1..80 of [A-Za-z0-9_-]; with fifo, the name must end in ".fifo" (counted in the 80).
+Result<void> validate_queue_name(std::string_view name, bool fifo = false);
+
+}  // namespace lqs::queue
+
+#endif  // LQS_QUEUE_VALIDATION_HPP_

@@ -1,0 +1,193 @@
+// Copyright lqs authors. THE shared-memory format of a queue segment (layout version 1).
+//
+// Prose, grammar and the bump workflow are in src/shm/FORMAT.md; this file is the normative
+// struct definition. Rules (STYLE.md point 2/3): fixed-width fields, literal 64-byte cache
+// lines, no pointers (offsets from the segment start and indices only), every atomic is
+// lock-free (asserted below), `layout_version` is written last with release.
+//
+// clang-format off
+//
+//  offset 0                                                           segment file (fallocated)
+//  ┌──────────────────────────────────────────────────────────────────────────────────────────┐
+//  │ SegmentHeader            4096 B: identity, geometry, attributes, futex, lane tags,      │
+//  │                          class hints, sweep cursor                                       │
+//  ├──────────────────────────────────────────────────────────────────────────────────────────┤
+//  │ Slot[slot_count]         64 B each: state word {state,epoch,tver,value} + descriptor     │  slots_off
+//  ├──────────────────────────────────────────────────────────────────────────────────────────┤
+//  │ uint64 free_bits[slot_count/64]   1 = "slot is probably FREE" (hint; state is truth)     │  slot_bits_off
+//  ├──────────────────────────────────────────────────────────────────────────────────────────┤
+//  │ RingControl + uint64 cell[ring_capacity]       ready ring of (slot, epoch)               │  ring_off
+//  ├──────────────────────────────────────────────────────────────────────────────────────────┤
+//  │ lane_count × (RingControl + cell[lane_capacity])  timer lanes (leases, delays)           │  lanes_off
+//  ├──────────────────────────────────────────────────────────────────────────────────────────┤
+//  │ PageDesc[page_count]     192 B each: page word + free-chunk bitmap                       │  pages_off
+//  ├──────────────────────────────────────────────────────────────────────────────────────────┤
+//  │ arena: page_count × 64 KiB pages; chunks (size classes) or runs of pages (large records) │  arena_off
+//  └──────────────────────────────────────────────────────────────────────────────────────────┘
+//
+// Slot state word (64 bits), changed only by CAS:
+//   63                               28 27   23 22                  3 2   0
+//  ┌───────────────────────────────────┬───────┬─────────────────────┬─────┐
+//  │ value (36 bits)                   │ tver  │ epoch (20 bits)     │state│
+//  └───────────────────────────────────┴───────┴─────────────────────┴─────┘
+//   value: LEASED → lease deadline, DELAYED → visible-at, PUBLISHING → publish time (ms after
+//          mono_base_ns); WRITING → owner token (pid + start time); otherwise 0.
+//
+// Ring / lane cell (64 bits):
+//   63        48  47   46                25 24                 5 4    0
+//  ┌────────────┬────┬────────────────────┬────────────────────┬──────┐
+//  │ lap (16)   │full│ slot index (22)    │ epoch (20)         │ tver │
+//  └────────────┴────┴────────────────────┴────────────────────┴──────┘
+//
+// clang-format on
+#ifndef LQS_SHM_SEGMENT_LAYOUT_HPP_
+#define LQS_SHM_SEGMENT_LAYOUT_HPP_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace lqs::shm {
+
+constexpr uint64_t kSegmentMagic = 0x3147455353514C00ULL;  // "\0LQSSEG1" little-endian
+constexpr uint32_t kLayoutVersion = 1;
+constexpr size_t kCacheLine = 64;
+constexpr size_t kHeaderSize = 4096;
+constexpr uint32_t kPageSize = 64 * 1024;  // arena page
+constexpr uint32_t kLaneCount = 8;         // timer lanes
+constexpr uint32_t kMaxSlots = 1u << 22;   // slot index is 22 bits in a cell
+constexpr uint32_t kMinSlots = 16;
+constexpr size_t kQueueNameMax = 80;
+constexpr uint32_t kClassCount = 73;  // chunk size classes, 64 B .. 32 KiB
+constexpr uint32_t kMaxChunksPerPage = kPageSize / 64;
+constexpr uint32_t kPageBitWords = kMaxChunksPerPage / 64;  // 16
+
+/// The segment header. Identity and geometry are written once by the creator before
+/// `layout_version` is published (release); readers load `layout_version` (acquire) first.
+struct alignas(kCacheLine) SegmentHeader {
+  // --- line 0: identity (immutable after creation) ---
+  uint64_t magic;                        // 0   kSegmentMagic
+  std::atomic<uint32_t> layout_version;  // 8   0 while initialising; published last
+  uint32_t header_size;                  // 12  kHeaderSize
+  uint64_t total_size;                   // 16  file size in bytes
+  int64_t created_unix_ms;               // 24
+  int64_t mono_base_ns;                  // 32  CLOCK_MONOTONIC at creation; times in shm
+                                         //     are milliseconds after it
+  uint64_t queue_id;                     // 40  random, distinguishes re-created queues
+  uint8_t mac_key[16];                   // 48  receipt-handle SipHash key (random)
+  // --- line 1: geometry (immutable after creation) ---
+  uint32_t slot_count;     // 64
+  uint32_t ring_capacity;  // 68  power of two
+  uint32_t lane_count;     // 72  kLaneCount
+  uint32_t lane_capacity;  // 76  power of two
+  uint32_t page_count;     // 80
+  uint32_t page_size;      // 84  kPageSize
+  uint64_t slots_off;      // 88
+  uint64_t slot_bits_off;  // 96
+  uint64_t ring_off;       // 104
+  uint64_t lanes_off;      // 112
+  uint64_t pages_off;      // 120
+  // --- line 2: geometry continued ---
+  uint64_t arena_off;       // 128
+  uint64_t capacity_bytes;  // 136 as requested at creation
+  uint64_t geometry_check;  // 144 hash of the geometry fields (FORMAT.md)
+  uint8_t reserved2[40];    // 152
+  // --- lines 3-4: name ---
+  char name[128];  // 192 NUL-terminated, <= 80 chars
+  // --- line 5: SQS attributes (mutable; relaxed loads, read per operation) ---
+  std::atomic<int32_t> visibility_timeout_s;         // 320
+  std::atomic<int32_t> message_retention_period_s;   // 324
+  std::atomic<int32_t> maximum_message_size;         // 328
+  std::atomic<int32_t> delay_s;                      // 332
+  std::atomic<int32_t> receive_message_wait_time_s;  // 336
+  std::atomic<int32_t> reserved_attr;                // 340
+  std::atomic<int64_t> last_modified_unix_ms;        // 344
+  uint8_t reserved5[32];                             // 352
+  // --- line 6: waiting (futex) ---
+  std::atomic<uint32_t> futex_seq;        // 384 bumped (seq_cst) before every FUTEX_WAKE
+  uint32_t reserved6a;                    // 388
+  std::atomic<int64_t> waiters_until_ms;  // 392 latest deadline of any parked receiver
+  uint8_t reserved6[48];                  // 400
+  // --- line 7: sweep cursor ---
+  std::atomic<uint64_t> sweep_cursor;  // 448 next slot the incremental sweep examines
+  uint8_t reserved7[56];               // 456
+  // --- line 8: timer lane tags ---
+  std::atomic<int64_t> lane_duration_ms[kLaneCount];  // 512 0 = unassigned, else ms + 1
+  // --- lines 9-13: size-class page hints ---
+  std::atomic<uint32_t> class_hint[80];  // 576 page index most recently carved per class
+  // --- rest of the 4 KiB page ---
+  uint8_t reserved_tail[kHeaderSize - 896];  // 896
+};
+
+/// A message slot. All fields are atomics (relaxed unless the state word says otherwise) so
+/// that concurrent readers of a slot being rewritten are races on atomics, not UB.
+struct alignas(kCacheLine) Slot {
+  std::atomic<uint64_t> state;                 // 0  see diagram; CAS only
+  std::atomic<uint32_t> incarnation;           // 8  bumped by each claimer (WRITING)
+  std::atomic<uint32_t> record_len;            // 12 bytes of the record (after the owner word)
+  std::atomic<uint64_t> record_off;            // 16 arena offset of the chunk (owner word first)
+  std::atomic<int64_t> sent_unix_ms;           // 24
+  std::atomic<int64_t> first_receive_unix_ms;  // 32 0 until the first receive
+  std::atomic<uint32_t> receive_count;         // 40
+  std::atomic<uint32_t> reserved;              // 44
+  std::atomic<int64_t> lease_start_ms;         // 48 receive time (ms after mono base): 12 h cap
+  std::atomic<uint64_t> reserved2;             // 56
+};
+
+/// Head and tail of a ring, each on its own cache line. Cells follow the control block.
+struct alignas(kCacheLine) RingControl {
+  std::atomic<uint64_t> head;  // 0   next ticket to pop (helped forward)
+  uint8_t pad0[kCacheLine - 8];
+  std::atomic<uint64_t> tail;  // 64  next ticket to push (helped forward)
+  uint8_t pad1[kCacheLine - 8];
+};
+
+/// Descriptor of one arena page.
+struct alignas(kCacheLine) PageDesc {
+  std::atomic<uint64_t> word;  // 0   kind / class / large owner (arena.hpp)
+  uint8_t pad[kCacheLine - 8];
+  std::atomic<uint64_t> free_bits[kPageBitWords];  // 64  1 = chunk probably free (hint)
+};
+
+/// The record stored in the arena after the 8-byte chunk owner word.
+struct RecordHeader {
+  uint8_t message_id[16];  // 0
+  uint32_t body_len;       // 16
+  uint32_t attrs_len;      // 20 serialised attribute bytes
+  uint16_t attr_count;     // 24
+  uint16_t group_len;      // 26
+  uint16_t trace_len;      // 28
+  uint16_t flags;          // 30 0
+};
+// Each attribute: uint16 name_len, uint16 type_len, uint32 value_len, then the three byte
+// strings. Record = RecordHeader | body | group id | trace header | attributes.
+
+static_assert(sizeof(SegmentHeader) == kHeaderSize);
+static_assert(offsetof(SegmentHeader, layout_version) == 8);
+static_assert(offsetof(SegmentHeader, slot_count) == 64);
+static_assert(offsetof(SegmentHeader, arena_off) == 128);
+static_assert(offsetof(SegmentHeader, name) == 192);
+static_assert(offsetof(SegmentHeader, visibility_timeout_s) == 320);
+static_assert(offsetof(SegmentHeader, futex_seq) == 384);
+static_assert(offsetof(SegmentHeader, waiters_until_ms) == 392);
+static_assert(offsetof(SegmentHeader, sweep_cursor) == 448);
+static_assert(offsetof(SegmentHeader, lane_duration_ms) == 512);
+static_assert(offsetof(SegmentHeader, class_hint) == 576);
+static_assert(sizeof(Slot) == 64);
+static_assert(offsetof(Slot, record_off) == 16);
+static_assert(offsetof(Slot, lease_start_ms) == 48);
+static_assert(sizeof(RingControl) == 128);
+static_assert(offsetof(RingControl, tail) == 64);
+static_assert(sizeof(PageDesc) == 192);
+static_assert(offsetof(PageDesc, free_bits) == 64);
+static_assert(sizeof(RecordHeader) == 32);
+static_assert(kClassCount <= 80);
+static_assert(std::atomic<uint64_t>::is_always_lock_free);
+static_assert(std::atomic<int64_t>::is_always_lock_free);
+static_assert(std::atomic<uint32_t>::is_always_lock_free);
+static_assert(std::atomic<int32_t>::is_always_lock_free);
+static_assert(sizeof(std::atomic<uint64_t>) == 8 && sizeof(std::atomic<uint32_t>) == 4);
+
+}  // namespace lqs::shm
+
+#endif  // LQS_SHM_SEGMENT_LAYOUT_HPP_

@@ -1,0 +1,25 @@
+// Copyright lqs authors. Replays a fuzz corpus through LLVMFuzzerTestOneInput as an ordinary
+// test: `segment_attach_replay <dir>...`; exits non-zero if the directory holds no input.
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <vector>
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
+
+int main(int argc, char** argv) {
+  size_t n = 0;
+  for (int i = 1; i < argc; ++i) {
+    for (const auto& e : std::filesystem::directory_iterator(argv[i])) {
+      std::ifstream f(e.path(), std::ios::binary);
+      std::vector<char> bytes((std::istreambuf_iterator<char>(f)),
+                              std::istreambuf_iterator<char>());
+      (void)LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+      ++n;
+    }
+  }
+  std::printf("replayed %zu inputs\n", n);
+  return n > 0 ? 0 : 1;
+}

@@ -1,0 +1,139 @@
+// Copyright lqs authors. Arena tests over a heap buffer.
+#include "queue/arena.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <memory>
+#include <set>
+#include <thread>
+#include <vector>
+
+namespace lqs::queue {
+namespace {
+
+struct HeapArena {
+  explicit HeapArena(uint32_t pages)
+      : header(new shm::SegmentHeader()),
+        descs(new shm::PageDesc[pages]()),
+        bytes(new uint8_t[size_t{pages} * shm::kPageSize]()),
+        arena(header.get(), descs.get(), bytes.get(), pages) {}
+  std::unique_ptr<shm::SegmentHeader> header;
+  std::unique_ptr<shm::PageDesc[]> descs;
+  std::unique_ptr<uint8_t[]> bytes;
+  Arena arena;
+};
+
+TEST(ArenaTest, ClassesCoverEverySizeWithAtMostOneEighthWaste) {
+  for (size_t n = 9; n <= 32768; n += 7) {
+    uint32_t c = class_for(n);
+    ASSERT_LT(c, shm::kClassCount);
+    EXPECT_GE(class_size(c), n);
+    if (n > 64) {
+      EXPECT_LE(class_size(c), n + n / 8 + 8) << n;
+    }
+  }
+  EXPECT_EQ(class_for(32769), shm::kClassCount);
+}
+
+TEST(ArenaTest, AllocatesDistinctChunksAndReusesFreedOnes) {
+  HeapArena h(4);
+  std::set<uint64_t> offs;
+  for (uint32_t i = 0; i < 100; ++i) {
+    uint64_t off = h.arena.allocate(100, owner_token(i, 1));
+    ASSERT_NE(off, kNoOffset);
+    EXPECT_TRUE(offs.insert(off).second);
+    EXPECT_TRUE(h.arena.valid_ref(off, 100));
+    EXPECT_EQ(h.arena.owner_at(off), owner_token(i, 1));
+  }
+  uint64_t first = *offs.begin();
+  h.arena.free(first, 100, owner_token(999, 1));  // wrong owner: no effect
+  EXPECT_NE(h.arena.owner_at(first), 0u);
+}
+
+TEST(ArenaTest, FreeIsIdempotentAndReturnsSpace) {
+  HeapArena h(1);
+  std::vector<uint64_t> offs;
+  while (true) {
+    uint64_t off = h.arena.allocate(32000, owner_token(uint32_t(offs.size()), 1));
+    if (off == kNoOffset) break;
+    offs.push_back(off);
+  }
+  ASSERT_EQ(offs.size(), 2u);  // two 32 KiB chunks per 64 KiB page
+  h.arena.free(offs[0], 32000, owner_token(0, 1));
+  h.arena.free(offs[0], 32000, owner_token(0, 1));  // repeat after a "crash": harmless
+  uint64_t again = h.arena.allocate(32000, owner_token(7, 2));
+  EXPECT_EQ(again, offs[0]);
+  EXPECT_EQ(h.arena.allocate(32000, owner_token(8, 2)), kNoOffset);
+}
+
+TEST(ArenaTest, LargeRecordsTakeRunsOfPagesAndFreeThem) {
+  HeapArena h(40);
+  uint64_t a = h.arena.allocate(1048576 + 100, owner_token(1, 1));
+  ASSERT_NE(a, kNoOffset);
+  EXPECT_TRUE(h.arena.valid_ref(a, 1048576 + 100));
+  uint64_t b = h.arena.allocate(1048576 + 100, owner_token(2, 1));
+  ASSERT_NE(b, kNoOffset);
+  EXPECT_EQ(h.arena.allocate(1048576 + 100, owner_token(3, 1)), kNoOffset);  // 40 pages < 51
+  std::memset(h.arena.record(a), 0xAB, 1048576 + 100);
+  h.arena.free(a, 1048576 + 100, owner_token(1, 1));
+  EXPECT_NE(h.arena.allocate(1048576 + 100, owner_token(3, 1)), kNoOffset);
+}
+
+TEST(ArenaTest, ScavengeFreesOrphansAndRestoresLostHints) {
+  HeapArena h(2);
+  uint64_t kept = h.arena.allocate(100, owner_token(1, 1));
+  uint64_t orphan = h.arena.allocate(100, owner_token(2, 1));
+  uint64_t big = h.arena.allocate(70000, owner_token(3, 1));
+  ASSERT_NE(kept, kNoOffset);
+  ASSERT_NE(orphan, kNoOffset);
+  EXPECT_EQ(big, kNoOffset);  // one page carved for the class, one free page: 70000 needs 2
+  auto st = h.arena.scavenge([&](uint64_t owner, uint64_t) { return owner == owner_token(1, 1); });
+  EXPECT_EQ(st.chunks_reclaimed, 1u);
+  EXPECT_EQ(h.arena.owner_at(orphan), 0u);
+  EXPECT_EQ(h.arena.owner_at(kept), owner_token(1, 1));
+}
+
+TEST(ArenaTest, UntrustedReferencesAreRejected) {
+  HeapArena h(2);
+  uint64_t off = h.arena.allocate(100, owner_token(1, 1));
+  EXPECT_TRUE(h.arena.valid_ref(off, 100));
+  EXPECT_FALSE(h.arena.valid_ref(off + 8, 100));           // not a chunk start
+  EXPECT_FALSE(h.arena.valid_ref(off, 5000));              // longer than the chunk
+  EXPECT_FALSE(h.arena.valid_ref(~uint64_t{0} - 3, 100));  // out of bounds
+  const uint64_t other_page = ((off / shm::kPageSize) ^ 1) * shm::kPageSize;
+  EXPECT_FALSE(h.arena.valid_ref(other_page, 10));  // a free page
+}
+
+TEST(ArenaThreadsTest, ConcurrentAllocFreeNeverHandsOutAChunkTwice) {
+  HeapArena h(16);
+  constexpr int kThreads = 4;
+  std::atomic<int> errors{0};
+  std::vector<std::thread> ts;
+  for (int t = 0; t < kThreads; ++t) {
+    ts.emplace_back([&, t] {
+      std::vector<std::pair<uint64_t, uint64_t>> mine;
+      for (int i = 0; i < 20000; ++i) {
+        uint64_t owner = owner_token(uint32_t(t * 100000 + i % 1000), uint32_t(i));
+        size_t sz = size_t(64 + (i * 37) % 3000);
+        uint64_t off = h.arena.allocate(sz, owner);
+        if (off != kNoOffset) {
+          std::memset(h.arena.record(off), t, sz);
+          mine.emplace_back(off, owner);
+        }
+        if (mine.size() > 50 || (off == kNoOffset && !mine.empty())) {
+          auto [o, ow] = mine.front();
+          const uint8_t* p = h.arena.record(o);
+          if (p[0] != t) errors.fetch_add(1);
+          h.arena.free(o, 64, ow);
+          mine.erase(mine.begin());
+        }
+      }
+    });
+  }
+  for (auto& th : ts) th.join();
+  EXPECT_EQ(errors.load(), 0);
+}
+
+}  // namespace
+}  // namespace lqs::queue

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian packages lqs needs, only those missing. Idempotent; needs root (or sudo)
+# when something is missing. Called by the README's two commands and by .ci/run.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config
+  libboost-dev          # Boost.Interprocess (benchmark peer), later Asio/Beast
+  libssl-dev            # MD5 digests (libcrypto)
+  libgtest-dev          # tests
+  libbenchmark-dev      # micro benchmarks
+  clang clang-format clang-tidy   # fuzz preset (libFuzzer), formatting, static analysis
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "setup-deps: installing ${missing[*]}" >&2
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  SUDO="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
