@@ -4,68 +4,125 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
-#include <cstring>
-#include <string>
+#include <array>
+#include <cstdint>
 #include <vector>
 
 namespace lqs::common {
 namespace {
 
+constexpr uint8_t kTransportString = 1;  // StringValue: String and Number types
+constexpr uint8_t kTransportBinary = 2;  // BinaryValue: Binary types
+constexpr size_t kStackSortLimit = 16;   // SQS allows 10 attributes; more is never hot
+
+// One EVP context per thread, re-initialised for every digest rather than created and freed
+// each time. OpenSSL failures (which need an out-of-memory condition) leave a zero digest.
 class Md5 {
  public:
-  Md5() : ctx_(EVP_MD_CTX_new()) { (void)EVP_DigestInit_ex(ctx_, EVP_md5(), nullptr); }
-  ~Md5() { EVP_MD_CTX_free(ctx_); }
+  Md5() noexcept : ctx_(context()) {
+    ok_ = ctx_ != nullptr && EVP_DigestInit_ex(ctx_, EVP_md5(), nullptr) == 1;
+  }
   Md5(const Md5&) = delete;
   Md5& operator=(const Md5&) = delete;
-  void update(const void* p, size_t n) { (void)EVP_DigestUpdate(ctx_, p, n); }
-  void update_len_prefixed(std::string_view s) {
+
+  void update(const void* p, size_t n) noexcept {
+    if (ok_ && n != 0) ok_ = EVP_DigestUpdate(ctx_, p, n) == 1;
+  }
+  void update_len_prefixed(std::string_view s) noexcept {
     const auto n = static_cast<uint32_t>(s.size());
     const uint8_t be[4] = {static_cast<uint8_t>(n >> 24), static_cast<uint8_t>(n >> 16),
                            static_cast<uint8_t>(n >> 8), static_cast<uint8_t>(n)};
-    update(be, 4);
+    update(be, sizeof be);
     update(s.data(), s.size());
   }
-  Md5Digest finish() {
+  void update_attribute(std::string_view name, std::string_view data_type,
+                        std::string_view value) noexcept {
+    update_len_prefixed(name);
+    update_len_prefixed(data_type);
+    const uint8_t transport = data_type.starts_with("Binary") ? kTransportBinary : kTransportString;
+    update(&transport, 1);
+    update_len_prefixed(value);
+  }
+  Md5Digest finish() noexcept {
     Md5Digest d;
     unsigned int len = 0;
-    (void)EVP_DigestFinal_ex(ctx_, d.bytes.data(), &len);
+    if (!ok_ || EVP_DigestFinal_ex(ctx_, d.bytes.data(), &len) != 1) d = Md5Digest{};
     return d;
   }
 
  private:
+  struct Owner {
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    ~Owner() { EVP_MD_CTX_free(ctx); }
+  };
+  static EVP_MD_CTX* context() noexcept {
+    thread_local Owner owner;
+    return owner.ctx;
+  }
+
   EVP_MD_CTX* ctx_;
+  bool ok_ = false;
 };
+
+bool name_less(const MessageAttribute* a, const MessageAttribute* b) noexcept {
+  return a->name < b->name;  // std::string compares as unsigned bytes: code-point order
+}
+
+// Stable insertion sort: no temporary buffer (std::stable_sort may allocate one).
+void sort_by_name(std::span<const MessageAttribute*> order) noexcept {
+  for (size_t i = 1; i < order.size(); ++i) {
+    const MessageAttribute* a = order[i];
+    size_t j = i;
+    for (; j > 0 && name_less(a, order[j - 1]); --j) order[j] = order[j - 1];
+    order[j] = a;
+  }
+}
+
+Md5Digest digest_pointers(std::span<const MessageAttribute* const> sorted) noexcept {
+  Md5 m;
+  for (const MessageAttribute* a : sorted) m.update_attribute(a->name, a->data_type, a->value);
+  return m.finish();
+}
 
 }  // namespace
 
 Md5Digest md5(std::string_view bytes) noexcept {
-  Md5Digest d;
-  unsigned int len = 0;
-  (void)EVP_Digest(bytes.data(), bytes.size(), d.bytes.data(), &len, EVP_md5(), nullptr);
-  return d;
-}
-
-Md5Digest md5_of_message_attributes(std::span<const MessageAttribute> attributes) {
-  std::vector<const MessageAttribute*> sorted;
-  sorted.reserve(attributes.size());
-  for (const auto& a : attributes) sorted.push_back(&a);
-  // UTF-8 byte order equals code-point order.
-  std::sort(sorted.begin(), sorted.end(),
-            [](const MessageAttribute* a, const MessageAttribute* b) { return a->name < b->name; });
   Md5 m;
-  for (const MessageAttribute* a : sorted) {
-    m.update_len_prefixed(a->name);
-    m.update_len_prefixed(a->data_type);
-    const uint8_t transport = a->data_type.rfind("Binary", 0) == 0 ? 2 : 1;
-    m.update(&transport, 1);
-    m.update_len_prefixed(a->value);
-  }
+  m.update(bytes.data(), bytes.size());
   return m.finish();
 }
 
-Md5Digest md5_of_trace_header(std::string_view value) {
-  const MessageAttribute a{"AWSTraceHeader", "String", std::string(value)};
-  return md5_of_message_attributes(std::span<const MessageAttribute>(&a, 1));
+Md5Digest md5_of_sorted_message_attributes(std::span<const MessageAttribute> sorted) noexcept {
+  Md5 m;
+  for (const MessageAttribute& a : sorted) m.update_attribute(a.name, a.data_type, a.value);
+  return m.finish();
+}
+
+Md5Digest md5_of_message_attributes(std::span<const MessageAttribute> attributes) {
+  const auto by_name = [](const MessageAttribute& a, const MessageAttribute& b) {
+    return a.name < b.name;
+  };
+  if (std::is_sorted(attributes.begin(), attributes.end(), by_name)) {
+    return md5_of_sorted_message_attributes(attributes);
+  }
+  if (attributes.size() <= kStackSortLimit) {
+    std::array<const MessageAttribute*, kStackSortLimit> order;
+    for (size_t i = 0; i < attributes.size(); ++i) order[i] = &attributes[i];
+    const std::span<const MessageAttribute*> used(order.data(), attributes.size());
+    sort_by_name(used);
+    return digest_pointers(used);
+  }
+  std::vector<const MessageAttribute*> order;
+  order.reserve(attributes.size());
+  for (const MessageAttribute& a : attributes) order.push_back(&a);
+  std::stable_sort(order.begin(), order.end(), name_less);
+  return digest_pointers(order);
+}
+
+Md5Digest md5_of_trace_header(std::string_view value) noexcept {
+  Md5 m;
+  m.update_attribute("AWSTraceHeader", "String", value);
+  return m.finish();
 }
 
 }  // namespace lqs::common

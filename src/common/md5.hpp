@@ -9,12 +9,21 @@
 
 namespace lqs::common {
 
+/// MD5 of `bytes` (MD5OfMessageBody).
 Md5Digest md5(std::string_view bytes) noexcept;
-/// MD5OfMessageAttributes: attributes sorted by name (code-point order), each as
-/// len(name) name len(type) type transport-byte len(value) value (lengths big-endian u32).
+
+/// MD5OfMessageAttributes: attributes sorted by name (code-point order, which for UTF-8 is
+/// byte order), each fed as u32be(len) name, u32be(len) data type, transport byte (1 for
+/// String/Number types, 2 for Binary types), u32be(len) value. Does not copy the attributes;
+/// allocates only when they are unsorted and more than 16.
 Md5Digest md5_of_message_attributes(std::span<const MessageAttribute> attributes);
-/// MD5OfMessageSystemAttributes for {AWSTraceHeader: String value}.
-Md5Digest md5_of_trace_header(std::string_view value);
+
+/// The same digest over attributes the caller already holds sorted by name (as
+/// ReceivedMessage::attributes are). REQUIRES: `sorted` is sorted by name; no check is made.
+Md5Digest md5_of_sorted_message_attributes(std::span<const MessageAttribute> sorted) noexcept;
+
+/// MD5OfMessageSystemAttributes for the map {AWSTraceHeader: String `value`}.
+Md5Digest md5_of_trace_header(std::string_view value) noexcept;
 
 }  // namespace lqs::common
 

@@ -1,29 +1,38 @@
 // Copyright lqs authors.
 #include "lqs/message.hpp"
 
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
 namespace lqs {
 namespace {
+
 constexpr char kHex[] = "0123456789abcdef";
+
+// Writes the two lower-case hex digits of `b` at `out`.
+void put_hex(uint8_t b, char* out) noexcept {
+  out[0] = kHex[b >> 4];
+  out[1] = kHex[b & 15];
+}
+
 }  // namespace
 
 std::string MessageId::to_string() const {
-  std::string s;
-  s.reserve(36);
+  // 8-4-4-4-12: a hyphen before bytes 4, 6, 8 and 10.
+  std::string s(36, '-');
+  size_t pos = 0;
   for (size_t i = 0; i < bytes.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) s.push_back('-');
-    s.push_back(kHex[bytes[i] >> 4]);
-    s.push_back(kHex[bytes[i] & 15]);
+    if (i == 4 || i == 6 || i == 8 || i == 10) ++pos;
+    put_hex(bytes[i], &s[pos]);
+    pos += 2;
   }
   return s;
 }
 
 std::string Md5Digest::to_hex() const {
-  std::string s;
-  s.reserve(32);
-  for (uint8_t b : bytes) {
-    s.push_back(kHex[b >> 4]);
-    s.push_back(kHex[b & 15]);
-  }
+  std::string s(2 * bytes.size(), '0');
+  for (size_t i = 0; i < bytes.size(); ++i) put_hex(bytes[i], &s[2 * i]);
   return s;
 }
 

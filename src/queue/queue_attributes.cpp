@@ -4,121 +4,102 @@
 #include <charconv>
 #include <cstdint>
 #include <string>
+#include <system_error>
 
 namespace lqs {
 namespace {
 
+// One row per settable attribute: its SQS name, its inclusive range and how to read and write
+// its field. Every field fits in int64_t (LqsCapacityBytes tops out at 2^36).
 struct Spec {
   std::string_view name;
-  int64_t lo, hi;
+  int64_t lo;
+  int64_t hi;
+  int64_t (*get)(const QueueAttributes&);
+  void (*set)(QueueAttributes&, int64_t);  // REQUIRES: lo <= v <= hi
 };
 
 constexpr Spec kSpecs[] = {
-    {"VisibilityTimeout", 0, 43200},
-    {"MessageRetentionPeriod", 60, 1209600},
-    {"MaximumMessageSize", 1024, 1048576},
-    {"DelaySeconds", 0, 900},
-    {"ReceiveMessageWaitTimeSeconds", 0, 20},
-    {"LqsCapacityMessages", 16, 4194304},
-    {"LqsCapacityBytes", 2097152, int64_t{68719476736}},
+    {"VisibilityTimeout", 0, 43200,
+     [](const QueueAttributes& a) -> int64_t { return a.visibility_timeout_s; },
+     [](QueueAttributes& a, int64_t v) { a.visibility_timeout_s = static_cast<int32_t>(v); }},
+    {"MessageRetentionPeriod", 60, 1209600,
+     [](const QueueAttributes& a) -> int64_t { return a.message_retention_period_s; },
+     [](QueueAttributes& a, int64_t v) { a.message_retention_period_s = static_cast<int32_t>(v); }},
+    {"MaximumMessageSize", 1024, 1048576,
+     [](const QueueAttributes& a) -> int64_t { return a.maximum_message_size; },
+     [](QueueAttributes& a, int64_t v) { a.maximum_message_size = static_cast<int32_t>(v); }},
+    {"DelaySeconds", 0, 900, [](const QueueAttributes& a) -> int64_t { return a.delay_s; },
+     [](QueueAttributes& a, int64_t v) { a.delay_s = static_cast<int32_t>(v); }},
+    {"ReceiveMessageWaitTimeSeconds", 0, 20,
+     [](const QueueAttributes& a) -> int64_t { return a.receive_message_wait_time_s; },
+     [](QueueAttributes& a, int64_t v) {
+       a.receive_message_wait_time_s = static_cast<int32_t>(v);
+     }},
+    {"LqsCapacityMessages", 16, 4194304,
+     [](const QueueAttributes& a) -> int64_t { return a.capacity_messages; },
+     [](QueueAttributes& a, int64_t v) { a.capacity_messages = static_cast<uint32_t>(v); }},
+    {"LqsCapacityBytes", int64_t{2} << 20, int64_t{64} << 30,
+     [](const QueueAttributes& a) -> int64_t {
+       // Values above INT64_MAX map to -1, which is out of range like they are.
+       return a.capacity_bytes > uint64_t{INT64_MAX} ? -1 : static_cast<int64_t>(a.capacity_bytes);
+     },
+     [](QueueAttributes& a, int64_t v) { a.capacity_bytes = static_cast<uint64_t>(v); }},
 };
 
-Error out_of_range(const Spec& s) {
+const Spec* find_spec(std::string_view name) noexcept {
+  for (const Spec& s : kSpecs) {
+    if (s.name == name) return &s;
+  }
+  return nullptr;
+}
+
+Error unknown_attribute(std::string_view name) {
+  return make_error(ErrorCode::kInvalidAttributeName,
+                    "Unknown Attribute " + std::string(name) + ".");
+}
+
+Error invalid_value(const Spec& s) {
   return make_error(ErrorCode::kInvalidAttributeValue,
                     "Invalid value for the parameter " + std::string(s.name) +
                         ". Reason: must be an integer between " + std::to_string(s.lo) + " and " +
                         std::to_string(s.hi) + ".");
 }
 
-int64_t field(const QueueAttributes& a, size_t i) {
-  switch (i) {
-    case 0:
-      return a.visibility_timeout_s;
-    case 1:
-      return a.message_retention_period_s;
-    case 2:
-      return a.maximum_message_size;
-    case 3:
-      return a.delay_s;
-    case 4:
-      return a.receive_message_wait_time_s;
-    case 5:
-      return a.capacity_messages;
-    default:
-      return static_cast<int64_t>(a.capacity_bytes);
-  }
-}
-
-void set_field(QueueAttributes& a, size_t i, int64_t v) {
-  switch (i) {
-    case 0:
-      a.visibility_timeout_s = static_cast<int32_t>(v);
-      break;
-    case 1:
-      a.message_retention_period_s = static_cast<int32_t>(v);
-      break;
-    case 2:
-      a.maximum_message_size = static_cast<int32_t>(v);
-      break;
-    case 3:
-      a.delay_s = static_cast<int32_t>(v);
-      break;
-    case 4:
-      a.receive_message_wait_time_s = static_cast<int32_t>(v);
-      break;
-    case 5:
-      a.capacity_messages = static_cast<uint32_t>(v);
-      break;
-    default:
-      a.capacity_bytes = static_cast<uint64_t>(v);
-      break;
-  }
-}
-
-const Spec* find(std::string_view name, size_t& index) {
-  for (size_t i = 0; i < std::size(kSpecs); ++i) {
-    if (kSpecs[i].name == name) {
-      index = i;
-      return &kSpecs[i];
-    }
-  }
-  return nullptr;
+// A plain decimal integer: an optional '-', then one or more digits, nothing else ("1.5",
+// "", " 1", "+1", "0x10" and "1e3" are not integers). Overflow fails.
+bool parse_integer(std::string_view text, int64_t& out) noexcept {
+  if (text.empty()) return false;
+  const char* end = text.data() + text.size();
+  const auto [p, ec] = std::from_chars(text.data(), end, out);
+  return ec == std::errc() && p == end;
 }
 
 }  // namespace
 
-Result<void> validate(const QueueAttributes& a) {
-  for (size_t i = 0; i < std::size(kSpecs); ++i) {
-    const int64_t v = field(a, i);
-    if (v < kSpecs[i].lo || v > kSpecs[i].hi) return out_of_range(kSpecs[i]);
+Result<void> validate(const QueueAttributes& attributes) {
+  for (const Spec& s : kSpecs) {
+    const int64_t v = s.get(attributes);
+    if (v < s.lo || v > s.hi) return invalid_value(s);
   }
   return {};
 }
 
-Result<void> set_attribute(QueueAttributes& a, std::string_view name, std::string_view value) {
-  size_t i = 0;
-  const Spec* s = find(name, i);
-  if (s == nullptr) {
-    return make_error(ErrorCode::kInvalidAttributeName,
-                      "Unknown Attribute " + std::string(name) + ".");
-  }
+Result<void> set_attribute(QueueAttributes& attributes, std::string_view name,
+                           std::string_view value) {
+  const Spec* s = find_spec(name);
+  if (s == nullptr) return unknown_attribute(name);
   int64_t v = 0;
-  const char* end = value.data() + value.size();
-  auto [p, ec] = std::from_chars(value.data(), end, v);
-  if (value.empty() || ec != std::errc() || p != end || v < s->lo || v > s->hi) {
-    return out_of_range(*s);
-  }
-  set_field(a, i, v);
+  if (!parse_integer(value, v) || v < s->lo || v > s->hi) return invalid_value(*s);
+  s->set(attributes, v);
   return {};
 }
 
-Result<std::string> get_attribute(const QueueAttributes& a, std::string_view name) {
-  size_t i = 0;
-  if (find(name, i) == nullptr) {
-    return make_error(ErrorCode::kInvalidAttributeName,
-                      "Unknown Attribute " + std::string(name) + ".");
-  }
-  return std::to_string(field(a, i));
+Result<std::string> get_attribute(const QueueAttributes& attributes, std::string_view name) {
+  const Spec* s = find_spec(name);
+  if (s == nullptr) return unknown_attribute(name);
+  if (s->name == "LqsCapacityBytes") return std::to_string(attributes.capacity_bytes);
+  return std::to_string(s->get(attributes));
 }
 
 }  // namespace lqs

@@ -1,124 +1,214 @@
 // Copyright lqs authors.
 #include "queue/validation.hpp"
 
+#include <algorithm>
 #include <cstring>
-#include <set>
 #include <string>
 
 namespace lqs::queue {
 namespace {
 
-bool ascii_ok(unsigned char c) { return c >= 0x20 || c == 0x9 || c == 0xA || c == 0xD; }
+constexpr size_t kMaxAttributes = 10;
+constexpr size_t kMaxAttributeNameLength = 256;
+constexpr size_t kMaxDataTypeLength = 256;
+constexpr size_t kMaxNumberDigits = 38;
+constexpr int64_t kMinNumberExponent = -128;  // |value| >= 10^-128
+constexpr int64_t kMaxNumberExponent = 126;   // |value| <  10^127
+constexpr size_t kMaxGroupIdLength = 128;
+constexpr size_t kMaxBatchEntryIdLength = 80;
+constexpr size_t kMaxQueueNameLength = 80;
+constexpr std::string_view kFifoSuffix = ".fifo";
 
-bool is_alnum(char c) {
+constexpr std::string_view kInvalidCharacters =
+    "Invalid characters found. Valid unicode characters are #x9 | #xA | #xD | #x20 to #xD7FF | "
+    "#xE000 to #xFFFD | #x10000 to #x10FFFF";
+
+bool is_alnum(char c) noexcept {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
+bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+// ASCII punctuation: !"#$%&'()*+,-./:;<=>?@[\]^_`{|}~
+bool is_punct(char c) noexcept { return c >= 0x21 && c <= 0x7E && !is_alnum(c); }
+bool is_id_char(char c) noexcept { return is_alnum(c) || c == '_' || c == '-'; }
+bool is_attribute_name_char(char c) noexcept { return is_id_char(c) || c == '.'; }
 
-bool is_punct(char c) { return c >= 0x21 && c <= 0x7E && !is_alnum(c); }
-
-std::string lower(std::string_view s) {
-  std::string r(s);
-  for (char& c : r) {
+bool starts_with_ignoring_case(std::string_view s, std::string_view lower_prefix) noexcept {
+  if (s.size() < lower_prefix.size()) return false;
+  for (size_t i = 0; i < lower_prefix.size(); ++i) {
+    char c = s[i];
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != lower_prefix[i]) return false;
   }
-  return r;
+  return true;
 }
 
-Error invalid(std::string msg) {
-  return make_error(ErrorCode::kInvalidParameterValue, std::move(msg));
+bool has_reserved_prefix(std::string_view name) noexcept {
+  return starts_with_ignoring_case(name, "aws.") || starts_with_ignoring_case(name, "amazon.");
 }
 
-bool valid_number(std::string_view v) {
+bool has_bad_periods(std::string_view name) noexcept {
+  return name.front() == '.' || name.back() == '.' || name.find("..") != std::string_view::npos;
+}
+
+// §2.3: 1..256 of [A-Za-z0-9_.-], no reserved prefix, no leading, trailing or double period.
+bool is_valid_attribute_name(std::string_view name) noexcept {
+  return !name.empty() && name.size() <= kMaxAttributeNameLength &&
+         std::all_of(name.begin(), name.end(), is_attribute_name_char) &&
+         !has_reserved_prefix(name) && !has_bad_periods(name);
+}
+
+// Decodes the multi-byte sequence at p[0..n) (p[0] >= 0x80) and returns its length, or 0 if
+// it is ill-formed UTF-8 or encodes a code point outside the allowed set. The lead-byte and
+// second-byte ranges are those of Unicode Table 3-7, which excludes overlong forms,
+// surrogates (ED A0..BF) and code points above U+10FFFF (F4 90.., F5..FF).
+size_t allowed_sequence_length(const unsigned char* p, size_t n) noexcept {
+  const auto cont = [](unsigned char b) { return (b & 0xC0) == 0x80; };
+  const unsigned char c = p[0];
+  if (c >= 0xC2 && c <= 0xDF) return n >= 2 && cont(p[1]) ? 2 : 0;  // U+0080..U+07FF
+  if (c >= 0xE0 && c <= 0xEF) {
+    if (n < 3 || !cont(p[1]) || !cont(p[2])) return 0;
+    if (c == 0xE0 && p[1] < 0xA0) return 0;                   // overlong
+    if (c == 0xED && p[1] > 0x9F) return 0;                   // U+D800..U+DFFF
+    if (c == 0xEF && p[1] == 0xBF && p[2] >= 0xBE) return 0;  // U+FFFE, U+FFFF
+    return 3;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    if (n < 4 || !cont(p[1]) || !cont(p[2]) || !cont(p[3])) return 0;
+    if (c == 0xF0 && p[1] < 0x90) return 0;  // overlong
+    if (c == 0xF4 && p[1] > 0x8F) return 0;  // above U+10FFFF
+    return 4;
+  }
+  return 0;  // a continuation byte, C0/C1 (overlong) or F5..FF
+}
+
+// True iff none of the 8 bytes in `w` has its top bit set or is below 0x20.
+bool all_printable_ascii(uint64_t w) noexcept {
+  constexpr uint64_t kHigh = 0x8080808080808080ULL;
+  constexpr uint64_t kAdd = 0x6060606060606060ULL;
+  // For a byte b < 0x80, b + 0x60 has its top bit set iff b >= 0x20, and no carry crosses
+  // into the next byte. A byte >= 0x80 is caught by `w & kHigh` (its carry does not matter).
+  return ((w & kHigh) | (~(w + kAdd) & kHigh)) == 0;
+}
+
+// SQS Number: optional sign, digits with an optional fraction (at least one digit in all),
+// optional exponent; at most 38 significant digits; zero, or a magnitude in
+// [10^-128, 10^127). The range is "10^-128 to 10^+126" of the SQS guide, read as "the
+// decimal exponent of the leading digit is between -128 and 126".
+enum class NumberCheck { kOk, kNotANumber, kOutOfRange };
+
+NumberCheck check_number(std::string_view v) noexcept {
+  constexpr size_t kNone = static_cast<size_t>(-1);
   size_t i = 0;
-  if (i < v.size() && (v[i] == '-' || v[i] == '+')) ++i;
-  size_t digits = 0;
-  size_t significant = 0;
-  bool leading = true;
-  auto take_digits = [&] {
-    size_t n = 0;
-    while (i < v.size() && v[i] >= '0' && v[i] <= '9') {
-      if (!(leading && v[i] == '0')) {
-        leading = false;
-        ++significant;
+  if (i < v.size() && (v[i] == '+' || v[i] == '-')) ++i;
+  size_t digits = 0;  // mantissa digits seen, integer and fraction part
+  size_t integer_digits = 0;
+  size_t first_nonzero = kNone;
+  size_t last_nonzero = kNone;
+  const auto take_digits = [&] {
+    for (; i < v.size() && is_digit(v[i]); ++i, ++digits) {
+      if (v[i] != '0') {
+        if (first_nonzero == kNone) first_nonzero = digits;
+        last_nonzero = digits;
       }
-      ++i;
-      ++n;
     }
-    return n;
   };
-  digits += take_digits();
+  take_digits();
+  integer_digits = digits;
   if (i < v.size() && v[i] == '.') {
     ++i;
-    digits += take_digits();
+    take_digits();
   }
-  if (digits == 0) return false;
-  long exponent = 0;
+  if (digits == 0) return NumberCheck::kNotANumber;
+  int64_t exponent = 0;
   if (i < v.size() && (v[i] == 'e' || v[i] == 'E')) {
     ++i;
-    bool neg = false;
-    if (i < v.size() && (v[i] == '-' || v[i] == '+')) neg = v[i++] == '-';
-    size_t start = i;
-    while (i < v.size() && v[i] >= '0' && v[i] <= '9' && i - start < 6) {
-      exponent = exponent * 10 + (v[i] - '0');
-      ++i;
+    bool negative = false;
+    if (i < v.size() && (v[i] == '+' || v[i] == '-')) negative = v[i++] == '-';
+    const size_t start = i;
+    for (; i < v.size() && is_digit(v[i]); ++i) {
+      exponent = std::min<int64_t>(exponent * 10 + (v[i] - '0'), 1'000'000);  // saturate
     }
-    if (i == start) return false;
-    if (neg) exponent = -exponent;
+    if (i == start) return NumberCheck::kNotANumber;
+    if (negative) exponent = -exponent;
   }
-  if (i != v.size() || significant > 38) return false;
-  return exponent >= -128 - 38 && exponent <= 126;
+  if (i != v.size()) return NumberCheck::kNotANumber;
+  if (first_nonzero == kNone) return NumberCheck::kOk;  // zero
+  if (last_nonzero - first_nonzero + 1 > kMaxNumberDigits) return NumberCheck::kOutOfRange;
+  const int64_t leading_exponent =
+      static_cast<int64_t>(integer_digits) - 1 - static_cast<int64_t>(first_nonzero) + exponent;
+  return leading_exponent >= kMinNumberExponent && leading_exponent <= kMaxNumberExponent
+             ? NumberCheck::kOk
+             : NumberCheck::kOutOfRange;
+}
+
+Error invalid(std::string message) {
+  return make_error(ErrorCode::kInvalidParameterValue, std::move(message));
+}
+
+Error quoted(std::string_view before, std::string_view name, std::string_view after) {
+  std::string m;
+  m.reserve(before.size() + name.size() + after.size());
+  m.append(before).append(name).append(after);
+  return invalid(std::move(m));
+}
+
+// The name rules of §2.3, in the order SQS reports them; wording from AWS where recorded.
+Result<void> validate_attribute_name(std::span<const MessageAttribute> earlier,
+                                     std::string_view name) {
+  if (name.empty()) {
+    return invalid("The request must contain non-empty message (user) attribute names.");
+  }
+  if (name.size() > kMaxAttributeNameLength) {
+    return invalid("Message (user) attribute names must be at most 256 Bytes long.");
+  }
+  if (!std::all_of(name.begin(), name.end(), is_attribute_name_char)) {
+    return quoted("Message (user) attribute name '", name,
+                  "' can only contain upper and lower case characters, digits, periods, hyphens "
+                  "and underscores.");
+  }
+  if (has_reserved_prefix(name) || name.front() == '.' || name.back() == '.') {
+    return quoted("Message (user) attribute name '", name,
+                  "' is invalid. You can't use message attribute names beginning with 'AWS.' or "
+                  "'Amazon.'. These strings are reserved for internal use. Additionally, they "
+                  "cannot start or end with '.'.");
+  }
+  if (name.find("..") != std::string_view::npos) {
+    return quoted("Message (user) attribute name '", name,
+                  "' must not have successive '.' characters.");
+  }
+  for (const MessageAttribute& e : earlier) {
+    if (e.name == name) {
+      return quoted("Message (user) attribute name '", name, "' is repeated.");
+    }
+  }
+  return {};
 }
 
 }  // namespace
 
-bool is_valid_message_text(std::string_view s) noexcept {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const size_t n = s.size();
+bool is_valid_message_text(std::string_view utf8) noexcept {
+  const auto* p = reinterpret_cast<const unsigned char*>(utf8.data());
+  const size_t n = utf8.size();
   size_t i = 0;
   while (i < n) {
-    // Fast path: 8 ASCII bytes at a time, all >= 0x20 and < 0x80.
-    while (i + 8 <= n) {
+    for (; i + 8 <= n; i += 8) {  // fast path: 8 printable ASCII bytes at a time
       uint64_t w;
-      std::memcpy(&w, p + i, 8);
-      const uint64_t high = w & 0x8080808080808080ULL;
-      // A byte < 0x20 has bits 5 and 6 clear: (b + 0x60) has bit 7 clear iff b < 0x20.
-      const uint64_t low = ~(w + 0x6060606060606060ULL) & 0x8080808080808080ULL & ~high;
-      if (high != 0 || low != 0) break;
-      i += 8;
+      std::memcpy(&w, p + i, sizeof w);
+      if (!all_printable_ascii(w)) break;
     }
     if (i >= n) break;
     const unsigned char c = p[i];
-    if (c < 0x80) {
-      if (!ascii_ok(c)) return false;
+    if (c >= 0x20 && c < 0x80) {
       ++i;
-      continue;
-    }
-    uint32_t cp = 0;
-    size_t len = 0;
-    if ((c & 0xE0) == 0xC0) {
-      cp = c & 0x1F;
-      len = 2;
-    } else if ((c & 0xF0) == 0xE0) {
-      cp = c & 0x0F;
-      len = 3;
-    } else if ((c & 0xF8) == 0xF0) {
-      cp = c & 0x07;
-      len = 4;
+    } else if (c == 0x9 || c == 0xA || c == 0xD) {
+      ++i;
+    } else if (c < 0x80) {
+      return false;  // other C0 controls
     } else {
-      return false;
+      const size_t len = allowed_sequence_length(p + i, n - i);
+      if (len == 0) return false;
+      i += len;
     }
-    if (i + len > n) return false;
-    for (size_t k = 1; k < len; ++k) {
-      if ((p[i + k] & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (p[i + k] & 0x3F);
-    }
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000)) {
-      return false;  // overlong
-    }
-    if ((cp >= 0xD800 && cp <= 0xDFFF) || cp == 0xFFFE || cp == 0xFFFF || cp > 0x10FFFF) {
-      return false;
-    }
-    i += len;
   }
   return true;
 }
@@ -129,65 +219,54 @@ Result<void> validate_body(std::string_view body) {
                       "The request must contain the parameter MessageBody.");
   }
   if (!is_valid_message_text(body)) {
-    return make_error(ErrorCode::kInvalidMessageContents,
-                      "Invalid characters found. Valid unicode characters are #x9 | #xA | #xD | "
-                      "#x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF");
+    return make_error(ErrorCode::kInvalidMessageContents, std::string(kInvalidCharacters));
   }
   return {};
 }
 
 Result<void> validate_message_attributes(std::span<const MessageAttribute> attributes) {
-  if (attributes.size() > 10) {
+  if (attributes.size() > kMaxAttributes) {
     return invalid("Number of message attributes [" + std::to_string(attributes.size()) +
                    "] exceeds the allowed maximum [10].");
   }
-  std::set<std::string_view> names;
-  for (const auto& a : attributes) {
-    const std::string_view n = a.name;
-    if (n.empty()) return invalid("The request must contain non-empty message attribute name.");
-    if (n.size() > 256) {
-      return invalid("Message (user) attribute name '" + std::string(n.substr(0, 256)) +
-                     "...' exceeds the maximum allowed length of 256 characters.");
-    }
-    for (char c : n) {
-      if (!(is_alnum(c) || c == '_' || c == '-' || c == '.')) {
-        return invalid("Message (user) attribute name '" + std::string(n) +
-                       "' can only contain alphanumeric characters, hyphens, underscores and "
-                       "periods.");
-      }
-    }
-    const std::string l = lower(n);
-    if (l.rfind("aws.", 0) == 0 || l.rfind("amazon.", 0) == 0) {
-      return invalid("Message (user) attribute name '" + std::string(n) +
-                     "' cannot start with the reserved prefix 'AWS.' or 'Amazon.'.");
-    }
-    if (n.front() == '.' || n.back() == '.' || n.find("..") != std::string_view::npos) {
-      return invalid("Message (user) attribute name '" + std::string(n) +
-                     "' cannot start or end with a period or contain two successive periods.");
-    }
-    if (!names.insert(n).second) {
-      return invalid("Message (user) attribute name '" + std::string(n) + "' is repeated.");
-    }
-    const std::string_view t = a.data_type;
-    std::string_view base = t.substr(0, t.find('.'));
-    const bool has_label = t.find('.') != std::string_view::npos;
-    if ((base != "String" && base != "Number" && base != "Binary") || t.size() > 256 ||
-        (has_label && (t.size() == base.size() + 1 || !is_valid_message_text(t)))) {
-      return invalid("The type of message (user) attribute '" + std::string(n) +
-                     "' is invalid. You must use only the following supported type prefixes: "
-                     "Binary, Number, String.");
+  for (size_t k = 0; k < attributes.size(); ++k) {
+    const MessageAttribute& a = attributes[k];
+    const std::string_view name = a.name;
+    if (auto v = validate_attribute_name(attributes.first(k), name); !v) return v;
+
+    const std::string_view type = a.data_type;
+    const size_t dot = type.find('.');
+    const std::string_view base = type.substr(0, dot);
+    const bool known_base = base == "String" || base == "Number" || base == "Binary";
+    const bool bad_label =
+        dot != std::string_view::npos && (dot + 1 == type.size() || !is_valid_message_text(type));
+    if (!known_base || type.size() > kMaxDataTypeLength || bad_label) {
+      return quoted("The type of message (user) attribute '", name,
+                    "' is invalid. You must use only the following supported type prefixes: "
+                    "Binary, Number, String.");
     }
     if (a.value.empty()) {
-      return invalid("Message (user) attribute '" + std::string(n) +
-                     "' must contain a non-empty value of type '" + std::string(t) + "'.");
+      return invalid("Message (user) attribute '" + std::string(name) +
+                     "' must contain a non-empty value of type '" + std::string(type) + "'.");
     }
     if (base == "String" && !is_valid_message_text(a.value)) {
-      return invalid("Message (user) attribute '" + std::string(n) +
-                     "' contains invalid characters.");
+      return quoted("Message (user) attribute '", name,
+                    "' has a string value with invalid characters. Valid unicode characters are "
+                    "#x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to "
+                    "#x10FFFF");
     }
-    if (base == "Number" && !valid_number(a.value)) {
-      return invalid("Can't cast the value of message (user) attribute '" + std::string(n) +
-                     "' to a number.");
+    if (base == "Number") {
+      switch (check_number(a.value)) {
+        case NumberCheck::kOk:
+          break;
+        case NumberCheck::kNotANumber:
+          return quoted("Can't cast the value of message (user) attribute '", name,
+                        "' to a number.");
+        case NumberCheck::kOutOfRange:
+          return quoted("Value of message (user) attribute '", name,
+                        "' is out of range: a Number has at most 38 significant digits and a "
+                        "magnitude between 10^-128 and 10^+126.");
+      }
     }
   }
   return {};
@@ -195,12 +274,14 @@ Result<void> validate_message_attributes(std::span<const MessageAttribute> attri
 
 size_t message_size(std::string_view body, std::span<const MessageAttribute> attributes) noexcept {
   size_t n = body.size();
-  for (const auto& a : attributes) n += a.name.size() + a.data_type.size() + a.value.size();
+  for (const MessageAttribute& a : attributes) {
+    n += a.name.size() + a.data_type.size() + a.value.size();
+  }
   return n;
 }
 
 Result<void> validate_message_size(size_t size, int32_t maximum) {
-  if (size > static_cast<size_t>(maximum)) {
+  if (maximum < 0 || size > static_cast<size_t>(maximum)) {
     return invalid("One or more parameters are invalid. Reason: Message must be shorter than " +
                    std::to_string(maximum) + " bytes.");
   }
@@ -208,12 +289,11 @@ Result<void> validate_message_size(size_t size, int32_t maximum) {
 }
 
 Result<void> validate_message_group_id(std::string_view id) {
-  bool ok = !id.empty() && id.size() <= 128;
-  for (char c : id) ok = ok && (is_alnum(c) || is_punct(c));
-  if (!ok) {
-    return invalid("Value " + std::string(id.substr(0, 256)) +
-                   " for parameter MessageGroupId is invalid. Reason: MessageGroupId can only "
-                   "include alphanumeric and punctuation characters. 1 to 128 in length.");
+  if (id.empty() || id.size() > kMaxGroupIdLength ||
+      !std::all_of(id.begin(), id.end(), [](char c) { return is_alnum(c) || is_punct(c); })) {
+    return quoted("Value ", id,
+                  " for parameter MessageGroupId is invalid. Reason: MessageGroupId can only "
+                  "include alphanumeric and punctuation characters. 1 to 128 in length.");
   }
   return {};
 }
@@ -228,9 +308,8 @@ Result<void> validate_delay(int32_t delay_s) {
 }
 
 Result<void> validate_batch_entry_id(std::string_view id) {
-  bool ok = !id.empty() && id.size() <= 80;
-  for (char c : id) ok = ok && (is_alnum(c) || c == '_' || c == '-');
-  if (!ok) {
+  if (id.empty() || id.size() > kMaxBatchEntryIdLength ||
+      !std::all_of(id.begin(), id.end(), is_id_char)) {
     return make_error(ErrorCode::kInvalidBatchEntryId,
                       "A batch entry id can only contain alphanumeric characters, hyphens and "
                       "underscores. It can be at most 80 letters long.");
@@ -238,19 +317,20 @@ Result<void> validate_batch_entry_id(std::string_view id) {
   return {};
 }
 
-Result<void> validate_receive_options(const ReceiveOptions& o) {
-  if (o.max_number_of_messages < 1 || o.max_number_of_messages > 10) {
-    return invalid("Value " + std::to_string(o.max_number_of_messages) +
+Result<void> validate_receive_options(const ReceiveOptions& options) {
+  const int32_t max = options.max_number_of_messages;
+  if (max < 1 || max > 10) {
+    return invalid("Value " + std::to_string(max) +
                    " for parameter MaxNumberOfMessages is invalid. Reason: Must be between 1 "
                    "and 10, if provided.");
   }
-  if (o.wait_time_s && (*o.wait_time_s < 0 || *o.wait_time_s > 20)) {
-    return invalid("Value " + std::to_string(*o.wait_time_s) +
+  if (const auto& w = options.wait_time_s; w && (*w < 0 || *w > 20)) {
+    return invalid("Value " + std::to_string(*w) +
                    " for parameter WaitTimeSeconds is invalid. Reason: Must be >= 0 and <= 20, "
                    "if provided.");
   }
-  if (o.visibility_timeout_s && (*o.visibility_timeout_s < 0 || *o.visibility_timeout_s > 43200)) {
-    return invalid("Value " + std::to_string(*o.visibility_timeout_s) +
+  if (const auto& v = options.visibility_timeout_s; v && (*v < 0 || *v > 43200)) {
+    return invalid("Value " + std::to_string(*v) +
                    " for parameter VisibilityTimeout is invalid. Reason: Must be between 0 and "
                    "43200, if provided.");
   }
@@ -259,10 +339,18 @@ Result<void> validate_receive_options(const ReceiveOptions& o) {
 
 bool message_attribute_selected(std::span<const std::string> filters,
                                 std::string_view name) noexcept {
-  for (const std::string& f : filters) {
-    if (f == "All" || f == ".*" || f == "*" || f == name) return true;
-    if (f.size() > 2 && f.compare(f.size() - 2, 2, ".*") == 0 &&
-        name.substr(0, f.size() - 2) == std::string_view(f).substr(0, f.size() - 2)) {
+  for (const std::string& filter : filters) {
+    const std::string_view f = filter;
+    if (f == "All" || f == ".*" || f == "*") return true;
+    if (f.size() > 2 && f.ends_with(".*")) {
+      // "Prefix.*": a plain startswith on Prefix ("Hel.*" selects Hello and Help.Me). A
+      // prefix that is not itself a valid name ("AWS.*", "..foo.*") is ignored.
+      const std::string_view prefix = f.substr(0, f.size() - 2);
+      if (!has_reserved_prefix(f) && is_valid_attribute_name(prefix) && name.starts_with(prefix)) {
+        return true;
+      }
+    } else if (f == name) {
+      // Stored names are valid, so an invalid exact filter ("AWS.", "..foo") never matches.
       return true;
     }
   }
@@ -271,44 +359,45 @@ bool message_attribute_selected(std::span<const std::string> filters,
 
 uint32_t system_attribute_mask(std::span<const std::string> names) noexcept {
   using M = SystemAttributeMask;
-  uint32_t m = 0;
+  struct Entry {
+    std::string_view name;
+    uint32_t bit;
+  };
+  static constexpr Entry kEntries[] = {
+      {"All", M::kAll},
+      {"SenderId", M::kSenderId},
+      {"SentTimestamp", M::kSentTimestamp},
+      {"ApproximateReceiveCount", M::kApproximateReceiveCount},
+      {"ApproximateFirstReceiveTimestamp", M::kApproximateFirstReceiveTimestamp},
+      {"SequenceNumber", M::kSequenceNumber},
+      {"MessageDeduplicationId", M::kMessageDeduplicationId},
+      {"MessageGroupId", M::kMessageGroupId},
+      {"AWSTraceHeader", M::kAWSTraceHeader},
+      {"DeadLetterQueueSourceArn", M::kDeadLetterQueueSourceArn},
+  };
+  uint32_t mask = 0;
   for (const std::string& n : names) {
-    if (n == "All")
-      m |= M::kAll;
-    else if (n == "SenderId")
-      m |= M::kSenderId;
-    else if (n == "SentTimestamp")
-      m |= M::kSentTimestamp;
-    else if (n == "ApproximateReceiveCount")
-      m |= M::kApproximateReceiveCount;
-    else if (n == "ApproximateFirstReceiveTimestamp")
-      m |= M::kApproximateFirstReceiveTimestamp;
-    else if (n == "SequenceNumber")
-      m |= M::kSequenceNumber;
-    else if (n == "MessageDeduplicationId")
-      m |= M::kMessageDeduplicationId;
-    else if (n == "MessageGroupId")
-      m |= M::kMessageGroupId;
-    else if (n == "AWSTraceHeader")
-      m |= M::kAWSTraceHeader;
-    else if (n == "DeadLetterQueueSourceArn")
-      m |= M::kDeadLetterQueueSourceArn;
+    for (const Entry& e : kEntries) {
+      if (n == e.name) {
+        mask |= e.bit;
+        break;
+      }
+    }
   }
-  return m;
+  return mask;
 }
 
 Result<void> validate_queue_name(std::string_view name, bool fifo) {
   std::string_view stem = name;
-  bool ok = !name.empty() && name.size() <= 80;
+  bool ok = !name.empty() && name.size() <= kMaxQueueNameLength;
   if (fifo) {
-    ok = ok && name.size() > 5 && name.substr(name.size() - 5) == ".fifo";
-    if (ok) stem = name.substr(0, name.size() - 5);
+    ok = ok && name.size() > kFifoSuffix.size() && name.ends_with(kFifoSuffix);
+    stem.remove_suffix(std::min(stem.size(), kFifoSuffix.size()));
   }
-  for (char c : stem) ok = ok && (is_alnum(c) || c == '_' || c == '-');
-  if (!ok) {
+  if (!ok || !std::all_of(stem.begin(), stem.end(), is_id_char)) {
     return invalid(
-        "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 "
-        "in length");
+        "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in "
+        "length");
   }
   return {};
 }

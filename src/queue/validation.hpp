@@ -13,19 +13,33 @@
 
 namespace lqs::queue {
 
-/// True iff `utf8` is valid UTF-8 and every code point is #x9 | #xA | #xD | #x20–#xD7FF |
-/// #xE000–#xFFFD | #x10000–#x10FFFF.
+// Every function here is pure, and none allocates unless it returns an error.
+
+/// True iff `utf8` is valid UTF-8 (no overlong forms, surrogates or code points above
+/// U+10FFFF) and every code point is #x9 | #xA | #xD | #x20–#xD7FF | #xE000–#xFFFD |
+/// #x10000–#x10FFFF. Runs on every send: printable ASCII is checked 8 bytes at a time.
 bool is_valid_message_text(std::string_view utf8) noexcept;
+/// kMissingParameter when empty, kInvalidMessageContents for characters outside the set.
 Result<void> validate_body(std::string_view body);
+/// At most 10 attributes; names, data types and values as in §2.3. kInvalidParameterValue.
+/// A Number value is a decimal (sign, digits, fraction, exponent) with at most 38
+/// significant digits and, unless zero, a magnitude in [10^-128, 10^127).
 Result<void> validate_message_attributes(std::span<const MessageAttribute> attributes);
 /// Body bytes + Σ (name + data type + value bytes).
 size_t message_size(std::string_view body, std::span<const MessageAttribute> attributes) noexcept;
+/// kInvalidParameterValue when size > maximum (equal is accepted, as in SQS).
 Result<void> validate_message_size(size_t size, int32_t maximum);
+/// 1..128 alphanumerics and ASCII punctuation; kInvalidParameterValue.
 Result<void> validate_message_group_id(std::string_view id);
+/// 0..900; kInvalidParameterValue.
 Result<void> validate_delay(int32_t delay_s);
+/// 1..80 of [A-Za-z0-9_-]; kInvalidBatchEntryId.
 Result<void> validate_batch_entry_id(std::string_view id);
+/// MaxNumberOfMessages 1..10, WaitTimeSeconds 0..20, VisibilityTimeout 0..43200;
+/// kInvalidParameterValue with SQS's messages.
 Result<void> validate_receive_options(const ReceiveOptions& options);
-/// MessageAttributeNames filter (§3.3): All, .*, *, exact names, "Prefix.*".
+/// MessageAttributeNames filter (§3.3): All, .*, *, exact names, "Prefix.*" (a plain
+/// startswith on Prefix). Invalid filters ("AWS.*", "..foo") select nothing.
 bool message_attribute_selected(std::span<const std::string> filters,
                                 std::string_view name) noexcept;
 
