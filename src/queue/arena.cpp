@@ -2,6 +2,7 @@
 #include "queue/arena.hpp"
 
 #include "common/crash_point.hpp"
+#include "common/process.hpp"
 
 #include <array>
 #include <bit>
@@ -13,17 +14,22 @@ using shm::kClassCount;
 using shm::kPageSize;
 
 // Page descriptor word.
-//   kind (bits 0-1): 0 FREE, 1 CLASS, 3 LARGE
+//   kind (bits 0-1): 0 FREE, 1 CLASS, 2 CARVING, 3 LARGE
 //   CLASS: class id in bits 2-9
+//   CARVING: the carver's owner token (pid + start time) in bits 2-37; no chunk of the page
+//            may be allocated or scavenged until the carver publishes CLASS
 //   LARGE: bit 2 head, bits 3-8 pages in the run, bits 9-62 owner token (54 bits)
 constexpr uint64_t kKindFree = 0;
 constexpr uint64_t kKindClass = 1;
+constexpr uint64_t kKindCarving = 2;
 constexpr uint64_t kKindLarge = 3;
 constexpr uint32_t kLargeHintIndex = kClassCount;  // class_hint slot used for large runs
 
 uint64_t kind_of(uint64_t w) { return w & 3; }
 uint32_t class_of(uint64_t w) { return static_cast<uint32_t>((w >> 2) & 0xff); }
 uint64_t class_word(uint32_t cls) { return kKindClass | (uint64_t{cls} << 2); }
+uint64_t carving_word(uint64_t token) { return kKindCarving | (token << 2); }
+uint64_t carving_owner(uint64_t w) { return w >> 2; }
 uint64_t large_word(uint64_t owner, bool head, uint32_t npages) {
   return kKindLarge | (head ? 4u : 0u) | (uint64_t{npages & 63} << 3) |
          ((owner & ((uint64_t{1} << 54) - 1)) << 9);
@@ -124,22 +130,32 @@ uint64_t Arena::try_page(uint32_t page, uint32_t cls, uint64_t owner) noexcept {
 bool Arena::carve(uint32_t page, uint32_t cls) noexcept {
   shm::PageDesc& pd = pages_[page];
   uint64_t expected = kKindFree;
-  // acq_rel: claims the page for the class; pairs with the release CAS that freed a run.
-  if (!pd.word.compare_exchange_strong(expected, class_word(cls), std::memory_order_acq_rel)) {
+  const uint64_t carving = carving_word(common::self_owner_token());
+  // acq_rel: claims the page exclusively; pairs with the release CAS that freed a run. While
+  // the page is CARVING nobody else allocates from it or scavenges it, so the owner words can
+  // be zeroed with plain stores: a zeroing store after chunks were handed out would erase a
+  // live owner and let two messages share a chunk.
+  if (!pd.word.compare_exchange_strong(expected, carving, std::memory_order_acq_rel)) {
     return false;
   }
   LQS_CRASH_POINT("arena.after_carve");
   const uint32_t count = chunks_in_page(cls);
   for (uint32_t k = 0; k < count; ++k) {
-    // relaxed: published by the release fetch_or of the bits below.
+    // relaxed: published by the release CAS of the page word below.
     owner_word(uint64_t{page} * kPageSize + uint64_t{k} * kSizes[cls])
         ->store(0, std::memory_order_relaxed);
   }
   for (uint32_t wi = 0; wi < shm::kPageBitWords; ++wi) {
-    // release: pairs with the acquire in allocators' owner CAS (via the chunk they find).
-    pd.free_bits[wi].fetch_or(valid_mask(count, wi), std::memory_order_release);
+    // relaxed: published by the release CAS below; stale bits from an earlier use of the
+    // page are cleared first.
+    pd.free_bits[wi].store(valid_mask(count, wi), std::memory_order_relaxed);
   }
-  return true;
+  expected = carving;
+  // release: pairs with the acquire load of the page word by allocators and scavengers, so
+  // the zeroed owner words and the bits are visible before any chunk is taken. Only a
+  // scavenger that saw us dead can change the word meanwhile, and then we are not running.
+  return pd.word.compare_exchange_strong(expected, class_word(cls), std::memory_order_release,
+                                         std::memory_order_relaxed);
 }
 
 uint64_t Arena::allocate_small(uint32_t cls, uint64_t owner) noexcept {
@@ -300,6 +316,16 @@ Arena::ScavengeStats Arena::scavenge(
           // bit only costs that allocator's rival a failed owner CAS).
           bits.fetch_or(bit, std::memory_order_release);
           ++st.hints_rebuilt;
+        }
+      }
+    } else if (kind_of(w) == kKindCarving) {
+      // A carve whose carver died: nothing was allocated from the page, so it is free again.
+      // owner_alive() makes system calls, but carves are rare and short.
+      if (!common::owner_alive(carving_owner(w))) {
+        uint64_t expected = w;
+        if (pages_[p].word.compare_exchange_strong(expected, kKindFree,
+                                                   std::memory_order_acq_rel)) {
+          ++st.chunks_reclaimed;
         }
       }
     } else if (kind_of(w) == kKindLarge) {

@@ -16,8 +16,10 @@
 //      unhinted: scavenge() restores the bit.
 //  allocate, killed after the owner CAS, before the slot records it → the owner names a slot
 //      whose record_off is elsewhere (or that died in WRITING): scavenge() frees it.
-//  carve, killed after the page CAS, before its chunks are initialised → owner words hold old
-//      bytes that name no valid record: scavenge() zeroes them and sets the bits.
+//  carve, killed after the page CAS FREE→CARVING, before CARVING→CLASS → a CARVING page
+//      naming a dead carver; nothing was allocated from it: scavenge() returns it to FREE.
+//      (Carving claims the page first and publishes CLASS last, so nobody allocates from or
+//      scavenges a page whose owner words are still being zeroed.)
 //  large allocate, killed part-way through claiming a run → pages owned by a record that does
 //      not exist: scavenge() frees them.
 //  free, killed after the owner CAS, before setting the bit → scavenge() restores the bit.

@@ -44,6 +44,8 @@ namespace {
 
 constexpr int64_t kMaxVisibilityMs = int64_t{43200} * 1000;
 constexpr uint32_t kSweepStep = 8;
+// At most one full sweep per queue per interval, run by a receive that found nothing.
+constexpr int64_t kFullSweepIntervalMs = 1000;
 constexpr size_t kMaxTraceHeader = 8192;
 constexpr size_t kBatchLimitBytes = 1048576;
 constexpr size_t kHandleBytes = 20;  // slot u32, incarnation u32, epoch u32, mac u64
@@ -254,12 +256,25 @@ class Queue::Impl {
     return n;
   }
 
-  // Returns a slot (in DELETING or WRITING, owned by us) to FREE and frees its record.
+  // Returns a slot in DELETING, or in WRITING with a dead owner, to FREE and frees its record.
+  // Several processes may run this for the same slot at once (the deleter and sweepers, or two
+  // recoverers); the first to finish frees the record and then the slot, which a producer may
+  // claim at once, with a new incarnation and a new record. So the descriptor is read first
+  // and trusted only if the state word is still `expected_state` afterwards: then the
+  // incarnation read is the old one, and the owner-checked free below cannot touch a chunk of
+  // the slot's next message. (Without the re-check, a slow sweeper could read the next
+  // message's incarnation and free its live record.)
   void release_slot(uint32_t idx, uint64_t expected_state) noexcept {
     shm::Slot& s = slots_[idx];
-    const uint32_t inc = s.incarnation.load(std::memory_order_relaxed);
+    // acquire: pairs with the claimer's release store of a new incarnation; having read it
+    // would imply the state re-load below sees the claim (so the re-check fails).
+    const uint32_t inc = s.incarnation.load(std::memory_order_acquire);
     const uint64_t off = s.record_off.load(std::memory_order_relaxed);
     const uint32_t len = s.record_len.load(std::memory_order_relaxed);
+    // acquire: ordered after the loads above (they are acquire or precede this one).
+    if (s.state.load(std::memory_order_acquire) != expected_state) {
+      return;  // another process completed this release; the slot may be reused already
+    }
     if (off != kNoOffset) {
       arena_.free(off, len, queue::owner_token(idx, inc));
     }
@@ -392,6 +407,13 @@ class Queue::Impl {
     return n;
   }
 
+  // Appends `n` bytes at `p` and returns the end. memcpy's source must never be null, and
+  // an empty std::string_view may carry a null data() — so empty copies are skipped.
+  static uint8_t* put(uint8_t* p, const void* src, size_t n) noexcept {
+    if (n != 0) std::memcpy(p, src, n);
+    return p + n;
+  }
+
   static void write_record(uint8_t* dst, const SendRequest& r, const MessageId& id) noexcept {
     shm::RecordHeader rh{};
     std::memcpy(rh.message_id, id.bytes.data(), 16);
@@ -400,12 +422,9 @@ class Queue::Impl {
     rh.group_len = static_cast<uint16_t>(r.message_group_id.size());
     rh.trace_len = static_cast<uint16_t>(r.aws_trace_header.size());
     uint8_t* p = dst + sizeof rh;
-    std::memcpy(p, r.body.data(), r.body.size());
-    p += r.body.size();
-    std::memcpy(p, r.message_group_id.data(), r.message_group_id.size());
-    p += r.message_group_id.size();
-    std::memcpy(p, r.aws_trace_header.data(), r.aws_trace_header.size());
-    p += r.aws_trace_header.size();
+    p = put(p, r.body.data(), r.body.size());
+    p = put(p, r.message_group_id.data(), r.message_group_id.size());
+    p = put(p, r.aws_trace_header.data(), r.aws_trace_header.size());
     // Attributes sorted by name (byte order = code-point order), as MD5OfMessageAttributes
     // wants them, so receive never sorts.
     std::array<uint8_t, 16> order{};
@@ -419,16 +438,12 @@ class Queue::Impl {
       const auto nl = static_cast<uint16_t>(a.name.size());
       const auto tl = static_cast<uint16_t>(a.data_type.size());
       const auto vl = static_cast<uint32_t>(a.value.size());
-      std::memcpy(p, &nl, 2);
-      std::memcpy(p + 2, &tl, 2);
-      std::memcpy(p + 4, &vl, 4);
-      p += 8;
-      std::memcpy(p, a.name.data(), nl);
-      p += nl;
-      std::memcpy(p, a.data_type.data(), tl);
-      p += tl;
-      std::memcpy(p, a.value.data(), vl);
-      p += vl;
+      p = put(p, &nl, 2);
+      p = put(p, &tl, 2);
+      p = put(p, &vl, 4);
+      p = put(p, a.name.data(), nl);
+      p = put(p, a.data_type.data(), tl);
+      p = put(p, a.value.data(), vl);
     }
     rh.attrs_len = static_cast<uint32_t>(p - attrs_start);
     std::memcpy(dst, &rh, sizeof rh);
@@ -544,7 +559,9 @@ class Queue::Impl {
     LQS_CRASH_POINT("send.after_claim");
     // 2. New incarnation; allocate the record owned by {slot, incarnation}.
     const uint32_t inc = s.incarnation.load(std::memory_order_relaxed) + 1;
-    s.incarnation.store(inc, std::memory_order_relaxed);
+    // release: pairs with the acquire load in release_slot(): a process that sees the new
+    // incarnation also sees our claim of the slot.
+    s.incarnation.store(inc, std::memory_order_release);
     s.record_off.store(kNoOffset, std::memory_order_relaxed);
     // release: the owner CAS below publishes the incarnation to scavengers.
     const uint64_t off = arena_.allocate(rec_len, queue::owner_token(idx, inc));
@@ -721,6 +738,27 @@ class Queue::Impl {
     for (uint32_t i = 0; i < k; ++i) {
       repair_slot(static_cast<uint32_t>((start + i) % slot_count_), now, unix_now, false, unused);
     }
+  }
+
+  // A receive that found nothing has time to spare: once per kFullSweepIntervalMs per queue
+  // (whichever process wins the CAS) it sweeps every slot. This bounds how long a message
+  // whose timer-lane entry was lost (a receiver killed between its lease CAS and its lane
+  // push, or every lane full) stays invisible past its deadline to about one interval, while
+  // busy queues never pay for it. The /proc check for dead writers stays in recover().
+  bool maybe_full_sweep() noexcept {
+    const auto now = static_cast<int64_t>(now_rel_ms());
+    // relaxed: the due time only rate-limits the sweep; slot states carry the truth.
+    int64_t due = h_->full_sweep_due_ms.load(std::memory_order_relaxed);
+    if (now < due || !h_->full_sweep_due_ms.compare_exchange_strong(due, now + kFullSweepIntervalMs,
+                                                                    std::memory_order_relaxed)) {
+      return false;
+    }
+    const int64_t unix_now = unix_ms();
+    RecoveryReport unused;
+    for (uint32_t i = 0; i < slot_count_; ++i) {
+      repair_slot(i, static_cast<uint64_t>(now), unix_now, false, unused);
+    }
+    return true;
   }
 
   // Repairs one slot (see the crash table in src/queue/README.md).
@@ -909,6 +947,9 @@ Result<void> Queue::receive(ReceiveBatch& out, const ReceiveOptions& o) {
   if (out.count > 0) return {};
   im.sweep_step(kSweepStep);
   fill();
+  if (out.count == 0 && im.maybe_full_sweep()) {
+    fill();
+  }
   for (int spin = 0; out.count == 0 && wait_s > 0; ++spin) {
     const int64_t now_ns = im.clock_->mono_ns();
     if (now_ns >= deadline_ns) {
@@ -943,6 +984,7 @@ Result<void> Queue::receive(ReceiveBatch& out, const ReceiveOptions& o) {
     fill();
     if (out.count == 0) {
       im.sweep_step(kSweepStep);
+      if (im.maybe_full_sweep()) fill();
     }
   }
   return {};

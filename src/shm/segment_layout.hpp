@@ -109,8 +109,9 @@ struct alignas(kCacheLine) SegmentHeader {
   std::atomic<int64_t> waiters_until_ms;  // 392 latest deadline of any parked receiver
   uint8_t reserved6[48];                  // 400
   // --- line 7: sweep cursor ---
-  std::atomic<uint64_t> sweep_cursor;  // 448 next slot the incremental sweep examines
-  uint8_t reserved7[56];               // 456
+  std::atomic<uint64_t> sweep_cursor;      // 448 next slot the incremental sweep examines
+  std::atomic<int64_t> full_sweep_due_ms;  // 456 next idle full sweep (ms after base); 0 = now
+  uint8_t reserved7[48];                   // 464
   // --- line 8: timer lane tags ---
   std::atomic<int64_t> lane_duration_ms[kLaneCount];  // 512 0 = unassigned, else ms + 1
   // --- lines 9-13: size-class page hints ---
@@ -171,6 +172,7 @@ static_assert(offsetof(SegmentHeader, visibility_timeout_s) == 320);
 static_assert(offsetof(SegmentHeader, futex_seq) == 384);
 static_assert(offsetof(SegmentHeader, waiters_until_ms) == 392);
 static_assert(offsetof(SegmentHeader, sweep_cursor) == 448);
+static_assert(offsetof(SegmentHeader, full_sweep_due_ms) == 456);
 static_assert(offsetof(SegmentHeader, lane_duration_ms) == 512);
 static_assert(offsetof(SegmentHeader, class_hint) == 576);
 static_assert(sizeof(Slot) == 64);

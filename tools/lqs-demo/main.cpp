@@ -145,11 +145,15 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   pid_t consumer = fork();
   if (consumer == 0) {
-    _exit(run_consumer(where, n));
+    const int rc = run_consumer(where, n);
+    std::fflush(stdout);  // _exit skips stdio flushing: a piped stdout would lose the report
+    _exit(rc);
   }
   pid_t producer = fork();
   if (producer == 0) {
-    _exit(run_producer(where, n));
+    const int rc = run_producer(where, n);
+    std::fflush(stdout);
+    _exit(rc);
   }
   int status_p = 0;
   int status_c = 0;
