@@ -1219,7 +1219,11 @@ std::vector<std::string> Queue::fsck() const {
                          std::to_string(static_cast<int>(sw.state)));
       continue;
     }
-    if (sw.state == SlotState::kFree || sw.state == SlotState::kWriting) {
+    // WRITING slots may not have recorded their chunk yet, and a DELETING slot's chunk may
+    // already be freed (and reused) by a deleter about to set FREE: only live messages must
+    // own their record.
+    if (sw.state == SlotState::kFree || sw.state == SlotState::kWriting ||
+        sw.state == SlotState::kDeleting) {
       continue;
     }
     const uint32_t inc = s.incarnation.load(std::memory_order_acquire);
@@ -1234,7 +1238,13 @@ std::vector<std::string> Queue::fsck() const {
     if (!in_bounds) {
       problems.push_back("slot " + std::to_string(i) + ": record reference out of bounds");
     } else if (owner != queue::owner_token(i, inc)) {
-      problems.push_back("slot " + std::to_string(i) + ": record owned by someone else");
+      problems.push_back("slot " + std::to_string(i) + ": record at " + std::to_string(off) +
+                         " owned by someone else (state " +
+                         std::to_string(static_cast<int>(sw.state)) + ", epoch " +
+                         std::to_string(sw.epoch) + ", incarnation " + std::to_string(inc) +
+                         "; chunk owner slot " + std::to_string(queue::owner_slot(owner)) +
+                         " incarnation " + std::to_string(queue::owner_incarnation(owner)) +
+                         ", length " + std::to_string(len) + ")");
     }
   }
   // Every READY slot must have a ring entry naming its epoch (the entry is pushed before the

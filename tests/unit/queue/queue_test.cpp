@@ -7,9 +7,12 @@
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -340,6 +343,51 @@ TEST_F(QueueTest, CreateOpenRemoveLifecycle) {
   EXPECT_EQ(Queue::open(where())->attributes().visibility_timeout_s, 5);
   ASSERT_TRUE(Queue::remove(where()));
   EXPECT_EQ(Queue::remove(where()).error().code, ErrorCode::kQueueDoesNotExist);
+}
+
+// A full /dev/shm must fail at create (fallocate reserves every byte), never SIGBUS later. A
+// 4 MiB tmpfs stands in for a full /dev/shm; mounting needs root (CAP_SYS_ADMIN).
+TEST_F(QueueTest, FullShmFailsAtCreateWithNoSpaceNotLater) {
+  const std::string dir = root_.path() + "-tiny";
+  std::filesystem::create_directories(dir);
+  if (::mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=4m") != 0) {
+    std::filesystem::remove(dir);
+    GTEST_SKIP() << "cannot mount a small tmpfs here (needs root): " << std::strerror(errno);
+  }
+  QueueLocation w;
+  w.shm_root = dir;
+  w.name = "big";
+  QueueAttributes a;
+  a.capacity_messages = 1024;
+  a.capacity_bytes = uint64_t{16} << 20;  // more than the 4 MiB filesystem holds
+  auto big = Queue::create(w, a);
+  ASSERT_FALSE(big);
+  EXPECT_EQ(big.error().code, ErrorCode::kNoSpace) << big.error().message;
+  EXPECT_NE(big.error().message.find("cannot reserve"), std::string::npos) << big.error().message;
+  // Nothing is left behind, and a queue that fits is created and used to its last byte.
+  EXPECT_EQ(Queue::open(w).error().code, ErrorCode::kQueueDoesNotExist);
+  w.name = "small";
+  a.capacity_messages = 64;
+  a.capacity_bytes = uint64_t{2} << 20;
+  {
+    auto small = Queue::create(w, a);
+    ASSERT_TRUE(small) << small.error().message;
+    const std::string body(30000, 'x');
+    SendRequest r;
+    r.body = body;
+    int sent = 0;
+    for (; sent < 1000; ++sent) {
+      auto res = small->send(r);
+      if (!res) {
+        EXPECT_EQ(res.error().code, ErrorCode::kQueueFull) << res.error().message;
+        break;
+      }
+    }
+    EXPECT_GT(sent, 32);  // the 2 MiB arena holds at least 32 records of 30 KB
+    EXPECT_EQ(small->counts().visible, uint64_t(sent));
+  }
+  EXPECT_EQ(::umount(dir.c_str()), 0);
+  std::filesystem::remove(dir);
 }
 
 TEST_F(QueueTest, FullQueueAnswersWithClearErrorAndDropsNothing) {
