@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -52,17 +53,23 @@ uint64_t make_token(pid_t pid) noexcept {
   return (static_cast<uint64_t>(pid) & ((uint64_t{1} << kPidBits) - 1)) | (start << kPidBits);
 }
 
-uint64_t g_token = 0;  // written at first use and in the atfork child handler only
+// This process's token, computed at first use. Threads may race to compute it: each
+// computes the same value, so relaxed loads and stores suffice (no other data is published
+// through it). The atfork child handler clears it so a forked child computes its own.
+std::atomic<uint64_t> g_token{0};
 
-[[maybe_unused]] const int kAtfork = pthread_atfork(nullptr, nullptr, [] { g_token = 0; });
+[[maybe_unused]] const int kAtfork =
+    pthread_atfork(nullptr, nullptr, [] { g_token.store(0, std::memory_order_relaxed); });
 
 }  // namespace
 
 uint64_t self_owner_token() noexcept {
-  if (g_token == 0) {
-    g_token = make_token(getpid());
+  uint64_t t = g_token.load(std::memory_order_relaxed);
+  if (t == 0) {
+    t = make_token(getpid());
+    g_token.store(t, std::memory_order_relaxed);
   }
-  return g_token;
+  return t;
 }
 
 bool owner_alive(uint64_t token) noexcept {
