@@ -41,6 +41,7 @@ struct RecoveryReport {
   uint64_t retention_expired = 0;       ///< messages removed past their retention
   uint64_t chunks_reclaimed = 0;        ///< arena chunks owned by no message
   uint64_t free_hints_rebuilt = 0;      ///< free-slot / free-chunk hint bits restored
+  uint64_t dead_waiters_reaped = 0;     ///< parked-receiver entries of dead processes freed
 };
 
 class Queue {

@@ -46,6 +46,9 @@ constexpr int64_t kMaxVisibilityMs = int64_t{43200} * 1000;
 constexpr uint32_t kSweepStep = 8;
 // At most one full sweep per queue per interval, run by a receive that found nothing.
 constexpr int64_t kFullSweepIntervalMs = 1000;
+// At most one rebuild of lost free-slot hints per queue per interval, by a send that finds
+// no hinted slot (recover() rebuilds them too, unconditionally).
+constexpr int64_t kHintRebuildIntervalMs = 100;
 constexpr size_t kMaxTraceHeader = 8192;
 constexpr size_t kBatchLimitBytes = 1048576;
 constexpr size_t kHandleBytes = 20;  // slot u32, incarnation u32, epoch u32, mac u64
@@ -75,25 +78,27 @@ void b64url_encode(const uint8_t* in, size_t n, std::string& out) {
   }
 }
 
-int b64_value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '-') return 62;
-  if (c == '_') return 63;
-  return -1;
+// Value of each base64url character, 0xFF for every other byte.
+constexpr std::array<uint8_t, 256> make_b64_values() {
+  std::array<uint8_t, 256> t{};
+  for (auto& v : t) v = 0xFF;
+  for (uint8_t i = 0; i < 64; ++i) t[static_cast<uint8_t>(kB64[i])] = i;
+  return t;
 }
+constexpr std::array<uint8_t, 256> kB64Values = make_b64_values();
 
+// Decodes unpadded base64url `s` into exactly `n` bytes (every receipt-handle check runs
+// this, so it is a table lookup per character and one shift per output byte).
 bool b64url_decode(std::string_view s, uint8_t* out, size_t n) {
   uint32_t acc = 0;
   int bits = 0;
   size_t o = 0;
-  for (char c : s) {
-    int v = b64_value(c);
-    if (v < 0) {
+  for (const char c : s) {
+    const uint8_t v = kB64Values[static_cast<uint8_t>(c)];
+    if (v == 0xFF) {
       return false;
     }
-    acc = (acc << 6) | static_cast<uint32_t>(v);
+    acc = (acc << 6) | v;
     bits += 6;
     if (bits >= 8) {
       bits -= 8;
@@ -159,8 +164,10 @@ class Queue::Impl {
   }
 
   // ---- time -------------------------------------------------------------------------------
-  uint64_t now_rel_ms() const noexcept {
-    int64_t v = (clock_->mono_ns() - h_->mono_base_ns) / 1'000'000;
+  uint64_t now_rel_ms() const noexcept { return rel_ms(clock_->mono_ns()); }
+  // Milliseconds after the segment's monotonic base for a CLOCK_MONOTONIC reading.
+  uint64_t rel_ms(int64_t mono_ns) const noexcept {
+    int64_t v = (mono_ns - h_->mono_base_ns) / 1'000'000;
     return v < 0 ? 0 : static_cast<uint64_t>(v);
   }
   int64_t unix_ms() const noexcept { return clock_->unix_ms(); }
@@ -233,12 +240,25 @@ class Queue::Impl {
           }
         }
       }
-      // Nothing hinted free: restore hints lost to crashes once, then look again.
-      if (round == 0 && rebuild_slot_hints() == 0) {
+      // Nothing hinted free: restore hints lost to crashes, then look again. A full queue is
+      // the usual reason, and a producer retrying against it must not rescan every slot on
+      // each attempt (that scan also pulls every slot's line away from the consumers), so
+      // the rebuild runs at most once per kHintRebuildIntervalMs per queue.
+      if (round == 0 && (!claim_hint_rebuild() || rebuild_slot_hints() == 0)) {
         break;
       }
     }
     return -1;
+  }
+
+  // True if this caller may rebuild the free-slot hints now (rate limit shared by all
+  // processes through the header).
+  bool claim_hint_rebuild() noexcept {
+    const auto now = static_cast<int64_t>(now_rel_ms());
+    // relaxed: only rate-limits a repair; the slot states carry the truth.
+    int64_t due = h_->hint_rebuild_due_ms.load(std::memory_order_relaxed);
+    return now >= due && h_->hint_rebuild_due_ms.compare_exchange_strong(
+                             due, now + kHintRebuildIntervalMs, std::memory_order_relaxed);
   }
 
   uint64_t rebuild_slot_hints() noexcept {
@@ -317,13 +337,57 @@ class Queue::Impl {
         std::memory_order_relaxed);
   }
 
+  // Wakes parked receivers, if any: one seq_cst load and no syscall when nobody is parked.
   void wake_receivers() noexcept {
-    // seq_cst: Dekker pair with the parked receiver (see ring.hpp).
-    if (static_cast<uint64_t>(h_->waiters_until_ms.load(std::memory_order_seq_cst)) + 1 >=
-        now_rel_ms()) {
+    // seq_cst: Dekker pair with register_waiter(): our earlier ring/lane push (seq_cst) and
+    // this load, against the receiver's bit set (seq_cst RMW) and its later re-check of the
+    // ring. Either we see its bit, or it sees our message.
+    if (h_->waiter_bits.load(std::memory_order_seq_cst) != 0) {
       h_->futex_seq.fetch_add(1, std::memory_order_seq_cst);
       common::futex_wake(&h_->futex_seq, INT_MAX);
     }
+  }
+
+  // ---- parked receivers -------------------------------------------------------------------
+  // A receiver about to park takes a free entry of waiter_owner (CAS 0 → its owner token),
+  // then sets the entry's bit in waiter_bits; it clears the bit, then frees the entry, when
+  // it wakes. Crash table: killed after the CAS, before the bit → a dead entry without a bit;
+  // killed while registered → a dead entry with its bit (senders make a needless wake
+  // syscall); killed after clearing the bit → a dead entry. recover() clears the bit and
+  // frees the entry of every dead owner. Returns the entry, or -1 when all are taken (the
+  // caller then parks in short naps instead).
+  int register_waiter() noexcept {
+    const uint64_t me = common::self_owner_token();
+    for (uint32_t i = 0; i < shm::kMaxWaiters; ++i) {
+      uint64_t expected = 0;
+      // relaxed: the entry only names its owner for recovery; the bit below is what senders
+      // read.
+      if (h_->waiter_owner[i].load(std::memory_order_relaxed) == 0 &&
+          h_->waiter_owner[i].compare_exchange_strong(expected, me, std::memory_order_relaxed)) {
+        // seq_cst: see wake_receivers().
+        h_->waiter_bits.fetch_or(uint64_t{1} << i, std::memory_order_seq_cst);
+        return static_cast<int>(i);
+      }
+    }
+    return -1;
+  }
+
+  void unregister_waiter(int i) noexcept {
+    if (i < 0) return;
+    h_->waiter_bits.fetch_and(~(uint64_t{1} << i), std::memory_order_relaxed);
+    h_->waiter_owner[i].store(0, std::memory_order_relaxed);
+  }
+
+  // Frees the waiter entries of dead processes (makes system calls: recovery only).
+  uint64_t reap_dead_waiters() noexcept {
+    uint64_t n = 0;
+    for (uint32_t i = 0; i < shm::kMaxWaiters; ++i) {
+      uint64_t owner = h_->waiter_owner[i].load(std::memory_order_relaxed);
+      if (owner == 0 || common::owner_alive(owner)) continue;
+      h_->waiter_bits.fetch_and(~(uint64_t{1} << i), std::memory_order_relaxed);
+      if (h_->waiter_owner[i].compare_exchange_strong(owner, 0, std::memory_order_relaxed)) ++n;
+    }
+    return n;
   }
 
   // ---- timer lanes ------------------------------------------------------------------------
@@ -926,10 +990,13 @@ Result<void> Queue::receive(ReceiveBatch& out, const ReceiveOptions& o) {
   }
   const uint32_t sys_mask =
       o.system_attribute_names.empty() ? 0 : queue::system_attribute_mask(o.system_attribute_names);
-  const int64_t deadline_ns = im.clock_->mono_ns() + int64_t{wait_s} * 1'000'000'000;
+  // One monotonic read serves the deadline and the first attempt (clock reads are a visible
+  // share of a receive's cost on VMs).
+  const int64_t start_ns = im.clock_->mono_ns();
+  const int64_t deadline_ns = start_ns + int64_t{wait_s} * 1'000'000'000;
 
-  auto fill = [&]() {
-    const uint64_t now = im.now_rel_ms();
+  auto fill_at = [&](int64_t mono_ns) {
+    const uint64_t now = im.rel_ms(mono_ns);
     const int64_t unix_now = im.unix_ms();
     while (out.count < want) {
       uint32_t idx = 0;
@@ -943,7 +1010,9 @@ Result<void> Queue::receive(ReceiveBatch& out, const ReceiveOptions& o) {
     }
   };
 
-  fill();
+  auto fill = [&]() { fill_at(im.clock_->mono_ns()); };
+
+  fill_at(start_ns);
   if (out.count > 0) return {};
   im.sweep_step(kSweepStep);
   fill();
@@ -962,17 +1031,16 @@ Result<void> Queue::receive(ReceiveBatch& out, const ReceiveOptions& o) {
       fill();
       continue;
     }
-    // seq_cst: read the futex word before the final re-check, so a send that lands after the
-    // re-check changes the word and the wait returns at once.
+    // Register as parked, then read the futex word, then re-check: a send that lands after
+    // the re-check sees our bit and changes the word, so the wait returns at once.
+    const int entry = im.register_waiter();
+    // seq_cst: after our registration in the single total order (see wake_receivers()).
     const uint32_t seq = im.h_->futex_seq.load(std::memory_order_seq_cst);
-    const auto deadline_rel_ms =
-        static_cast<int64_t>((deadline_ns - im.h_->mono_base_ns) / 1'000'000) + 1;
-    int64_t cur = im.h_->waiters_until_ms.load(std::memory_order_seq_cst);
-    while (cur < deadline_rel_ms && !im.h_->waiters_until_ms.compare_exchange_weak(
-                                        cur, deadline_rel_ms, std::memory_order_seq_cst)) {
-    }
     fill();
-    if (out.count > 0) break;
+    if (out.count > 0) {
+      im.unregister_waiter(entry);
+      break;
+    }
     int64_t sleep_ns = deadline_ns - now_ns;
     const uint64_t due = im.next_due_ms();
     if (due != UINT64_MAX) {
@@ -980,7 +1048,11 @@ Result<void> Queue::receive(ReceiveBatch& out, const ReceiveOptions& o) {
       sleep_ns = std::min(sleep_ns, std::max<int64_t>(due_ns - now_ns, 1'000'000));
     }
     sleep_ns = std::min<int64_t>(sleep_ns, 1'000'000'000);  // safety net: re-check every 1 s
+    if (entry < 0) {
+      sleep_ns = std::min<int64_t>(sleep_ns, 1'000'000);  // unregistered: nap, poll again
+    }
     common::futex_wait(&im.h_->futex_seq, seq, sleep_ns);
+    im.unregister_waiter(entry);
     fill();
     if (out.count == 0) {
       im.sweep_step(kSweepStep);
@@ -1179,6 +1251,7 @@ RecoveryReport Queue::recover() {
     ++r.slots_scanned;
   }
   r.free_hints_rebuilt += im.rebuild_slot_hints();
+  r.dead_waiters_reaped = im.reap_dead_waiters();
   auto st = im.arena_.scavenge([&](uint64_t owner, uint64_t off) {
     const uint32_t idx = queue::owner_slot(owner);
     if (idx >= im.slot_count_) {

@@ -63,8 +63,8 @@ class RingView {
       // acquire: pairs with the release CAS of the tail by other pushers (helping).
       uint64_t t = control_->tail.load(std::memory_order_acquire);
       std::atomic<uint64_t>& cell = cells_[t & mask_];
-      // seq_cst: the pusher's cell CAS and its later load of waiters_until_ms, and a
-      // parked receiver's store of waiters_until_ms and its cell load, form a Dekker pair.
+      // seq_cst: the pusher's cell CAS and its later load of waiter_bits, and a parking
+      // receiver's RMW of waiter_bits and its later cell load, form a Dekker pair.
       uint64_t c = cell.load(std::memory_order_seq_cst);
       const uint64_t lap = lap_of(t);
       if (c == empty(lap)) {
@@ -99,7 +99,7 @@ class RingView {
     for (int spins = 0; spins < kMaxSpins; ++spins) {
       uint64_t h = control_->head.load(std::memory_order_acquire);
       std::atomic<uint64_t>& cell = cells_[h & mask_];
-      // seq_cst: see push (Dekker pair with the receiver's waiters_until_ms store).
+      // seq_cst: see push (Dekker pair with the receiver's waiter_bits RMW).
       uint64_t c = cell.load(std::memory_order_seq_cst);
       const uint64_t lap = lap_of(h);
       if ((c & kFullBit) != 0 && lap_field(c) == lap) {

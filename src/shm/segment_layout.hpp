@@ -55,6 +55,7 @@ constexpr size_t kCacheLine = 64;
 constexpr size_t kHeaderSize = 4096;
 constexpr uint32_t kPageSize = 64 * 1024;  // arena page
 constexpr uint32_t kLaneCount = 8;         // timer lanes
+constexpr uint32_t kMaxWaiters = 64;       // receivers registered as parked at once
 constexpr uint32_t kMaxSlots = 1u << 22;   // slot index is 22 bits in a cell
 constexpr uint32_t kMinSlots = 16;
 constexpr size_t kQueueNameMax = 80;
@@ -104,20 +105,24 @@ struct alignas(kCacheLine) SegmentHeader {
   std::atomic<int64_t> last_modified_unix_ms;        // 344
   uint8_t reserved5[32];                             // 352
   // --- line 6: waiting (futex) ---
-  std::atomic<uint32_t> futex_seq;        // 384 bumped (seq_cst) before every FUTEX_WAKE
-  uint32_t reserved6a;                    // 388
-  std::atomic<int64_t> waiters_until_ms;  // 392 latest deadline of any parked receiver
-  uint8_t reserved6[48];                  // 400
+  std::atomic<uint32_t> futex_seq;    // 384 bumped (seq_cst) before every FUTEX_WAKE
+  uint32_t reserved6a;                // 388
+  int64_t reserved6b;                 // 392 (was waiters_until_ms; unused, zero)
+  std::atomic<uint64_t> waiter_bits;  // 400 bit i set: waiter_owner[i] is parked (or parking)
+  uint8_t reserved6[40];              // 408
   // --- line 7: sweep cursor ---
-  std::atomic<uint64_t> sweep_cursor;      // 448 next slot the incremental sweep examines
-  std::atomic<int64_t> full_sweep_due_ms;  // 456 next idle full sweep (ms after base); 0 = now
-  uint8_t reserved7[48];                   // 464
+  std::atomic<uint64_t> sweep_cursor;        // 448 next slot the incremental sweep examines
+  std::atomic<int64_t> full_sweep_due_ms;    // 456 next idle full sweep (ms after base); 0 = now
+  std::atomic<int64_t> hint_rebuild_due_ms;  // 464 next free-slot hint rebuild; 0 = now
+  uint8_t reserved7[40];                     // 472
   // --- line 8: timer lane tags ---
   std::atomic<int64_t> lane_duration_ms[kLaneCount];  // 512 0 = unassigned, else ms + 1
   // --- lines 9-13: size-class page hints ---
   std::atomic<uint32_t> class_hint[80];  // 576 page index most recently carved per class
+  // --- lines 14-21: parked receivers ---
+  std::atomic<uint64_t> waiter_owner[kMaxWaiters];  // 896 owner token of entry i, 0 = free
   // --- rest of the 4 KiB page ---
-  uint8_t reserved_tail[kHeaderSize - 896];  // 896
+  uint8_t reserved_tail[kHeaderSize - 1408];  // 1408
 };
 
 /// A message slot. All fields are atomics (relaxed unless the state word says otherwise) so
@@ -170,9 +175,11 @@ static_assert(offsetof(SegmentHeader, arena_off) == 128);
 static_assert(offsetof(SegmentHeader, name) == 192);
 static_assert(offsetof(SegmentHeader, visibility_timeout_s) == 320);
 static_assert(offsetof(SegmentHeader, futex_seq) == 384);
-static_assert(offsetof(SegmentHeader, waiters_until_ms) == 392);
+static_assert(offsetof(SegmentHeader, waiter_bits) == 400);
+static_assert(offsetof(SegmentHeader, waiter_owner) == 896);
 static_assert(offsetof(SegmentHeader, sweep_cursor) == 448);
 static_assert(offsetof(SegmentHeader, full_sweep_due_ms) == 456);
+static_assert(offsetof(SegmentHeader, hint_rebuild_due_ms) == 464);
 static_assert(offsetof(SegmentHeader, lane_duration_ms) == 512);
 static_assert(offsetof(SegmentHeader, class_hint) == 576);
 static_assert(sizeof(Slot) == 64);

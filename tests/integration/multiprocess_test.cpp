@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -177,6 +178,48 @@ TEST_F(MultiProcessTest, LongPollWakesOnSendFromAnotherProcess) {
   // Woken by the send, not by the 20 s deadline (nor the 1 s safety re-check).
   EXPECT_LT(sh_->woke_after_ms.load(), 1000);
   EXPECT_GE(sh_->woke_after_ms.load(), 250);
+}
+
+// A receiver SIGKILLed while parked leaves its waiter-table entry behind (senders would keep
+// making the wake syscall); recover() frees it, and the next parked receiver is still woken
+// by a send.
+TEST_F(MultiProcessTest, ReceiverKilledWhileParkedIsReapedAndWakeUpsStillWork) {
+  auto parked_child = [&] {
+    return test::spawn([&] {
+      auto q = Queue::open(where_);
+      if (!q) return 2;
+      ReceiveBatch b;
+      ReceiveOptions o;
+      o.wait_time_s = 20;
+      auto t0 = std::chrono::steady_clock::now();
+      if (!q->receive(b, o)) return 3;
+      sh_->woke_after_ms.store(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::steady_clock::now() - t0)
+                                   .count());
+      sh_->woke_with_message.store(b.count == 1 && b.messages[0].body == "again" ? 1 : 0);
+      return 0;
+    });
+  };
+  auto q = Queue::open(where_);
+  ASSERT_TRUE(q);
+  pid_t victim = parked_child();
+  std::this_thread::sleep_for(300ms);               // it spins briefly, then registers and parks
+  EXPECT_EQ(q->recover().dead_waiters_reaped, 0u);  // a live parked receiver is left alone
+  ASSERT_EQ(::kill(victim, SIGKILL), 0);
+  int st = test::wait_for(victim, 10s);
+  ASSERT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+  EXPECT_EQ(q->recover().dead_waiters_reaped, 1u);
+  EXPECT_EQ(q->recover().dead_waiters_reaped, 0u);
+
+  pid_t waiter = parked_child();
+  std::this_thread::sleep_for(300ms);
+  SendRequest r;
+  r.body = "again";
+  ASSERT_TRUE(q->send(r));
+  st = test::wait_for(waiter, 30s);
+  ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  EXPECT_EQ(sh_->woke_with_message.load(), 1);
+  EXPECT_LT(sh_->woke_after_ms.load(), 1000);
 }
 
 TEST_F(MultiProcessTest, LongPollReturnsEmptyAtItsDeadline) {
