@@ -1,7 +1,7 @@
 // Copyright lqs authors.
 #include "lqs/clock.hpp"
 
-#include <time.h>
+#include <ctime>
 
 namespace lqs {
 

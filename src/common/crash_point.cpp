@@ -1,7 +1,7 @@
 // Copyright lqs authors.
 #include "common/crash_point.hpp"
 
-#include <signal.h>
+#include <signal.h>  // NOLINT(modernize-deprecated-headers): POSIX kill(), not in <csignal>
 #include <unistd.h>
 
 #include <atomic>

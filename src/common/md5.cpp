@@ -26,7 +26,9 @@ class Md5 {
   Md5& operator=(const Md5&) = delete;
 
   void update(const void* p, size_t n) noexcept {
-    if (ok_ && n != 0) ok_ = EVP_DigestUpdate(ctx_, p, n) == 1;
+    if (ok_ && n != 0) {
+      ok_ = EVP_DigestUpdate(ctx_, p, n) == 1;
+    }
   }
   void update_len_prefixed(std::string_view s) noexcept {
     const auto n = static_cast<uint32_t>(s.size());
@@ -46,7 +48,9 @@ class Md5 {
   Md5Digest finish() noexcept {
     Md5Digest d;
     unsigned int len = 0;
-    if (!ok_ || EVP_DigestFinal_ex(ctx_, d.bytes.data(), &len) != 1) d = Md5Digest{};
+    if (!ok_ || EVP_DigestFinal_ex(ctx_, d.bytes.data(), &len) != 1) {
+      d = Md5Digest{};
+    }
     return d;
   }
 
@@ -73,14 +77,18 @@ void sort_by_name(std::span<const MessageAttribute*> order) noexcept {
   for (size_t i = 1; i < order.size(); ++i) {
     const MessageAttribute* a = order[i];
     size_t j = i;
-    for (; j > 0 && name_less(a, order[j - 1]); --j) order[j] = order[j - 1];
+    for (; j > 0 && name_less(a, order[j - 1]); --j) {
+      order[j] = order[j - 1];
+    }
     order[j] = a;
   }
 }
 
 Md5Digest digest_pointers(std::span<const MessageAttribute* const> sorted) noexcept {
   Md5 m;
-  for (const MessageAttribute* a : sorted) m.update_attribute(a->name, a->data_type, a->value);
+  for (const MessageAttribute* a : sorted) {
+    m.update_attribute(a->name, a->data_type, a->value);
+  }
   return m.finish();
 }
 
@@ -94,7 +102,9 @@ Md5Digest md5(std::string_view bytes) noexcept {
 
 Md5Digest md5_of_sorted_message_attributes(std::span<const MessageAttribute> sorted) noexcept {
   Md5 m;
-  for (const MessageAttribute& a : sorted) m.update_attribute(a.name, a.data_type, a.value);
+  for (const MessageAttribute& a : sorted) {
+    m.update_attribute(a.name, a.data_type, a.value);
+  }
   return m.finish();
 }
 
@@ -106,15 +116,19 @@ Md5Digest md5_of_message_attributes(std::span<const MessageAttribute> attributes
     return md5_of_sorted_message_attributes(attributes);
   }
   if (attributes.size() <= kStackSortLimit) {
-    std::array<const MessageAttribute*, kStackSortLimit> order;
-    for (size_t i = 0; i < attributes.size(); ++i) order[i] = &attributes[i];
+    std::array<const MessageAttribute*, kStackSortLimit> order{};
+    for (size_t i = 0; i < attributes.size(); ++i) {
+      order[i] = &attributes[i];
+    }
     const std::span<const MessageAttribute*> used(order.data(), attributes.size());
     sort_by_name(used);
     return digest_pointers(used);
   }
   std::vector<const MessageAttribute*> order;
   order.reserve(attributes.size());
-  for (const MessageAttribute& a : attributes) order.push_back(&a);
+  for (const MessageAttribute& a : attributes) {
+    order.push_back(&a);
+  }
   std::stable_sort(order.begin(), order.end(), name_less);
   return digest_pointers(order);
 }

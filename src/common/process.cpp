@@ -2,7 +2,7 @@
 #include "common/process.hpp"
 
 #include <pthread.h>
-#include <signal.h>
+#include <signal.h>  // NOLINT(modernize-deprecated-headers): POSIX kill(), not in <csignal>
 #include <unistd.h>
 
 #include <atomic>
@@ -20,7 +20,7 @@ constexpr uint64_t kStartBits = kOwnerTokenBits - kPidBits;
 // Start time of `pid` in clock ticks since boot, or -1 if it cannot be read.
 long long start_time_of(pid_t pid) noexcept {
   char path[64];
-  std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
+  (void)std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
   FILE* f = std::fopen(path, "re");
   if (f == nullptr) {
     return -1;
@@ -58,7 +58,7 @@ uint64_t make_token(pid_t pid) noexcept {
 // through it). The atfork child handler clears it so a forked child computes its own.
 std::atomic<uint64_t> g_token{0};
 
-[[maybe_unused]] const int kAtfork =
+[[maybe_unused]] const int atfork_registered =
     pthread_atfork(nullptr, nullptr, [] { g_token.store(0, std::memory_order_relaxed); });
 
 }  // namespace
@@ -93,7 +93,7 @@ bool owner_alive(uint64_t token) noexcept {
   }
   // Same pid and start time. A zombie (state Z) is dead too: read field 3.
   char path[64];
-  std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
+  (void)std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
   if (FILE* f = std::fopen(path, "re")) {
     char buf[512];
     size_t n = std::fread(buf, 1, sizeof buf - 1, f);

@@ -81,7 +81,7 @@ MessageId new_message_id() noexcept {
 
 namespace {
 // A forked child must not repeat its parent's sequence: re-seed in the child.
-[[maybe_unused]] const int kAtforkRegistered =
+[[maybe_unused]] const int atfork_registered =
     pthread_atfork(nullptr, nullptr, [] { tl_rng.seed(); });
 }  // namespace
 

@@ -23,7 +23,9 @@ std::string MessageId::to_string() const {
   std::string s(36, '-');
   size_t pos = 0;
   for (size_t i = 0; i < bytes.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) ++pos;
+    if (i == 4 || i == 6 || i == 8 || i == 10) {
+      ++pos;
+    }
     put_hex(bytes[i], &s[pos]);
     pos += 2;
   }
@@ -32,7 +34,9 @@ std::string MessageId::to_string() const {
 
 std::string Md5Digest::to_hex() const {
   std::string s(2 * bytes.size(), '0');
-  for (size_t i = 0; i < bytes.size(); ++i) put_hex(bytes[i], &s[2 * i]);
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    put_hex(bytes[i], &s[2 * i]);
+  }
   return s;
 }
 

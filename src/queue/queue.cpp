@@ -81,8 +81,12 @@ void b64url_encode(const uint8_t* in, size_t n, std::string& out) {
 // Value of each base64url character, 0xFF for every other byte.
 constexpr std::array<uint8_t, 256> make_b64_values() {
   std::array<uint8_t, 256> t{};
-  for (auto& v : t) v = 0xFF;
-  for (uint8_t i = 0; i < 64; ++i) t[static_cast<uint8_t>(kB64[i])] = i;
+  for (auto& v : t) {
+    v = 0xFF;
+  }
+  for (uint8_t i = 0; i < 64; ++i) {
+    t[static_cast<uint8_t>(kB64[i])] = i;
+  }
   return t;
 }
 constexpr std::array<uint8_t, 256> kB64Values = make_b64_values();
@@ -164,13 +168,13 @@ class Queue::Impl {
   }
 
   // ---- time -------------------------------------------------------------------------------
-  uint64_t now_rel_ms() const noexcept { return rel_ms(clock_->mono_ns()); }
+  [[nodiscard]] uint64_t now_rel_ms() const noexcept { return rel_ms(clock_->mono_ns()); }
   // Milliseconds after the segment's monotonic base for a CLOCK_MONOTONIC reading.
-  uint64_t rel_ms(int64_t mono_ns) const noexcept {
+  [[nodiscard]] uint64_t rel_ms(int64_t mono_ns) const noexcept {
     int64_t v = (mono_ns - h_->mono_base_ns) / 1'000'000;
     return v < 0 ? 0 : static_cast<uint64_t>(v);
   }
-  int64_t unix_ms() const noexcept { return clock_->unix_ms(); }
+  [[nodiscard]] int64_t unix_ms() const noexcept { return clock_->unix_ms(); }
 
   // ---- receipt handles --------------------------------------------------------------------
   void make_handle(uint32_t slot, uint32_t inc, uint32_t epoch, std::string& out) const {
@@ -373,7 +377,9 @@ class Queue::Impl {
   }
 
   void unregister_waiter(int i) noexcept {
-    if (i < 0) return;
+    if (i < 0) {
+      return;
+    }
     h_->waiter_bits.fetch_and(~(uint64_t{1} << i), std::memory_order_relaxed);
     h_->waiter_owner[i].store(0, std::memory_order_relaxed);
   }
@@ -383,9 +389,13 @@ class Queue::Impl {
     uint64_t n = 0;
     for (uint32_t i = 0; i < shm::kMaxWaiters; ++i) {
       uint64_t owner = h_->waiter_owner[i].load(std::memory_order_relaxed);
-      if (owner == 0 || common::owner_alive(owner)) continue;
+      if (owner == 0 || common::owner_alive(owner)) {
+        continue;
+      }
       h_->waiter_bits.fetch_and(~(uint64_t{1} << i), std::memory_order_relaxed);
-      if (h_->waiter_owner[i].compare_exchange_strong(owner, 0, std::memory_order_relaxed)) ++n;
+      if (h_->waiter_owner[i].compare_exchange_strong(owner, 0, std::memory_order_relaxed)) {
+        ++n;
+      }
     }
     return n;
   }
@@ -404,7 +414,9 @@ class Queue::Impl {
           return;
         }
       } else if (t == 0) {
-        if (free_lane < 0) free_lane = static_cast<int>(i);
+        if (free_lane < 0) {
+          free_lane = static_cast<int>(i);
+        }
       } else {
         const int64_t gap = t > tag ? t - tag : tag - t;
         if (gap < nearest_gap) {
@@ -474,7 +486,9 @@ class Queue::Impl {
   // Appends `n` bytes at `p` and returns the end. memcpy's source must never be null, and
   // an empty std::string_view may carry a null data() — so empty copies are skipped.
   static uint8_t* put(uint8_t* p, const void* src, size_t n) noexcept {
-    if (n != 0) std::memcpy(p, src, n);
+    if (n != 0) {
+      std::memcpy(p, src, n);
+    }
     return p + n;
   }
 
@@ -493,7 +507,9 @@ class Queue::Impl {
     // wants them, so receive never sorts.
     std::array<uint8_t, 16> order{};
     const size_t n = std::min<size_t>(r.attributes.size(), order.size());
-    for (size_t i = 0; i < n; ++i) order[i] = static_cast<uint8_t>(i);
+    for (size_t i = 0; i < n; ++i) {
+      order[i] = static_cast<uint8_t>(i);
+    }
     std::sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n),
               [&](uint8_t a, uint8_t b) { return r.attributes[a].name < r.attributes[b].name; });
     const uint8_t* attrs_start = p;
@@ -569,7 +585,9 @@ class Queue::Impl {
 
   // ---- send -------------------------------------------------------------------------------
   Result<SendResult> send_one(const SendRequest& r, const SendOptions& opts, bool wake) {
-    if (auto v = queue::validate_body(r.body); !v) return std::move(v).error();
+    if (auto v = queue::validate_body(r.body); !v) {
+      return std::move(v).error();
+    }
     if (auto v = queue::validate_message_attributes(r.attributes); !v) {
       return std::move(v).error();
     }
@@ -584,7 +602,9 @@ class Queue::Impl {
       }
     }
     if (r.delay_s) {
-      if (auto v = queue::validate_delay(*r.delay_s); !v) return std::move(v).error();
+      if (auto v = queue::validate_delay(*r.delay_s); !v) {
+        return std::move(v).error();
+      }
     }
     if (r.aws_trace_header.size() > kMaxTraceHeader ||
         !queue::is_valid_message_text(r.aws_trace_header)) {
@@ -674,7 +694,7 @@ class Queue::Impl {
   }
 
   // ---- receive ----------------------------------------------------------------------------
-  bool past_retention(uint32_t idx, int64_t unix_now) const noexcept {
+  [[nodiscard]] bool past_retention(uint32_t idx, int64_t unix_now) const noexcept {
     const int64_t sent = slots_[idx].sent_unix_ms.load(std::memory_order_relaxed);
     const int64_t ret = h_->message_retention_period_s.load(std::memory_order_relaxed);
     return sent + ret * 1000 <= unix_now;
@@ -888,26 +908,38 @@ Queue& Queue::operator=(Queue&&) noexcept = default;
 Queue::~Queue() = default;
 
 Result<Queue> Queue::create(const QueueLocation& where, const QueueAttributes& attributes) {
-  if (auto v = queue::validate_queue_name(where.name); !v) return std::move(v).error();
-  if (auto v = validate(attributes); !v) return std::move(v).error();
+  if (auto v = queue::validate_queue_name(where.name); !v) {
+    return std::move(v).error();
+  }
+  if (auto v = validate(attributes); !v) {
+    return std::move(v).error();
+  }
   Clock* clock = where.clock != nullptr ? where.clock : &SystemClock::instance();
   auto seg = shm::Segment::create(where.shm_root, where.name, attributes, clock->unix_ms(),
                                   clock->mono_ns());
-  if (!seg) return std::move(seg).error();
+  if (!seg) {
+    return std::move(seg).error();
+  }
   return Queue(std::make_unique<Impl>(std::move(*seg), clock, where.name));
 }
 
 Result<Queue> Queue::open(const QueueLocation& where) {
-  if (auto v = queue::validate_queue_name(where.name); !v) return std::move(v).error();
+  if (auto v = queue::validate_queue_name(where.name); !v) {
+    return std::move(v).error();
+  }
   auto seg = shm::Segment::open(where.shm_root, where.name);
-  if (!seg) return std::move(seg).error();
+  if (!seg) {
+    return std::move(seg).error();
+  }
   Queue q(std::make_unique<Impl>(std::move(*seg), where.clock, where.name));
   (void)q.recover();  // repair whatever a dead process left behind
   return q;
 }
 
 Result<void> Queue::remove(const QueueLocation& where) {
-  if (auto v = queue::validate_queue_name(where.name); !v) return std::move(v).error();
+  if (auto v = queue::validate_queue_name(where.name); !v) {
+    return std::move(v).error();
+  }
   return shm::Segment::remove(where.shm_root, where.name);
 }
 
@@ -927,7 +959,9 @@ QueueAttributes Queue::attributes() const noexcept {
 }
 
 Result<void> Queue::set_attributes(const QueueAttributes& a) {
-  if (auto v = validate(a); !v) return v;
+  if (auto v = validate(a); !v) {
+    return v;
+  }
   shm::SegmentHeader* h = impl_->h_;
   // relaxed: each attribute is read independently per operation.
   h->visibility_timeout_s.store(a.visibility_timeout_s, std::memory_order_relaxed);
@@ -974,7 +1008,9 @@ Result<void> Queue::send_batch(std::span<const SendRequest> requests,
 
 Result<void> Queue::receive(ReceiveBatch& out, const ReceiveOptions& o) {
   out.count = 0;
-  if (auto v = queue::validate_receive_options(o); !v) return v;
+  if (auto v = queue::validate_receive_options(o); !v) {
+    return v;
+  }
   Impl& im = *impl_;
   const auto vis_ms =
       static_cast<uint64_t>(o.visibility_timeout_s
@@ -1013,7 +1049,9 @@ Result<void> Queue::receive(ReceiveBatch& out, const ReceiveOptions& o) {
   auto fill = [&]() { fill_at(im.clock_->mono_ns()); };
 
   fill_at(start_ns);
-  if (out.count > 0) return {};
+  if (out.count > 0) {
+    return {};
+  }
   im.sweep_step(kSweepStep);
   fill();
   if (out.count == 0 && im.maybe_full_sweep()) {
@@ -1056,7 +1094,9 @@ Result<void> Queue::receive(ReceiveBatch& out, const ReceiveOptions& o) {
     fill();
     if (out.count == 0) {
       im.sweep_step(kSweepStep);
-      if (im.maybe_full_sweep()) fill();
+      if (im.maybe_full_sweep()) {
+        fill();
+      }
     }
   }
   return {};
@@ -1065,7 +1105,9 @@ Result<void> Queue::receive(ReceiveBatch& out, const ReceiveOptions& o) {
 Result<void> Queue::delete_message(std::string_view receipt_handle) {
   Impl& im = *impl_;
   auto hd = im.parse_handle(receipt_handle);
-  if (!hd) return std::move(hd).error();
+  if (!hd) {
+    return std::move(hd).error();
+  }
   shm::Slot& s = im.slots_[hd->slot];
   for (int attempt = 0; attempt < 1000; ++attempt) {
     if (s.incarnation.load(std::memory_order_acquire) != hd->incarnation) {
@@ -1115,7 +1157,9 @@ Result<void> Queue::delete_batch(std::span<const std::string_view> handles,
 Result<void> Queue::change_visibility(std::string_view receipt_handle, int32_t timeout_s) {
   Impl& im = *impl_;
   auto hd = im.parse_handle(receipt_handle);
-  if (!hd) return std::move(hd).error();
+  if (!hd) {
+    return std::move(hd).error();
+  }
   if (timeout_s < 0 || timeout_s > 43200) {
     return make_error(ErrorCode::kInvalidParameterValue,
                       "Value " + std::to_string(timeout_s) +
@@ -1328,13 +1372,17 @@ std::vector<std::string> Queue::fsck() const {
     std::vector<uint64_t> ready_state(im.slot_count_, 0);
     for (uint32_t i = 0; i < im.slot_count_; ++i) {
       const uint64_t st = im.slots_[i].state.load(std::memory_order_acquire);
-      if (StateWord::decode(st).state == SlotState::kReady) ready_state[i] = st;
+      if (StateWord::decode(st).state == SlotState::kReady) {
+        ready_state[i] = st;
+      }
     }
     std::vector<uint8_t> has(im.slot_count_, 0);
     const uint32_t cap = im.ready_.capacity();
     for (uint32_t c = 0; c < cap; ++c) {
       const uint64_t cell = im.ready_.cells()[c].load(std::memory_order_acquire);
-      if ((cell & queue::kFullBit) == 0) continue;
+      if ((cell & queue::kFullBit) == 0) {
+        continue;
+      }
       const uint64_t e = cell & queue::kEntryMask;
       const uint32_t idx = queue::entry_slot(e);
       if (idx < im.slot_count_ && ready_state[idx] != 0 &&

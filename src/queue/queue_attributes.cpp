@@ -49,7 +49,9 @@ constexpr Spec kSpecs[] = {
 
 const Spec* find_spec(std::string_view name) noexcept {
   for (const Spec& s : kSpecs) {
-    if (s.name == name) return &s;
+    if (s.name == name) {
+      return &s;
+    }
   }
   return nullptr;
 }
@@ -69,7 +71,9 @@ Error invalid_value(const Spec& s) {
 // A plain decimal integer: an optional '-', then one or more digits, nothing else ("1.5",
 // "", " 1", "+1", "0x10" and "1e3" are not integers). Overflow fails.
 bool parse_integer(std::string_view text, int64_t& out) noexcept {
-  if (text.empty()) return false;
+  if (text.empty()) {
+    return false;
+  }
   const char* end = text.data() + text.size();
   const auto [p, ec] = std::from_chars(text.data(), end, out);
   return ec == std::errc() && p == end;
@@ -80,7 +84,9 @@ bool parse_integer(std::string_view text, int64_t& out) noexcept {
 Result<void> validate(const QueueAttributes& attributes) {
   for (const Spec& s : kSpecs) {
     const int64_t v = s.get(attributes);
-    if (v < s.lo || v > s.hi) return invalid_value(s);
+    if (v < s.lo || v > s.hi) {
+      return invalid_value(s);
+    }
   }
   return {};
 }
@@ -88,17 +94,25 @@ Result<void> validate(const QueueAttributes& attributes) {
 Result<void> set_attribute(QueueAttributes& attributes, std::string_view name,
                            std::string_view value) {
   const Spec* s = find_spec(name);
-  if (s == nullptr) return unknown_attribute(name);
+  if (s == nullptr) {
+    return unknown_attribute(name);
+  }
   int64_t v = 0;
-  if (!parse_integer(value, v) || v < s->lo || v > s->hi) return invalid_value(*s);
+  if (!parse_integer(value, v) || v < s->lo || v > s->hi) {
+    return invalid_value(*s);
+  }
   s->set(attributes, v);
   return {};
 }
 
 Result<std::string> get_attribute(const QueueAttributes& attributes, std::string_view name) {
   const Spec* s = find_spec(name);
-  if (s == nullptr) return unknown_attribute(name);
-  if (s->name == "LqsCapacityBytes") return std::to_string(attributes.capacity_bytes);
+  if (s == nullptr) {
+    return unknown_attribute(name);
+  }
+  if (s->name == "LqsCapacityBytes") {
+    return std::to_string(attributes.capacity_bytes);
+  }
   return std::to_string(s->get(attributes));
 }
 

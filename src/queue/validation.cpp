@@ -33,11 +33,17 @@ bool is_id_char(char c) noexcept { return is_alnum(c) || c == '_' || c == '-'; }
 bool is_attribute_name_char(char c) noexcept { return is_id_char(c) || c == '.'; }
 
 bool starts_with_ignoring_case(std::string_view s, std::string_view lower_prefix) noexcept {
-  if (s.size() < lower_prefix.size()) return false;
+  if (s.size() < lower_prefix.size()) {
+    return false;
+  }
   for (size_t i = 0; i < lower_prefix.size(); ++i) {
     char c = s[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != lower_prefix[i]) return false;
+    if (c >= 'A' && c <= 'Z') {
+      c = static_cast<char>(c - 'A' + 'a');
+    }
+    if (c != lower_prefix[i]) {
+      return false;
+    }
   }
   return true;
 }
@@ -64,18 +70,34 @@ bool is_valid_attribute_name(std::string_view name) noexcept {
 size_t allowed_sequence_length(const unsigned char* p, size_t n) noexcept {
   const auto cont = [](unsigned char b) { return (b & 0xC0) == 0x80; };
   const unsigned char c = p[0];
-  if (c >= 0xC2 && c <= 0xDF) return n >= 2 && cont(p[1]) ? 2 : 0;  // U+0080..U+07FF
+  if (c >= 0xC2 && c <= 0xDF) {
+    return n >= 2 && cont(p[1]) ? 2 : 0;  // U+0080..U+07FF
+  }
   if (c >= 0xE0 && c <= 0xEF) {
-    if (n < 3 || !cont(p[1]) || !cont(p[2])) return 0;
-    if (c == 0xE0 && p[1] < 0xA0) return 0;                   // overlong
-    if (c == 0xED && p[1] > 0x9F) return 0;                   // U+D800..U+DFFF
-    if (c == 0xEF && p[1] == 0xBF && p[2] >= 0xBE) return 0;  // U+FFFE, U+FFFF
+    if (n < 3 || !cont(p[1]) || !cont(p[2])) {
+      return 0;
+    }
+    if (c == 0xE0 && p[1] < 0xA0) {
+      return 0;  // overlong
+    }
+    if (c == 0xED && p[1] > 0x9F) {
+      return 0;  // U+D800..U+DFFF
+    }
+    if (c == 0xEF && p[1] == 0xBF && p[2] >= 0xBE) {
+      return 0;  // U+FFFE, U+FFFF
+    }
     return 3;
   }
   if (c >= 0xF0 && c <= 0xF4) {
-    if (n < 4 || !cont(p[1]) || !cont(p[2]) || !cont(p[3])) return 0;
-    if (c == 0xF0 && p[1] < 0x90) return 0;  // overlong
-    if (c == 0xF4 && p[1] > 0x8F) return 0;  // above U+10FFFF
+    if (n < 4 || !cont(p[1]) || !cont(p[2]) || !cont(p[3])) {
+      return 0;
+    }
+    if (c == 0xF0 && p[1] < 0x90) {
+      return 0;  // overlong
+    }
+    if (c == 0xF4 && p[1] > 0x8F) {
+      return 0;  // above U+10FFFF
+    }
     return 4;
   }
   return 0;  // a continuation byte, C0/C1 (overlong) or F5..FF
@@ -97,9 +119,11 @@ bool all_printable_ascii(uint64_t w) noexcept {
 enum class NumberCheck { kOk, kNotANumber, kOutOfRange };
 
 NumberCheck check_number(std::string_view v) noexcept {
-  constexpr size_t kNone = static_cast<size_t>(-1);
+  constexpr auto kNone = static_cast<size_t>(-1);
   size_t i = 0;
-  if (i < v.size() && (v[i] == '+' || v[i] == '-')) ++i;
+  if (i < v.size() && (v[i] == '+' || v[i] == '-')) {
+    ++i;
+  }
   size_t digits = 0;  // mantissa digits seen, integer and fraction part
   size_t integer_digits = 0;
   size_t first_nonzero = kNone;
@@ -107,7 +131,9 @@ NumberCheck check_number(std::string_view v) noexcept {
   const auto take_digits = [&] {
     for (; i < v.size() && is_digit(v[i]); ++i, ++digits) {
       if (v[i] != '0') {
-        if (first_nonzero == kNone) first_nonzero = digits;
+        if (first_nonzero == kNone) {
+          first_nonzero = digits;
+        }
         last_nonzero = digits;
       }
     }
@@ -118,22 +144,36 @@ NumberCheck check_number(std::string_view v) noexcept {
     ++i;
     take_digits();
   }
-  if (digits == 0) return NumberCheck::kNotANumber;
+  if (digits == 0) {
+    return NumberCheck::kNotANumber;
+  }
   int64_t exponent = 0;
   if (i < v.size() && (v[i] == 'e' || v[i] == 'E')) {
     ++i;
     bool negative = false;
-    if (i < v.size() && (v[i] == '+' || v[i] == '-')) negative = v[i++] == '-';
+    if (i < v.size() && (v[i] == '+' || v[i] == '-')) {
+      negative = v[i++] == '-';
+    }
     const size_t start = i;
     for (; i < v.size() && is_digit(v[i]); ++i) {
       exponent = std::min<int64_t>(exponent * 10 + (v[i] - '0'), 1'000'000);  // saturate
     }
-    if (i == start) return NumberCheck::kNotANumber;
-    if (negative) exponent = -exponent;
+    if (i == start) {
+      return NumberCheck::kNotANumber;
+    }
+    if (negative) {
+      exponent = -exponent;
+    }
   }
-  if (i != v.size()) return NumberCheck::kNotANumber;
-  if (first_nonzero == kNone) return NumberCheck::kOk;  // zero
-  if (last_nonzero - first_nonzero + 1 > kMaxNumberDigits) return NumberCheck::kOutOfRange;
+  if (i != v.size()) {
+    return NumberCheck::kNotANumber;
+  }
+  if (first_nonzero == kNone) {
+    return NumberCheck::kOk;  // zero
+  }
+  if (last_nonzero - first_nonzero + 1 > kMaxNumberDigits) {
+    return NumberCheck::kOutOfRange;
+  }
   const int64_t leading_exponent =
       static_cast<int64_t>(integer_digits) - 1 - static_cast<int64_t>(first_nonzero) + exponent;
   return leading_exponent >= kMinNumberExponent && leading_exponent <= kMaxNumberExponent
@@ -194,19 +234,23 @@ bool is_valid_message_text(std::string_view utf8) noexcept {
     for (; i + 8 <= n; i += 8) {  // fast path: 8 printable ASCII bytes at a time
       uint64_t w;
       std::memcpy(&w, p + i, sizeof w);
-      if (!all_printable_ascii(w)) break;
+      if (!all_printable_ascii(w)) {
+        break;
+      }
     }
-    if (i >= n) break;
+    if (i >= n) {
+      break;
+    }
     const unsigned char c = p[i];
-    if (c >= 0x20 && c < 0x80) {
-      ++i;
-    } else if (c == 0x9 || c == 0xA || c == 0xD) {
-      ++i;
+    if ((c >= 0x20 && c < 0x80) || c == 0x9 || c == 0xA || c == 0xD) {
+      ++i;  // printable ASCII, tab, line feed, carriage return
     } else if (c < 0x80) {
       return false;  // other C0 controls
     } else {
       const size_t len = allowed_sequence_length(p + i, n - i);
-      if (len == 0) return false;
+      if (len == 0) {
+        return false;
+      }
       i += len;
     }
   }
@@ -232,7 +276,9 @@ Result<void> validate_message_attributes(std::span<const MessageAttribute> attri
   for (size_t k = 0; k < attributes.size(); ++k) {
     const MessageAttribute& a = attributes[k];
     const std::string_view name = a.name;
-    if (auto v = validate_attribute_name(attributes.first(k), name); !v) return v;
+    if (auto v = validate_attribute_name(attributes.first(k), name); !v) {
+      return v;
+    }
 
     const std::string_view type = a.data_type;
     const size_t dot = type.find('.');
@@ -341,7 +387,9 @@ bool message_attribute_selected(std::span<const std::string> filters,
                                 std::string_view name) noexcept {
   for (const std::string& filter : filters) {
     const std::string_view f = filter;
-    if (f == "All" || f == ".*" || f == "*") return true;
+    if (f == "All" || f == ".*" || f == "*") {
+      return true;
+    }
     if (f.size() > 2 && f.ends_with(".*")) {
       // "Prefix.*": a plain startswith on Prefix ("Hel.*" selects Hello and Help.Me). A
       // prefix that is not itself a valid name ("AWS.*", "..foo.*") is ignored.

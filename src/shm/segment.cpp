@@ -23,7 +23,10 @@ uint32_t next_pow2(uint32_t v) { return v <= 1 ? 1 : std::bit_ceil(v); }
 
 Error sys_error(const std::string& what, int err) {
   ErrorCode code = (err == ENOSPC || err == EDQUOT) ? ErrorCode::kNoSpace : ErrorCode::kSystem;
-  return make_error(code, what + ": " + std::strerror(err), err);
+  // strerrordesc_np (glibc >= 2.32) is thread-safe, unlike std::strerror.
+  const char* text = strerrordesc_np(err);
+  return make_error(code, what + ": " + (text != nullptr ? text : "errno " + std::to_string(err)),
+                    err);
 }
 
 // mkdir -p with mode 0770 (the instance directory).
