@@ -7,6 +7,8 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libboost-dev          # Boost.Interprocess (benchmark peer), later Asio/Beast
   libssl-dev            # MD5 digests (libcrypto)
+  nlohmann-json3-dev    # lqsd: queue metadata, config files
+  libcli11-dev          # lqsd: command-line options
   libgtest-dev          # tests
   libbenchmark-dev      # micro benchmarks
   clang clang-format clang-tidy   # fuzz preset (libFuzzer), formatting, static analysis

@@ -56,6 +56,9 @@ class Queue {
   static Result<Queue> open(const QueueLocation& where);
   /// Removes the segment file. Processes that have it open keep working on the old mapping.
   static Result<void> remove(const QueueLocation& where);
+  /// Names of the queues whose segment files are in `shm_root`, sorted (empty if the
+  /// directory does not exist).
+  static std::vector<std::string> list(const std::string& shm_root);
 
   Queue(Queue&&) noexcept;
   Queue& operator=(Queue&&) noexcept;
@@ -66,6 +69,9 @@ class Queue {
   const std::string& name() const noexcept;
   /// The attributes as stored in the segment.
   QueueAttributes attributes() const noexcept;
+  /// When the queue was created and its attributes last changed (Unix ms).
+  int64_t created_unix_ms() const noexcept;
+  int64_t last_modified_unix_ms() const noexcept;
   /// Changes the SQS attributes (not the capacity fields, which are fixed at creation).
   Result<void> set_attributes(const QueueAttributes& attributes);
 

@@ -39,7 +39,10 @@ namespace lqs {
   X(kIncompatibleVersion,       "InternalFailure",                 "InternalFailure",                                       500) \
   X(kSystem,                    "InternalFailure",                 "InternalFailure",                                       500) \
   X(kNoSpace,                   "InternalFailure",                 "InternalFailure",                                       500) \
-  X(kTimedOut,                  "ServiceUnavailable",              "ServiceUnavailable",                                    503)
+  X(kTimedOut,                  "ServiceUnavailable",              "ServiceUnavailable",                                    503) \
+  X(kQueueDeletedRecently,      "QueueDeletedRecently",            "AWS.SimpleQueueService.QueueDeletedRecently",           400) \
+  X(kPurgeQueueInProgress,      "PurgeQueueInProgress",            "AWS.SimpleQueueService.PurgeQueueInProgress",           403) \
+  X(kInstanceLocked,            "InternalFailure",                 "InternalFailure",                                       500)
 // clang-format on
 
 /// Every error the library reports. Values are stable (they may be stored in shared memory).

@@ -945,6 +945,16 @@ Result<void> Queue::remove(const QueueLocation& where) {
 
 const std::string& Queue::name() const noexcept { return impl_->name_; }
 
+std::vector<std::string> Queue::list(const std::string& shm_root) {
+  return shm::Segment::list(shm_root);
+}
+
+int64_t Queue::created_unix_ms() const noexcept { return impl_->h_->created_unix_ms; }
+
+int64_t Queue::last_modified_unix_ms() const noexcept {
+  return impl_->h_->last_modified_unix_ms.load(std::memory_order_relaxed);
+}
+
 QueueAttributes Queue::attributes() const noexcept {
   const shm::SegmentHeader* h = impl_->h_;
   QueueAttributes a;

@@ -3,11 +3,13 @@
 
 #include "common/random.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <bit>
 #include <cerrno>
 #include <cstring>
@@ -179,6 +181,25 @@ std::string Segment::path_of(const std::string& root, std::string_view name) {
   p.append(name);
   p.append(".v1.seg");
   return p;
+}
+
+std::vector<std::string> Segment::list(const std::string& root) {
+  std::vector<std::string> names;
+  DIR* d = ::opendir(root.c_str());
+  if (d == nullptr) {
+    return names;
+  }
+  constexpr std::string_view kSuffix = ".v1.seg";
+  while (const dirent* e = ::readdir(d)) {  // NOLINT(concurrency-mt-unsafe): own DIR stream
+    std::string_view n = e->d_name;
+    if (n.size() > kSuffix.size() && n.ends_with(kSuffix)) {
+      n.remove_suffix(kSuffix.size());
+      names.emplace_back(n);
+    }
+  }
+  (void)::closedir(d);
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 Result<Segment> Segment::create(const std::string& root, std::string_view name,

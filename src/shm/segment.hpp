@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace lqs::shm {
 
@@ -54,6 +55,8 @@ class Segment {
   static Result<Segment> open(const std::string& root, std::string_view name);
   static Result<void> remove(const std::string& root, std::string_view name);
   static std::string path_of(const std::string& root, std::string_view name);
+  /// Queue names with a segment file in `root`, sorted; temporary files are skipped.
+  static std::vector<std::string> list(const std::string& root);
 
   SegmentHeader* header() const noexcept { return reinterpret_cast<SegmentHeader*>(base_); }
   uint8_t* base() const noexcept { return base_; }

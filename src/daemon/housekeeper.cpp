@@ -1,0 +1,29 @@
+// Copyright lqs authors.
+#include "daemon/housekeeper.hpp"
+
+namespace lqs::daemon {
+
+HousekeepingReport Housekeeper::do_work(int64_t now_ms) {
+  HousekeepingReport out;
+  if (now_ms < next_due_ms_) {
+    return out;
+  }
+  next_due_ms_ = now_ms + interval_ms_;
+  out.passes = 1;
+  for (const std::string& name : registry_.queue_names()) {
+    // A queue deleted meanwhile answers kQueueDoesNotExist: nothing to do for it.
+    (void)registry_.with_queue(name, [&](Queue& q) {
+      const RecoveryReport r = q.recover();
+      ++out.queues;
+      out.leases_expired += r.leases_expired;
+      out.retention_expired += r.retention_expired;
+      out.dead_writers_reclaimed += r.dead_writers_reclaimed;
+      out.deletes_completed += r.deletes_completed;
+      out.chunks_reclaimed += r.chunks_reclaimed;
+      out.dead_waiters_reaped += r.dead_waiters_reaped;
+    });
+  }
+  return out;
+}
+
+}  // namespace lqs::daemon

@@ -1,0 +1,724 @@
+// Copyright lqs authors.
+#include "daemon/registry.hpp"
+
+#include "queue/validation.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <climits>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace lqs::daemon {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+constexpr int64_t kDeleteQuietMs = 60'000;  // QueueDeletedRecently
+constexpr int64_t kPurgeQuietMs = 60'000;   // PurgeQueueInProgress
+constexpr size_t kMaxTagKey = 128;
+constexpr size_t kMaxTagValue = 256;
+
+// The attributes the segment holds (settable, except the Lqs capacities: create only).
+constexpr std::string_view kEngineSettable[] = {
+    "DelaySeconds", "MaximumMessageSize", "MessageRetentionPeriod", "ReceiveMessageWaitTimeSeconds",
+    "VisibilityTimeout"};
+constexpr std::string_view kEngineCreateOnly[] = {"LqsCapacityMessages", "LqsCapacityBytes"};
+// Settable attributes kept in the metadata file (no effect on delivery; see README).
+constexpr std::string_view kExtraSettable[] = {"KmsDataKeyReusePeriodSeconds", "KmsMasterKeyId",
+                                               "Policy", "SqsManagedSseEnabled"};
+constexpr std::string_view kReadOnly[] = {"ApproximateNumberOfMessages",
+                                          "ApproximateNumberOfMessagesDelayed",
+                                          "ApproximateNumberOfMessagesNotVisible",
+                                          "CreatedTimestamp",
+                                          "LastModifiedTimestamp",
+                                          "QueueArn"};
+
+bool one_of(std::string_view v, std::span<const std::string_view> set) {
+  return std::find(set.begin(), set.end(), v) != set.end();
+}
+
+Error unknown_attribute(std::string_view name) {
+  return make_error(ErrorCode::kInvalidAttributeName,
+                    "Unknown Attribute " + std::string(name) + ".");
+}
+
+Error invalid_value(std::string_view name, std::string_view reason) {
+  return make_error(ErrorCode::kInvalidAttributeValue,
+                    "Invalid value for the parameter " + std::string(name) +
+                        ". Reason: " + std::string(reason) + ".");
+}
+
+std::optional<int64_t> parse_int(std::string_view v) {
+  int64_t out = 0;
+  const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  if (ec != std::errc{} || p != v.data() + v.size() || v.empty()) {
+    return std::nullopt;
+  }
+  return out;
+}
+
+// Checks one attribute of a CreateQueue or SetQueueAttributes call that is not an engine one.
+Result<void> check_extra(std::string_view name, std::string_view value, bool creating) {
+  if (name == "FifoQueue") {
+    if (creating && value == "true") {
+      return invalid_value(name, "lqs does not support FIFO queues yet");
+    }
+    return unknown_attribute(name);
+  }
+  if (name == "ContentBasedDeduplication") {
+    return unknown_attribute(name);
+  }
+  if (name == "DeduplicationScope" || name == "FifoThroughputLimit") {
+    return make_error(ErrorCode::kInvalidAttributeName, "You can specify the " + std::string(name) +
+                                                            " only when FifoQueue is set to true.");
+  }
+  if (name == "RedrivePolicy" || name == "RedriveAllowPolicy") {
+    return invalid_value(name, "lqs does not support dead-letter queues yet");
+  }
+  if (name == "Policy") {
+    if (!value.empty() && !json::accept(value)) {
+      return invalid_value(name, "the policy is not a valid JSON document");
+    }
+    return {};
+  }
+  if (name == "SqsManagedSseEnabled") {
+    if (value != "true" && value != "false") {
+      return invalid_value(name, "must be true or false");
+    }
+    return {};
+  }
+  if (name == "KmsDataKeyReusePeriodSeconds") {
+    const auto v = parse_int(value);
+    if (!v || *v < 60 || *v > 86400) {
+      return invalid_value(name, "must be between 60 and 86400");
+    }
+    return {};
+  }
+  if (name == "KmsMasterKeyId") {
+    return {};
+  }
+  return unknown_attribute(name);
+}
+
+bool is_tag_char(unsigned char c) {
+  return std::isalnum(c) != 0 || std::isspace(c) != 0 || c >= 0x80 || c == '_' || c == '.' ||
+         c == ':' || c == '/' || c == '=' || c == '+' || c == '-' || c == '@';
+}
+
+Result<void> validate_tags(const TagMap& tags) {
+  for (const auto& [k, v] : tags) {
+    if (k.empty() || k.size() > kMaxTagKey || !std::all_of(k.begin(), k.end(), is_tag_char)) {
+      return make_error(ErrorCode::kInvalidParameterValue,
+                        "Tag key \"" + k.substr(0, 200) +
+                            "\" is invalid: 1 to 128 letters, digits, spaces and _.:/=+-@");
+    }
+    if (k.starts_with("aws:")) {
+      return make_error(ErrorCode::kInvalidParameterValue,
+                        "Tag keys may not start with \"aws:\": " + k);
+    }
+    if (v.size() > kMaxTagValue || !std::all_of(v.begin(), v.end(), is_tag_char)) {
+      return make_error(ErrorCode::kInvalidParameterValue,
+                        "Tag value for key \"" + k +
+                            "\" is invalid: at most 256 letters, digits, spaces and _.:/=+-@");
+    }
+  }
+  return {};
+}
+
+std::string to_hex(std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 * s.size());
+  for (const unsigned char c : s) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  }
+  return out;
+}
+
+std::optional<std::string> from_hex(std::string_view s) {
+  if (s.size() % 2 != 0) {
+    return std::nullopt;
+  }
+  std::string out;
+  for (size_t i = 0; i < s.size(); i += 2) {
+    unsigned v = 0;
+    const auto [p, ec] = std::from_chars(s.data() + i, s.data() + i + 2, v, 16);
+    if (ec != std::errc{} || p != s.data() + i + 2) {
+      return std::nullopt;
+    }
+    out.push_back(static_cast<char>(v));
+  }
+  return out;
+}
+
+// Writes `text` to `path` atomically: temporary file, fsync, rename, fsync of the directory.
+Result<void> write_file_atomically(const fs::path& path, const std::string& text) {
+  const fs::path tmp = path.string() + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  if (fd < 0) {
+    return make_error(ErrorCode::kSystem, "cannot write " + tmp.string(), errno);
+  }
+  size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      const int err = errno;
+      (void)::close(fd);
+      return make_error(err == ENOSPC ? ErrorCode::kNoSpace : ErrorCode::kSystem,
+                        "cannot write " + tmp.string(), err);
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    const int err = errno;
+    (void)::close(fd);
+    return make_error(ErrorCode::kSystem, "cannot fsync " + tmp.string(), err);
+  }
+  (void)::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    return make_error(ErrorCode::kSystem, "cannot rename " + tmp.string(), errno);
+  }
+  const int dfd = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    (void)::fsync(dfd);
+    (void)::close(dfd);
+  }
+  return {};
+}
+
+Result<json> read_json(const fs::path& path) {
+  std::ifstream in(path);
+  if (!in) {
+    return make_error(ErrorCode::kSystem, "cannot read " + path.string(), errno);
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  json j = json::parse(ss.str(), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) {
+    return make_error(ErrorCode::kCorruption, path.string() + " is not valid JSON");
+  }
+  return j;
+}
+
+}  // namespace
+
+struct Registry::Entry {
+  std::string name;
+  std::optional<Queue> queue;
+  AttributeMap extra;  // kExtraSettable values that were set
+  TagMap tags;
+  int64_t last_purge_ms = INT64_MIN / 2;
+};
+
+Registry::Registry(Instance instance, LogFn log)
+    : instance_(std::move(instance)),
+      log_(std::move(log)),
+      clock_(instance_.clock != nullptr ? instance_.clock : &SystemClock::instance()) {}
+
+Registry::~Registry() = default;
+
+Result<std::unique_ptr<Registry>> Registry::open(const Instance& instance, LogFn log) {
+  std::unique_ptr<Registry> r(new Registry(instance, std::move(log)));
+  std::error_code ec;
+  fs::create_directories(fs::path(instance.data_dir) / "queues", ec);
+  if (ec) {
+    return make_error(ErrorCode::kSystem,
+                      "cannot create data directory " + instance.data_dir + ": " + ec.message(),
+                      ec.value());
+  }
+  fs::create_directories(instance.shm_root, ec);
+  if (ec) {
+    return make_error(ErrorCode::kSystem,
+                      "cannot create shm root " + instance.shm_root + ": " + ec.message(),
+                      ec.value());
+  }
+  if (auto l = r->load(); !l) {
+    return std::move(l).error();
+  }
+  return r;
+}
+
+QueueLocation Registry::location(std::string_view name) const {
+  QueueLocation loc;
+  loc.shm_root = instance_.shm_root;
+  loc.name = std::string(name);
+  loc.clock = clock_;
+  return loc;
+}
+
+int64_t Registry::now_unix_ms() const { return clock_->unix_ms(); }
+
+void Registry::log(std::string_view event, const std::string& fields) const {
+  if (log_) {
+    log_("registry", event, fields);
+  }
+}
+
+std::string Registry::queue_arn(std::string_view name) const {
+  return "arn:aws:sqs:" + instance_.region + ":" + instance_.account_id + ":" + std::string(name);
+}
+
+Registry::Entry* Registry::find(std::string_view name) {
+  auto it = queues_.find(name);
+  return it == queues_.end() ? nullptr : it->second.get();
+}
+
+const Registry::Entry* Registry::find(std::string_view name) const {
+  auto it = queues_.find(name);
+  return it == queues_.end() ? nullptr : it->second.get();
+}
+
+Result<void> Registry::load() {
+  const fs::path dir = fs::path(instance_.data_dir) / "queues";
+  // Deletion times (QueueDeletedRecently survives a restart).
+  if (const fs::path del = fs::path(instance_.data_dir) / "deleted.json"; fs::exists(del)) {
+    auto j = read_json(del);
+    if (!j) {
+      return std::move(j).error();
+    }
+    for (const auto& [k, v] : j->items()) {
+      if (v.is_number_integer()) {
+        deleted_at_ms_[k] = v.get<int64_t>();
+      }
+    }
+  }
+  // Metadata files: each names a queue; its segment may be missing (reboot).
+  std::error_code ec;
+  for (const auto& f : fs::directory_iterator(dir, ec)) {
+    const fs::path p = f.path();
+    if (p.extension() != ".json") {
+      continue;  // *.tmp from an interrupted write
+    }
+    auto j = read_json(p);
+    if (!j) {
+      return std::move(j).error();
+    }
+    const std::string name = j->value("name", "");
+    if (name.empty() || p.stem() != name || !queue::validate_queue_name(name)) {
+      return make_error(ErrorCode::kCorruption, p.string() + ": bad or missing queue name");
+    }
+    auto e = std::make_unique<Entry>();
+    e->name = name;
+    QueueAttributes attrs;
+    if (j->contains("attributes") && (*j)["attributes"].is_object()) {
+      for (const auto& [k, v] : (*j)["attributes"].items()) {
+        if (!v.is_string()) {
+          continue;
+        }
+        if (one_of(k, kExtraSettable)) {
+          e->extra[k] = v.get<std::string>();
+        } else if (auto s = set_attribute(attrs, k, v.get<std::string>()); !s) {
+          return make_error(ErrorCode::kCorruption,
+                            p.string() + ": attribute " + k + ": " + s.error().message);
+        }
+      }
+    }
+    if (j->contains("tags") && (*j)["tags"].is_object()) {
+      for (const auto& [k, v] : (*j)["tags"].items()) {
+        if (v.is_string()) {
+          e->tags[k] = v.get<std::string>();
+        }
+      }
+    }
+    auto q = Queue::open(location(name));
+    if (!q && q.error().code == ErrorCode::kQueueDoesNotExist) {
+      q = Queue::create(location(name), attrs);
+      if (q) {
+        log("queue_recreated",
+            "queue=" + name + " reason=segment_missing note=messages_were_in_memory_only");
+      }
+    }
+    if (!q) {
+      return make_error(q.error().code, "queue " + name + ": " + q.error().message);
+    }
+    e->queue.emplace(std::move(q).value());
+    queues_[name] = std::move(e);
+  }
+  if (ec) {
+    return make_error(ErrorCode::kSystem, "cannot list " + dir.string() + ": " + ec.message(),
+                      ec.value());
+  }
+  // Segments without metadata: queues created through liblqs directly. Adopt them.
+  for (const std::string& name : Queue::list(instance_.shm_root)) {
+    if (find(name) != nullptr || !queue::validate_queue_name(name)) {
+      continue;
+    }
+    auto q = Queue::open(location(name));
+    if (!q) {
+      log("queue_skipped", "queue=" + name + " error=\"" + q.error().message + "\"");
+      continue;
+    }
+    auto e = std::make_unique<Entry>();
+    e->name = name;
+    e->queue.emplace(std::move(q).value());
+    if (auto s = save_metadata(*e); !s) {
+      return s;
+    }
+    log("queue_adopted", "queue=" + name);
+    queues_[name] = std::move(e);
+  }
+  return {};
+}
+
+Result<void> Registry::save_metadata(const Entry& e) const {
+  json j;
+  j["name"] = e.name;
+  json attrs = json::object();
+  const QueueAttributes a = e.queue->attributes();
+  for (std::string_view k : kEngineSettable) {
+    attrs[std::string(k)] = get_attribute(a, k).value();
+  }
+  for (std::string_view k : kEngineCreateOnly) {
+    attrs[std::string(k)] = get_attribute(a, k).value();
+  }
+  for (const auto& [k, v] : e.extra) {
+    attrs[k] = v;
+  }
+  j["attributes"] = attrs;
+  j["tags"] = e.tags;
+  return write_file_atomically(fs::path(instance_.data_dir) / "queues" / (e.name + ".json"),
+                               j.dump(2) + "\n");
+}
+
+Result<void> Registry::save_deleted() const {
+  json j = json::object();
+  for (const auto& [k, v] : deleted_at_ms_) {
+    j[k] = v;
+  }
+  return write_file_atomically(fs::path(instance_.data_dir) / "deleted.json", j.dump(2) + "\n");
+}
+
+Result<void> Registry::create_queue(std::string_view name, const AttributeMap& attributes,
+                                    const TagMap& tags) {
+  std::lock_guard lock(mu_);
+  if (auto v = queue::validate_queue_name(name); !v) {
+    return v;
+  }
+  // Validate every attribute before acting on any.
+  QueueAttributes attrs;
+  AttributeMap extra;
+  for (const auto& [k, v] : attributes) {
+    if (one_of(k, kEngineSettable) || one_of(k, kEngineCreateOnly)) {
+      if (auto s = set_attribute(attrs, k, v); !s) {
+        return s;
+      }
+    } else if (one_of(k, kReadOnly)) {
+      return unknown_attribute(k);
+    } else {
+      if (auto s = check_extra(k, v, true); !s) {
+        return s;
+      }
+      extra[k] = v;
+    }
+  }
+  if (extra.contains("KmsMasterKeyId") && extra.contains("SqsManagedSseEnabled") &&
+      extra["SqsManagedSseEnabled"] == "true") {
+    return make_error(ErrorCode::kInvalidAttributeName,
+                      "You can use one type of server-side encryption (SSE) at one time. You can "
+                      "either enable KMS SSE or SQS SSE.");
+  }
+  if (auto t = validate_tags(tags); !t) {
+    return t;
+  }
+  if (Entry* e = find(name)) {
+    // Idempotent when every given attribute has the queue's value.
+    const QueueAttributes have = e->queue->attributes();
+    for (const auto& [k, v] : attributes) {
+      std::string current;
+      if (one_of(k, kEngineSettable) || one_of(k, kEngineCreateOnly)) {
+        current = get_attribute(have, k).value();
+        const auto a = parse_int(current);
+        const auto b = parse_int(v);
+        if (a && b && *a == *b) {
+          continue;
+        }
+      } else {
+        auto it = e->extra.find(k);
+        current = it == e->extra.end() ? "" : it->second;
+      }
+      if (current != v) {
+        return make_error(ErrorCode::kQueueNameExists,
+                          "A queue already exists with the same name and a different value for "
+                          "attribute " +
+                              k);
+      }
+    }
+    return {};
+  }
+  const int64_t now = now_unix_ms();
+  if (auto it = deleted_at_ms_.find(name);
+      it != deleted_at_ms_.end() && now - it->second < kDeleteQuietMs) {
+    return make_error(ErrorCode::kQueueDeletedRecently,
+                      "You must wait 60 seconds after deleting a queue before you can create "
+                      "another with the same name.");
+  }
+  auto q = Queue::create(location(name), attrs);
+  if (!q) {
+    return std::move(q).error();
+  }
+  auto e = std::make_unique<Entry>();
+  e->name = std::string(name);
+  e->queue.emplace(std::move(q).value());
+  e->extra = std::move(extra);
+  e->tags = tags;
+  if (auto s = save_metadata(*e); !s) {
+    (void)Queue::remove(location(name));
+    return s;
+  }
+  log("queue_created", "queue=" + e->name);
+  queues_[e->name] = std::move(e);
+  return {};
+}
+
+Result<void> Registry::delete_queue(std::string_view name) {
+  std::lock_guard lock(mu_);
+  auto it = queues_.find(name);
+  if (it == queues_.end()) {
+    return make_error(ErrorCode::kQueueDoesNotExist, "The specified queue does not exist.");
+  }
+  const std::string n = it->first;
+  if (auto r = Queue::remove(location(n)); !r && r.error().code != ErrorCode::kQueueDoesNotExist) {
+    return r;
+  }
+  std::error_code ec;
+  fs::remove(fs::path(instance_.data_dir) / "queues" / (n + ".json"), ec);
+  queues_.erase(it);
+  const int64_t now = now_unix_ms();
+  std::erase_if(deleted_at_ms_, [&](const auto& kv) { return now - kv.second >= kDeleteQuietMs; });
+  deleted_at_ms_[n] = now;
+  if (auto s = save_deleted(); !s) {
+    log("deleted_times_not_saved", "queue=" + n + " error=\"" + s.error().message + "\"");
+  }
+  log("queue_deleted", "queue=" + n);
+  return {};
+}
+
+Result<void> Registry::get_queue_url(std::string_view name) const {
+  std::lock_guard lock(mu_);
+  if (find(name) == nullptr) {
+    return make_error(ErrorCode::kQueueDoesNotExist, "The specified queue does not exist.");
+  }
+  return {};
+}
+
+Result<ListQueuesResult> Registry::list_queues(std::string_view prefix,
+                                               std::optional<int32_t> max_results,
+                                               std::string_view next_token) const {
+  std::lock_guard lock(mu_);
+  if (max_results && (*max_results < 1 || *max_results > 1000)) {
+    return make_error(ErrorCode::kInvalidParameterValue,
+                      "Value " + std::to_string(*max_results) +
+                          " for parameter MaxResults is invalid. Reason: must be between 1 and "
+                          "1000.");
+  }
+  std::string after;
+  if (!next_token.empty()) {
+    auto t = from_hex(next_token);
+    if (!t) {
+      return make_error(ErrorCode::kInvalidParameterValue, "Invalid NextToken value.");
+    }
+    after = *t;
+  }
+  const size_t limit = max_results ? static_cast<size_t>(*max_results) : 1000;
+  ListQueuesResult out;
+  auto it = after.empty() ? queues_.begin() : queues_.upper_bound(after);
+  for (; it != queues_.end(); ++it) {
+    if (!it->first.starts_with(prefix)) {
+      continue;
+    }
+    if (out.names.size() == limit) {
+      if (max_results) {
+        out.next_token = to_hex(out.names.back());  // SQS: a token only when MaxResults given
+      }
+      break;
+    }
+    out.names.push_back(it->first);
+  }
+  return out;
+}
+
+Result<AttributeMap> Registry::get_queue_attributes(std::string_view name,
+                                                    std::span<const std::string> names) const {
+  std::lock_guard lock(mu_);
+  const Entry* e = find(name);
+  if (e == nullptr) {
+    return make_error(ErrorCode::kQueueDoesNotExist, "The specified queue does not exist.");
+  }
+  const bool all = std::find(names.begin(), names.end(), "All") != names.end();
+  for (const std::string& n : names) {
+    if (n != "All" && !one_of(n, kEngineSettable) && !one_of(n, kEngineCreateOnly) &&
+        !one_of(n, kExtraSettable) && !one_of(n, kReadOnly)) {
+      return unknown_attribute(n);
+    }
+  }
+  auto wanted = [&](std::string_view n, bool in_all) {
+    return (all && in_all) || std::find(names.begin(), names.end(), n) != names.end();
+  };
+  AttributeMap out;
+  const QueueAttributes a = e->queue->attributes();
+  const QueueCounts c = e->queue->counts();
+  auto put = [&](std::string_view n, bool in_all, const std::string& v) {
+    if (wanted(n, in_all)) {
+      out[std::string(n)] = v;
+    }
+  };
+  put("ApproximateNumberOfMessages", true, std::to_string(c.visible));
+  put("ApproximateNumberOfMessagesDelayed", true, std::to_string(c.delayed));
+  put("ApproximateNumberOfMessagesNotVisible", true, std::to_string(c.in_flight));
+  put("CreatedTimestamp", true, std::to_string(e->queue->created_unix_ms() / 1000));
+  put("LastModifiedTimestamp", true, std::to_string(e->queue->last_modified_unix_ms() / 1000));
+  put("QueueArn", true, queue_arn(name));
+  for (std::string_view k : kEngineSettable) {
+    put(k, true, get_attribute(a, k).value());
+  }
+  for (std::string_view k : kEngineCreateOnly) {
+    put(k, false, get_attribute(a, k).value());  // lqs-only: by name, not in "All"
+  }
+  // SSE-SQS is on by default for new queues, as on SQS (it changes nothing here: see README).
+  auto sse = e->extra.find("SqsManagedSseEnabled");
+  put("SqsManagedSseEnabled", true,
+      sse != e->extra.end() ? sse->second
+                            : (e->extra.contains("KmsMasterKeyId") ? "false" : "true"));
+  for (const auto& [k, v] : e->extra) {
+    if (k != "SqsManagedSseEnabled" && !(k == "KmsMasterKeyId" && v.empty())) {
+      put(k, true, v);
+    }
+  }
+  return out;
+}
+
+Result<void> Registry::set_queue_attributes(std::string_view name, const AttributeMap& attributes) {
+  std::lock_guard lock(mu_);
+  Entry* e = find(name);
+  if (e == nullptr) {
+    return make_error(ErrorCode::kQueueDoesNotExist, "The specified queue does not exist.");
+  }
+  if (attributes.empty()) {
+    return make_error(ErrorCode::kMissingParameter,
+                      "The request must contain the parameter Attributes.");
+  }
+  QueueAttributes attrs = e->queue->attributes();
+  AttributeMap extra = e->extra;
+  for (const auto& [k, v] : attributes) {
+    if (one_of(k, kEngineSettable)) {
+      if (auto s = set_attribute(attrs, k, v); !s) {
+        return s;
+      }
+    } else if (one_of(k, kEngineCreateOnly)) {
+      return invalid_value(k, "the capacity of a queue is set when it is created");
+    } else if (one_of(k, kReadOnly)) {
+      return unknown_attribute(k);
+    } else {
+      if (auto s = check_extra(k, v, false); !s) {
+        return s;
+      }
+      extra[k] = v;
+    }
+  }
+  if (extra.contains("KmsMasterKeyId") && !extra["KmsMasterKeyId"].empty() &&
+      extra.contains("SqsManagedSseEnabled") && extra["SqsManagedSseEnabled"] == "true") {
+    return make_error(ErrorCode::kInvalidAttributeName,
+                      "You can use one type of server-side encryption (SSE) at one time. You can "
+                      "either enable KMS SSE or SQS SSE.");
+  }
+  if (auto s = e->queue->set_attributes(attrs); !s) {
+    return s;
+  }
+  e->extra = std::move(extra);
+  if (auto s = save_metadata(*e); !s) {
+    return s;
+  }
+  log("queue_attributes_set", "queue=" + e->name);
+  return {};
+}
+
+Result<void> Registry::purge_queue(std::string_view name) {
+  std::lock_guard lock(mu_);
+  Entry* e = find(name);
+  if (e == nullptr) {
+    return make_error(ErrorCode::kQueueDoesNotExist, "The specified queue does not exist.");
+  }
+  const int64_t now = now_unix_ms();
+  if (now - e->last_purge_ms < kPurgeQuietMs) {
+    return make_error(
+        ErrorCode::kPurgeQueueInProgress,
+        "Only one PurgeQueue operation on " + e->name + " is allowed every 60 seconds.");
+  }
+  e->last_purge_ms = now;
+  if (auto r = e->queue->purge(); !r) {
+    return r;
+  }
+  log("queue_purged", "queue=" + e->name);
+  return {};
+}
+
+Result<void> Registry::tag_queue(std::string_view name, const TagMap& tags) {
+  std::lock_guard lock(mu_);
+  Entry* e = find(name);
+  if (e == nullptr) {
+    return make_error(ErrorCode::kQueueDoesNotExist, "The specified queue does not exist.");
+  }
+  if (auto t = validate_tags(tags); !t) {
+    return t;
+  }
+  for (const auto& [k, v] : tags) {
+    e->tags[k] = v;
+  }
+  return save_metadata(*e);
+}
+
+Result<void> Registry::untag_queue(std::string_view name, std::span<const std::string> keys) {
+  std::lock_guard lock(mu_);
+  Entry* e = find(name);
+  if (e == nullptr) {
+    return make_error(ErrorCode::kQueueDoesNotExist, "The specified queue does not exist.");
+  }
+  for (const std::string& k : keys) {
+    e->tags.erase(k);  // a missing key is a no-op, as on SQS
+  }
+  return save_metadata(*e);
+}
+
+Result<TagMap> Registry::list_queue_tags(std::string_view name) const {
+  std::lock_guard lock(mu_);
+  const Entry* e = find(name);
+  if (e == nullptr) {
+    return make_error(ErrorCode::kQueueDoesNotExist, "The specified queue does not exist.");
+  }
+  return e->tags;
+}
+
+std::vector<std::string> Registry::queue_names() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> out;
+  out.reserve(queues_.size());
+  for (const auto& [k, v] : queues_) {
+    out.push_back(k);
+  }
+  return out;
+}
+
+Result<void> Registry::with_queue(std::string_view name, const std::function<void(Queue&)>& fn) {
+  std::lock_guard lock(mu_);
+  Entry* e = find(name);
+  if (e == nullptr) {
+    return make_error(ErrorCode::kQueueDoesNotExist, "The specified queue does not exist.");
+  }
+  fn(*e->queue);
+  return {};
+}
+
+}  // namespace lqs::daemon

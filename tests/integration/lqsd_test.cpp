@@ -1,0 +1,235 @@
+// Copyright lqs authors. A real lqsd process on a temporary instance: the instance lock, clean
+// shutdown on SIGTERM, a declared queue file applied idempotently, and a SIGKILLed daemon whose
+// restart adopts the segments with every message intact and reaps leases nobody polls.
+#include "lqs/queue.hpp"
+
+#include "support/test_support.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#ifndef LQSD_PATH
+#error "LQSD_PATH must name the lqsd binary"
+#endif
+
+namespace lqs {
+namespace {
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class LqsdTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = root_.path() + "-lqsd";
+    fs::create_directories(dir_);
+    config_ = dir_ + "/queues.json";
+    std::ofstream(config_) << R"({"queues": [
+      {"name": "orders", "attributes": {"VisibilityTimeout": 2, "DelaySeconds": "0"},
+       "tags": {"team": "payments"}},
+      {"name": "emails", "attributes": {"MaximumMessageSize": "2048"}}]})";
+  }
+  void TearDown() override {
+    for (pid_t p : started_) {
+      (void)::kill(p, SIGKILL);
+      (void)::waitpid(p, nullptr, 0);
+    }
+    fs::remove_all(dir_);
+  }
+
+  // Starts lqsd with stdout and stderr in files under dir_; returns its pid.
+  pid_t start(const std::string& tag, std::vector<std::string> extra = {},
+              std::string shm_root = {}, std::string data_dir = {}) {
+    const std::string out = dir_ + "/" + tag + ".out";
+    const std::string err = dir_ + "/" + tag + ".err";
+    std::vector<std::string> args = {LQSD_PATH,
+                                     "--shm-root",
+                                     shm_root.empty() ? root_.path() : shm_root,
+                                     "--data-dir",
+                                     data_dir.empty() ? dir_ + "/data" : data_dir,
+                                     "--housekeeping-interval-ms",
+                                     "100"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    // Remove the previous run's output here, not in the child: wait_ready() must never see
+    // an old ready line.
+    fs::remove(out);
+    fs::remove(err);
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      const int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      const int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      (void)::dup2(o, 1);
+      (void)::dup2(e, 2);
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(argv[0], argv.data());
+      _exit(127);
+    }
+    started_.push_back(pid);
+    return pid;
+  }
+  // Waits for the ready line on stdout.
+  bool wait_ready(const std::string& tag, std::chrono::milliseconds timeout = 15s) {
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < until) {
+      if (slurp(dir_ + "/" + tag + ".out").find("lqsd ready") != std::string::npos) return true;
+      std::this_thread::sleep_for(20ms);
+    }
+    return false;
+  }
+  int wait_exit(pid_t pid, std::chrono::milliseconds timeout = 15s) {
+    const int st = test::wait_for(pid, timeout);
+    std::erase(started_, pid);
+    return st;
+  }
+  Queue open_queue(const std::string& name) {
+    QueueLocation w;
+    w.shm_root = root_.path();
+    w.name = name;
+    auto q = Queue::open(w);
+    EXPECT_TRUE(q) << q.error().message;
+    return std::move(q).value();
+  }
+
+  test::TempShmRoot root_;
+  std::string dir_;
+  std::string config_;
+  std::vector<pid_t> started_;
+};
+
+TEST_F(LqsdTest, SecondDaemonOnTheSameInstanceExitsWithAClearMessage) {
+  const pid_t first = start("first");
+  ASSERT_TRUE(wait_ready("first")) << slurp(dir_ + "/first.err");
+  const pid_t second = start("second");
+  const int st = wait_exit(second);
+  ASSERT_TRUE(WIFEXITED(st));
+  EXPECT_EQ(WEXITSTATUS(st), 1);
+  const std::string err = slurp(dir_ + "/second.err");
+  EXPECT_NE(err.find("another lqsd (pid " + std::to_string(first) + ") already owns the instance"),
+            std::string::npos)
+      << err;
+  // A second instance with its own directories runs side by side.
+  const pid_t other = start("other", {}, root_.path() + "-other", dir_ + "/data2");
+  EXPECT_TRUE(wait_ready("other")) << slurp(dir_ + "/other.err");
+  (void)::kill(other, SIGTERM);
+  EXPECT_EQ(wait_exit(other), 0);
+  fs::remove_all(root_.path() + "-other");
+  (void)::kill(first, SIGTERM);
+  EXPECT_EQ(wait_exit(first), 0);
+}
+
+TEST_F(LqsdTest, SigtermAndSigintShutDownCleanly) {
+  for (int sig : {SIGTERM, SIGINT}) {
+    const pid_t d = start("d");
+    ASSERT_TRUE(wait_ready("d")) << slurp(dir_ + "/d.err");
+    ASSERT_EQ(::kill(d, sig), 0);
+    const int st = wait_exit(d, 5s);
+    ASSERT_TRUE(WIFEXITED(st)) << st;
+    EXPECT_EQ(WEXITSTATUS(st), 0);
+    EXPECT_NE(slurp(dir_ + "/d.err").find("event=shutdown"), std::string::npos);
+  }
+}
+
+TEST_F(LqsdTest, DeclaredQueuesApplyIdempotently) {
+  for (int run = 0; run < 2; ++run) {
+    const pid_t d = start("run", {"--config", config_});
+    ASSERT_TRUE(wait_ready("run")) << slurp(dir_ + "/run.err");
+    EXPECT_NE(slurp(dir_ + "/run.out").find("2 queues"), std::string::npos);
+    (void)::kill(d, SIGTERM);
+    ASSERT_EQ(wait_exit(d), 0);
+    if (run == 0) {
+      fs::copy_file(dir_ + "/data/queues/orders.json", dir_ + "/orders.first");
+    }
+  }
+  EXPECT_EQ(slurp(dir_ + "/data/queues/orders.json"), slurp(dir_ + "/orders.first"));
+  EXPECT_EQ(Queue::list(root_.path()), (std::vector<std::string>{"emails", "orders"}));
+  EXPECT_EQ(open_queue("orders").attributes().visibility_timeout_s, 2);
+  EXPECT_EQ(open_queue("emails").attributes().maximum_message_size, 2048);
+  EXPECT_NE(slurp(dir_ + "/data/queues/orders.json").find("\"team\": \"payments\""),
+            std::string::npos);
+  // A changed declaration is applied to the existing queue.
+  std::ofstream(config_)
+      << R"({"queues": [{"name": "orders", "attributes": {"VisibilityTimeout": 9}}]})";
+  const pid_t d = start("changed", {"--config", config_});
+  ASSERT_TRUE(wait_ready("changed")) << slurp(dir_ + "/changed.err");
+  EXPECT_EQ(open_queue("orders").attributes().visibility_timeout_s, 9);
+  (void)::kill(d, SIGTERM);
+  EXPECT_EQ(wait_exit(d), 0);
+  // A bad file: one line naming the problem, non-zero exit, no queue touched.
+  std::ofstream(config_)
+      << R"({"queues": [{"name": "orders", "attributes": {"VisibilityTimeout": 99999}}]})";
+  const pid_t bad = start("bad", {"--config", config_});
+  const int st = wait_exit(bad);
+  ASSERT_TRUE(WIFEXITED(st));
+  EXPECT_EQ(WEXITSTATUS(st), 1);
+  EXPECT_NE(slurp(dir_ + "/bad.err").find("InvalidAttributeValue"), std::string::npos)
+      << slurp(dir_ + "/bad.err");
+  EXPECT_EQ(open_queue("orders").attributes().visibility_timeout_s, 9);
+}
+
+TEST_F(LqsdTest, KilledDaemonRestartsAdoptsMessagesAndReapsLeasesNobodyPolls) {
+  pid_t d = start("a", {"--config", config_});
+  ASSERT_TRUE(wait_ready("a")) << slurp(dir_ + "/a.err");
+  Queue q = open_queue("orders");
+  SendRequest r;
+  r.body = "job";
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(q.send(r));
+  ReceiveBatch b;
+  ReceiveOptions o;
+  o.max_number_of_messages = 10;
+  ASSERT_TRUE(q.receive(b, o));
+  ASSERT_EQ(b.count, 10u);  // leased for 2 s and never deleted
+  ASSERT_EQ(::kill(d, SIGKILL), 0);
+  (void)wait_exit(d);
+  d = start("b", {"--config", config_});
+  ASSERT_TRUE(wait_ready("b")) << slurp(dir_ + "/b.err");
+  QueueCounts c = q.counts();
+  EXPECT_EQ(c.visible + c.in_flight, 100u);
+  // With no receiver at all, the daemon's reaper makes the 10 leased messages visible again.
+  const auto until = std::chrono::steady_clock::now() + 10s;
+  while (slurp(dir_ + "/b.err").find("leases_expired=10") == std::string::npos &&
+         std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_NE(slurp(dir_ + "/b.err").find("leases_expired=10"), std::string::npos)
+      << slurp(dir_ + "/b.err");
+  // Every message is still there, and can be received and deleted.
+  size_t got = 0;
+  o.wait_time_s = 0;
+  while (got < 100) {
+    ASSERT_TRUE(q.receive(b, o));
+    if (b.count == 0) break;
+    for (size_t i = 0; i < b.count; ++i) {
+      EXPECT_EQ(b.messages[i].body, "job");
+      ASSERT_TRUE(q.delete_message(b.messages[i].receipt_handle));
+    }
+    got += b.count;
+  }
+  EXPECT_EQ(got, 100u);
+  EXPECT_EQ(Queue::list(root_.path()).size(), 2u);  // no duplicate queue
+  (void)::kill(d, SIGTERM);
+  EXPECT_EQ(wait_exit(d), 0);
+}
+
+}  // namespace
+}  // namespace lqs

@@ -1,0 +1,335 @@
+// Copyright lqs authors. Registry and housekeeping tests: SQS control-plane rules, metadata that
+// survives a restart, and the housekeeping agent stepped with a fake clock.
+#include "daemon/registry.hpp"
+
+#include "daemon/housekeeper.hpp"
+#include "support/test_support.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace lqs::daemon {
+namespace {
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+class RegistryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    data_dir_ = root_.path() + "-data";
+    inst_.shm_root = root_.path();
+    inst_.data_dir = data_dir_;
+    inst_.clock = &clock_;
+    reopen();
+  }
+  void TearDown() override {
+    reg_.reset();
+    fs::remove_all(data_dir_);
+  }
+  void reopen() {
+    reg_.reset();
+    auto r = Registry::open(inst_);
+    ASSERT_TRUE(r) << r.error().message;
+    reg_ = std::move(r).value();
+  }
+  Queue open_queue(const std::string& name) {
+    QueueLocation w;
+    w.shm_root = root_.path();
+    w.name = name;
+    w.clock = &clock_;
+    auto q = Queue::open(w);
+    EXPECT_TRUE(q) << q.error().message;
+    return std::move(q).value();
+  }
+
+  test::TempShmRoot root_;
+  test::FakeClock clock_;
+  std::string data_dir_;
+  Instance inst_;
+  std::unique_ptr<Registry> reg_;
+};
+
+TEST_F(RegistryTest, CreateIsIdempotentAndADifferentValueIsQueueNameExists) {
+  ASSERT_TRUE(reg_->create_queue("orders", {{"VisibilityTimeout", "60"}}));
+  EXPECT_TRUE(reg_->create_queue("orders", {{"VisibilityTimeout", "60"}}));
+  EXPECT_TRUE(reg_->create_queue("orders", {}));  // no attributes: returns the existing queue
+  auto clash = reg_->create_queue("orders", {{"VisibilityTimeout", "61"}});
+  ASSERT_FALSE(clash);
+  EXPECT_EQ(clash.error().code, ErrorCode::kQueueNameExists);
+  EXPECT_EQ(clash.error().message,
+            "A queue already exists with the same name and a different value for attribute "
+            "VisibilityTimeout");
+  EXPECT_EQ(sqs_legacy_code(clash.error().code), "QueueAlreadyExists");
+  EXPECT_TRUE(reg_->get_queue_url("orders"));
+  EXPECT_EQ(reg_->get_queue_url("nope").error().code, ErrorCode::kQueueDoesNotExist);
+}
+
+TEST_F(RegistryTest, BadNamesAndAttributesGetSqsErrors) {
+  struct Case {
+    std::string name;
+    AttributeMap attrs;
+    ErrorCode code;
+    std::string message_part;
+  };
+  const std::vector<Case> cases = {
+      {"bad.fifo", {}, ErrorCode::kInvalidParameterValue, "Can only include alphanumeric"},
+      {std::string(81, 'a'), {}, ErrorCode::kInvalidParameterValue, "1 to 80 in length"},
+      {"", {}, ErrorCode::kInvalidParameterValue, "1 to 80"},
+      {"q",
+       {{"VisibilityTimeout", "43201"}},
+       ErrorCode::kInvalidAttributeValue,
+       "VisibilityTimeout"},
+      {"q", {{"DelaySeconds", "abc"}}, ErrorCode::kInvalidAttributeValue, "DelaySeconds"},
+      {"q", {{"Foobar", "1"}}, ErrorCode::kInvalidAttributeName, "Unknown Attribute Foobar."},
+      {"q",
+       {{"FifoQueue", "false"}},
+       ErrorCode::kInvalidAttributeName,
+       "Unknown Attribute FifoQueue."},
+      {"q", {{"FifoQueue", "true"}}, ErrorCode::kInvalidAttributeValue, "FIFO queues"},
+      {"q",
+       {{"ContentBasedDeduplication", "true"}},
+       ErrorCode::kInvalidAttributeName,
+       "Unknown Attribute ContentBasedDeduplication."},
+      {"q",
+       {{"DeduplicationScope", "queue"}},
+       ErrorCode::kInvalidAttributeName,
+       "You can specify the DeduplicationScope only when FifoQueue is set to true."},
+      {"q", {{"RedrivePolicy", "{}"}}, ErrorCode::kInvalidAttributeValue, "dead-letter"},
+      {"q", {{"QueueArn", "x"}}, ErrorCode::kInvalidAttributeName, "Unknown Attribute QueueArn."},
+      {"q", {{"Policy", "{not json"}}, ErrorCode::kInvalidAttributeValue, "Policy"},
+      {"q",
+       {{"KmsMasterKeyId", "alias/aws/sqs"}, {"SqsManagedSseEnabled", "true"}},
+       ErrorCode::kInvalidAttributeName,
+       "one type of server-side encryption"},
+  };
+  for (const Case& c : cases) {
+    auto r = reg_->create_queue(c.name, c.attrs);
+    ASSERT_FALSE(r) << c.name;
+    EXPECT_EQ(r.error().code, c.code) << c.name << ": " << r.error().message;
+    EXPECT_NE(r.error().message.find(c.message_part), std::string::npos) << r.error().message;
+  }
+  EXPECT_TRUE(reg_->queue_names().empty());  // nothing half-created
+  EXPECT_TRUE(Queue::list(root_.path()).empty());
+}
+
+TEST_F(RegistryTest, NameReusedWithin60SecondsOfDeleteIsQueueDeletedRecently) {
+  ASSERT_TRUE(reg_->create_queue("jobs", {}));
+  ASSERT_TRUE(reg_->delete_queue("jobs"));
+  EXPECT_EQ(reg_->delete_queue("jobs").error().code, ErrorCode::kQueueDoesNotExist);
+  EXPECT_TRUE(Queue::list(root_.path()).empty());
+  clock_.advance(59s);
+  auto again = reg_->create_queue("jobs", {});
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, ErrorCode::kQueueDeletedRecently);
+  EXPECT_EQ(again.error().message,
+            "You must wait 60 seconds after deleting a queue before you can create another "
+            "with the same name.");
+  reopen();  // the rule survives a daemon restart
+  EXPECT_EQ(reg_->create_queue("jobs", {}).error().code, ErrorCode::kQueueDeletedRecently);
+  clock_.advance(1s);
+  EXPECT_TRUE(reg_->create_queue("jobs", {}));
+}
+
+TEST_F(RegistryTest, ListQueuesFiltersByPrefixAndPages) {
+  for (const char* n : {"a-1", "a-2", "a-3", "b-1", "a-4"}) ASSERT_TRUE(reg_->create_queue(n, {}));
+  auto all = reg_->list_queues("", std::nullopt, "");
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all->names, (std::vector<std::string>{"a-1", "a-2", "a-3", "a-4", "b-1"}));
+  EXPECT_TRUE(all->next_token.empty());  // no MaxResults: no token
+  std::vector<std::string> paged;
+  std::string token;
+  int pages = 0;
+  do {
+    auto p = reg_->list_queues("a-", 3, token);
+    ASSERT_TRUE(p) << p.error().message;
+    paged.insert(paged.end(), p->names.begin(), p->names.end());
+    token = p->next_token;
+    ++pages;
+  } while (!token.empty() && pages < 10);
+  EXPECT_EQ(paged, (std::vector<std::string>{"a-1", "a-2", "a-3", "a-4"}));
+  EXPECT_EQ(pages, 2);
+  EXPECT_EQ(reg_->list_queues("", 0, "").error().code, ErrorCode::kInvalidParameterValue);
+  EXPECT_EQ(reg_->list_queues("", 1001, "").error().code, ErrorCode::kInvalidParameterValue);
+  EXPECT_EQ(reg_->list_queues("", 2, "zz!").error().code, ErrorCode::kInvalidParameterValue);
+}
+
+TEST_F(RegistryTest, GetQueueAttributesAllGivesSqsKeysAndLiveCounts) {
+  ASSERT_TRUE(reg_->create_queue("q", {}));
+  const std::vector<std::string> all = {"All"};
+  auto a = reg_->get_queue_attributes("q", all);
+  ASSERT_TRUE(a) << a.error().message;
+  std::set<std::string> keys;
+  for (const auto& [k, v] : *a) keys.insert(k);
+  EXPECT_EQ(keys,
+            (std::set<std::string>{
+                "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesDelayed",
+                "ApproximateNumberOfMessagesNotVisible", "CreatedTimestamp", "DelaySeconds",
+                "LastModifiedTimestamp", "MaximumMessageSize", "MessageRetentionPeriod", "QueueArn",
+                "ReceiveMessageWaitTimeSeconds", "SqsManagedSseEnabled", "VisibilityTimeout"}));
+  EXPECT_EQ((*a)["QueueArn"], "arn:aws:sqs:us-east-1:000000000000:q");
+  EXPECT_EQ((*a)["MaximumMessageSize"], "1048576");
+  EXPECT_EQ((*a)["VisibilityTimeout"], "30");
+  EXPECT_EQ((*a)["SqsManagedSseEnabled"], "true");
+  EXPECT_EQ((*a)["CreatedTimestamp"], std::to_string(clock_.unix_ms() / 1000));
+  // Counts follow the queue.
+  Queue q = open_queue("q");
+  SendRequest r;
+  r.body = "x";
+  ASSERT_TRUE(q.send(r));
+  ASSERT_TRUE(q.send(r));
+  r.delay_s = 10;
+  ASSERT_TRUE(q.send(r));
+  ReceiveBatch b;
+  ASSERT_TRUE(q.receive(b));
+  ASSERT_EQ(b.count, 1u);
+  a = reg_->get_queue_attributes("q", all);
+  EXPECT_EQ((*a)["ApproximateNumberOfMessages"], "1");
+  EXPECT_EQ((*a)["ApproximateNumberOfMessagesNotVisible"], "1");
+  EXPECT_EQ((*a)["ApproximateNumberOfMessagesDelayed"], "1");
+  // No names: an empty map. Unknown: InvalidAttributeName. By name: lqs capacities too.
+  EXPECT_TRUE(reg_->get_queue_attributes("q", {})->empty());
+  const std::vector<std::string> bad = {"Foobar"};
+  EXPECT_EQ(reg_->get_queue_attributes("q", bad).error().message, "Unknown Attribute Foobar.");
+  const std::vector<std::string> cap = {"LqsCapacityMessages"};
+  EXPECT_EQ(reg_->get_queue_attributes("q", cap)->at("LqsCapacityMessages"), "65536");
+  EXPECT_EQ(reg_->get_queue_attributes("nope", all).error().code, ErrorCode::kQueueDoesNotExist);
+}
+
+TEST_F(RegistryTest, SetQueueAttributesAppliesValidatesAndPersists) {
+  ASSERT_TRUE(reg_->create_queue("q", {}));
+  clock_.advance(5s);
+  ASSERT_TRUE(reg_->set_queue_attributes(
+      "q", {{"VisibilityTimeout", "5"}, {"Policy", R"({"Version":"2012-10-17"})"}}));
+  EXPECT_EQ(open_queue("q").attributes().visibility_timeout_s, 5);  // the segment changed
+  const std::vector<std::string> names = {"VisibilityTimeout", "Policy", "LastModifiedTimestamp",
+                                          "CreatedTimestamp"};
+  auto a = reg_->get_queue_attributes("q", names);
+  EXPECT_EQ((*a)["VisibilityTimeout"], "5");
+  EXPECT_EQ((*a)["Policy"], R"({"Version":"2012-10-17"})");
+  EXPECT_EQ(std::stoll((*a)["LastModifiedTimestamp"]) - std::stoll((*a)["CreatedTimestamp"]), 5);
+  EXPECT_EQ(reg_->set_queue_attributes("q", {{"LqsCapacityMessages", "100"}}).error().code,
+            ErrorCode::kInvalidAttributeValue);
+  EXPECT_EQ(reg_->set_queue_attributes("q", {{"FifoQueue", "true"}}).error().message,
+            "Unknown Attribute FifoQueue.");
+  EXPECT_EQ(reg_->set_queue_attributes("q", {{"MessageRetentionPeriod", "59"}}).error().code,
+            ErrorCode::kInvalidAttributeValue);
+  EXPECT_EQ(reg_->set_queue_attributes("q", {}).error().code, ErrorCode::kMissingParameter);
+  EXPECT_EQ(reg_->set_queue_attributes("nope", {{"DelaySeconds", "1"}}).error().code,
+            ErrorCode::kQueueDoesNotExist);
+  reopen();
+  a = reg_->get_queue_attributes("q", names);
+  EXPECT_EQ((*a)["Policy"], R"({"Version":"2012-10-17"})");
+  EXPECT_EQ((*a)["VisibilityTimeout"], "5");
+}
+
+TEST_F(RegistryTest, PurgeDeletesEverythingOncePerMinute) {
+  ASSERT_TRUE(reg_->create_queue("q", {}));
+  Queue q = open_queue("q");
+  SendRequest r;
+  r.body = "x";
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(q.send(r));
+  ASSERT_TRUE(reg_->purge_queue("q"));
+  EXPECT_EQ(q.counts().visible, 0u);
+  auto again = reg_->purge_queue("q");
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, ErrorCode::kPurgeQueueInProgress);
+  EXPECT_EQ(again.error().message,
+            "Only one PurgeQueue operation on q is allowed every 60 seconds.");
+  EXPECT_EQ(sqs_http_status(again.error().code), 403);
+  clock_.advance(60s);
+  EXPECT_TRUE(reg_->purge_queue("q"));
+}
+
+TEST_F(RegistryTest, TagsAreValidatedOverwrittenRemovedAndPersisted) {
+  ASSERT_TRUE(reg_->create_queue("q", {}, {{"team", "pay"}}));
+  ASSERT_TRUE(reg_->tag_queue("q", {{"team", "ops"}, {"env", "prod"}}));
+  EXPECT_EQ(*reg_->list_queue_tags("q"), (TagMap{{"env", "prod"}, {"team", "ops"}}));
+  const std::vector<std::string> keys = {"env", "missing"};
+  ASSERT_TRUE(reg_->untag_queue("q", keys));
+  EXPECT_EQ(*reg_->list_queue_tags("q"), (TagMap{{"team", "ops"}}));
+  EXPECT_EQ(reg_->tag_queue("q", {{"aws:x", "1"}}).error().code, ErrorCode::kInvalidParameterValue);
+  EXPECT_EQ(reg_->tag_queue("q", {{"", "1"}}).error().code, ErrorCode::kInvalidParameterValue);
+  EXPECT_EQ(reg_->tag_queue("q", {{"k", std::string(257, 'v')}}).error().code,
+            ErrorCode::kInvalidParameterValue);
+  EXPECT_EQ(reg_->tag_queue("q", {{"bad#key", "v"}}).error().code,
+            ErrorCode::kInvalidParameterValue);
+  reopen();
+  EXPECT_EQ(*reg_->list_queue_tags("q"), (TagMap{{"team", "ops"}}));
+}
+
+TEST_F(RegistryTest, ReopenAdoptsLibraryQueuesAndRecreatesLostSegments) {
+  ASSERT_TRUE(reg_->create_queue("declared", {{"DelaySeconds", "7"}}));
+  {
+    QueueLocation w;
+    w.shm_root = root_.path();
+    w.name = "direct";
+    w.clock = &clock_;
+    Queue q = Queue::create(w, {}).value();
+    SendRequest r;
+    r.body = "kept";
+    ASSERT_TRUE(q.send(r));
+  }
+  reopen();
+  EXPECT_EQ(reg_->queue_names(), (std::vector<std::string>{"declared", "direct"}));
+  EXPECT_TRUE(fs::exists(fs::path(data_dir_) / "queues" / "direct.json"));
+  EXPECT_EQ(open_queue("direct").counts().visible, 1u);  // adopted with its message
+  // The shm root is lost (as after a reboot): the declared queue comes back, empty, with its
+  // attributes.
+  reg_.reset();
+  fs::remove_all(root_.path());
+  reopen();
+  EXPECT_EQ(reg_->queue_names(), (std::vector<std::string>{"declared", "direct"}));
+  EXPECT_EQ(open_queue("declared").attributes().delay_s, 7);
+  EXPECT_EQ(open_queue("direct").counts().visible, 0u);
+}
+
+TEST_F(RegistryTest, CorruptMetadataIsAClearErrorNotACrash) {
+  ASSERT_TRUE(reg_->create_queue("q", {}));
+  reg_.reset();
+  std::ofstream(fs::path(data_dir_) / "queues" / "q.json") << "{ truncated";
+  auto r = Registry::open(inst_);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kCorruption);
+  EXPECT_NE(r.error().message.find("q.json"), std::string::npos) << r.error().message;
+}
+
+TEST_F(RegistryTest, HousekeeperExpiresLeasesDelaysAndRetentionWithNoReceiver) {
+  ASSERT_TRUE(reg_->create_queue("q", {{"VisibilityTimeout", "5"}}));
+  Queue q = open_queue("q");
+  SendRequest r;
+  r.body = "leased";
+  ASSERT_TRUE(q.send(r));
+  ReceiveBatch b;
+  ASSERT_TRUE(q.receive(b));
+  ASSERT_EQ(b.count, 1u);
+  Housekeeper keeper(*reg_, 1000);
+  const int64_t t0 = clock_.unix_ms();
+  EXPECT_EQ(keeper.do_work(t0).leases_expired, 0u);
+  EXPECT_EQ(keeper.do_work(t0 + 10).passes, 0u);  // not due again yet
+  clock_.advance(6s);
+  auto rep = keeper.do_work(clock_.unix_ms());
+  EXPECT_EQ(rep.passes, 1u);
+  EXPECT_EQ(rep.queues, 1u);
+  EXPECT_EQ(rep.leases_expired, 1u);  // the reaper, not a receive, made it visible again
+  // Delay promotion.
+  SendRequest d;
+  d.body = "delayed";
+  d.delay_s = 3;
+  ASSERT_TRUE(q.send(d));
+  clock_.advance(4s);
+  EXPECT_EQ(keeper.do_work(clock_.unix_ms()).leases_expired, 1u);
+  // Retention: both messages are past a 60 s retention after 61 s.
+  ASSERT_TRUE(reg_->set_queue_attributes("q", {{"MessageRetentionPeriod", "60"}}));
+  clock_.advance(61s);
+  EXPECT_EQ(keeper.do_work(clock_.unix_ms()).retention_expired, 2u);
+  EXPECT_EQ(q.counts().visible + q.counts().delayed + q.counts().in_flight, 0u);
+}
+
+}  // namespace
+}  // namespace lqs::daemon

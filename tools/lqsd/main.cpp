@@ -1,0 +1,264 @@
+// Copyright lqs authors. lqsd: the daemon that owns an lqs instance (a shm root and a data
+// directory). Today it holds the instance lock, reconciles and adopts the queues, applies a
+// declared queue file, and runs the housekeeping agent; the SQS HTTP API, dead-letter moves
+// and metrics are later work (see README).
+//
+//   lqsd [--shm-root DIR] [--data-dir DIR] [--listen HOST:PORT] [--config FILE] ...
+//   (each also from LQS_SHM_ROOT, LQS_DATA_DIR, LQS_LISTEN, LQS_CONFIG)
+#include "daemon/housekeeper.hpp"
+#include "daemon/registry.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+namespace {
+
+using lqs::daemon::AttributeMap;
+using lqs::daemon::Registry;
+using lqs::daemon::TagMap;
+using nlohmann::json;
+
+// One line per event: time, level, component, event, then key=value fields.
+void log_line(std::string_view level, std::string_view component, std::string_view event,
+              std::string_view fields) {
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t t = std::chrono::system_clock::to_time_t(now);
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  (void)gmtime_r(&t, &tm);
+  char ts[32];
+  (void)std::strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
+  (void)std::fprintf(stderr, "ts=%s.%03dZ level=%.*s component=%.*s event=%.*s%s%.*s\n", ts,
+                     static_cast<int>(ms), static_cast<int>(level.size()), level.data(),
+                     static_cast<int>(component.size()), component.data(),
+                     static_cast<int>(event.size()), event.data(), fields.empty() ? "" : " ",
+                     static_cast<int>(fields.size()), fields.data());
+}
+
+void info(std::string_view event, const std::string& fields) {
+  log_line("info", "lqsd", event, fields);
+}
+
+int fail(const std::string& message) {
+  log_line("error", "lqsd", "exit", "error=\"" + message + "\"");
+  (void)std::fprintf(stderr, "lqsd: %s\n", message.c_str());
+  return 1;
+}
+
+std::string value_string(const json& v) {
+  if (v.is_string()) {
+    return v.get<std::string>();
+  }
+  if (v.is_boolean()) {
+    return v.get<bool>() ? "true" : "false";
+  }
+  return v.dump();  // numbers; objects (a Policy given inline) as JSON text
+}
+
+// Applies a declared queue file: {"queues": [{"name", "attributes": {}, "tags": {}}]}.
+// Idempotent: existing queues get the declared attributes and tags.
+bool apply_config(Registry& registry, const std::string& path, std::string& error) {
+  if (path.ends_with(".yaml") || path.ends_with(".yml")) {
+    error = "config " + path + ": YAML is not supported yet; write the same structure as JSON";
+    return false;
+  }
+  std::ifstream in(path);
+  if (!in) {
+    error = "cannot read config " + path + ": " +
+            std::strerror(errno);  // NOLINT(concurrency-mt-unsafe): single-threaded
+    return false;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const json j = json::parse(ss.str(), nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    error = "config " + path + ": not a JSON object";
+    return false;
+  }
+  for (const auto& [k, v] : j.items()) {
+    if (k != "queues") {
+      error = "config " + path + ": unknown key \"" + k + "\" (expected \"queues\")";
+      return false;
+    }
+  }
+  const json queues = j.value("queues", json::array());
+  if (!queues.is_array()) {
+    error = "config " + path + ": \"queues\" must be an array";
+    return false;
+  }
+  for (const json& q : queues) {
+    if (!q.is_object() || !q.contains("name") || !q["name"].is_string()) {
+      error = "config " + path + ": every queue needs a \"name\" string";
+      return false;
+    }
+    const std::string name = q["name"].get<std::string>();
+    AttributeMap attrs;
+    TagMap tags;
+    // Named copies: items() of a temporary would dangle.
+    const json declared_attrs = q.value("attributes", json::object());
+    const json declared_tags = q.value("tags", json::object());
+    if (!declared_attrs.is_object() || !declared_tags.is_object()) {
+      error = "config " + path + ": queue " + name + ": attributes and tags must be objects";
+      return false;
+    }
+    for (const auto& [k, v] : declared_attrs.items()) {
+      attrs[k] = value_string(v);
+    }
+    for (const auto& [k, v] : declared_tags.items()) {
+      tags[k] = value_string(v);
+    }
+    auto c = registry.create_queue(name, attrs, tags);
+    if (!c && c.error().code == lqs::ErrorCode::kQueueNameExists) {
+      AttributeMap settable = attrs;
+      std::erase_if(settable, [](const auto& kv) { return kv.first.starts_with("LqsCapacity"); });
+      c = settable.empty() ? lqs::Result<void>{} : registry.set_queue_attributes(name, settable);
+    }
+    if (c && !tags.empty()) {
+      c = registry.tag_queue(name, tags);
+    }
+    if (!c) {
+      error = "config " + path + ": queue " + name + ": " +
+              std::string(lqs::sqs_legacy_code(c.error().code)) + ": " + c.error().message;
+      return false;
+    }
+    info("queue_declared", "queue=" + name);
+  }
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"lqsd: the lqs daemon. Owns one instance (a shm root and a data directory)."};
+  std::string shm_root = lqs::default_shm_root();
+  std::string data_dir = "lqs-data";
+  std::string listen = "127.0.0.1:9324";
+  std::string config;
+  std::string region = "us-east-1";
+  std::string account_id = "000000000000";
+  int64_t interval_ms = 1000;
+  app.add_option("--shm-root", shm_root, "directory of the queue segments")
+      ->envname("LQS_SHM_ROOT")
+      ->capture_default_str();
+  app.add_option("--data-dir", data_dir, "directory of queue metadata and the instance lock")
+      ->envname("LQS_DATA_DIR")
+      ->capture_default_str();
+  app.add_option("--listen", listen,
+                 "HOST:PORT for the SQS HTTP API (reserved: the HTTP API is not built yet)")
+      ->envname("LQS_LISTEN")
+      ->capture_default_str();
+  app.add_option("--config", config, "JSON file declaring queues, applied at start-up")
+      ->envname("LQS_CONFIG");
+  app.add_option("--region", region, "region in queue ARNs")->capture_default_str();
+  app.add_option("--account-id", account_id, "12-digit account id in queue ARNs")
+      ->capture_default_str();
+  app.add_option("--housekeeping-interval-ms", interval_ms,
+                 "how often every queue is swept for expired leases, delays and retention")
+      ->check(CLI::Range(int64_t{10}, int64_t{3'600'000}))
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  // Block the stop signals before any thread or child exists; they are taken synchronously.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGHUP);
+  if (pthread_sigmask(SIG_BLOCK, &stop, nullptr) != 0) {
+    return fail("cannot block signals");
+  }
+
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir, ec);
+  if (ec) {
+    return fail("cannot create data directory " + data_dir + ": " + ec.message());
+  }
+  // One daemon per instance: an exclusive lock on <data_dir>/lqsd.lock, held until exit (the
+  // kernel drops it when the process dies, however it dies).
+  const std::string lock_path = data_dir + "/lqsd.lock";
+  const int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+  if (lock_fd < 0) {
+    return fail("cannot open " + lock_path);
+  }
+  if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    char other[32] = {};
+    (void)!::pread(lock_fd, other, sizeof other - 1, 0);
+    std::string pid(other);
+    while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) {
+      pid.pop_back();
+    }
+    return fail("another lqsd" + (pid.empty() ? std::string() : " (pid " + pid + ")") +
+                " already owns the instance in " + data_dir);
+  }
+  const std::string me = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(lock_fd, 0) != 0 || ::pwrite(lock_fd, me.data(), me.size(), 0) < 0) {
+    return fail("cannot write " + lock_path);
+  }
+
+  lqs::daemon::Instance inst;
+  inst.shm_root = shm_root;
+  inst.data_dir = data_dir;
+  inst.region = region;
+  inst.account_id = account_id;
+  auto registry = Registry::open(
+      inst, [](std::string_view component, std::string_view event, std::string_view fields) {
+        log_line("info", component, event, fields);
+      });
+  if (!registry) {
+    return fail("cannot open the instance: " + registry.error().message);
+  }
+  Registry& reg = **registry;
+  if (!config.empty()) {
+    std::string error;
+    if (!apply_config(reg, config, error)) {
+      return fail(error);
+    }
+  }
+  lqs::daemon::Housekeeper keeper(reg, interval_ms);
+  info("ready", "pid=" + std::to_string(::getpid()) + " shm_root=" + shm_root + " data_dir=" +
+                    data_dir + " queues=" + std::to_string(reg.queue_names().size()) +
+                    " http=not_built listen=" + listen);
+  (void)std::printf("lqsd ready: pid %d, %zu queues, shm root %s, data dir %s\n", ::getpid(),
+                    reg.queue_names().size(), shm_root.c_str(), data_dir.c_str());
+  (void)std::fflush(stdout);
+
+  for (;;) {
+    const auto r = keeper.do_work(lqs::SystemClock::instance().unix_ms());
+    if (r.leases_expired + r.retention_expired + r.dead_writers_reclaimed + r.deletes_completed +
+            r.dead_waiters_reaped !=
+        0) {
+      info("housekeeping", "queues=" + std::to_string(r.queues) +
+                               " leases_expired=" + std::to_string(r.leases_expired) +
+                               " retention_expired=" + std::to_string(r.retention_expired) +
+                               " dead_writers=" + std::to_string(r.dead_writers_reclaimed) +
+                               " deletes_completed=" + std::to_string(r.deletes_completed) +
+                               " dead_waiters=" + std::to_string(r.dead_waiters_reaped));
+    }
+    timespec wait{};
+    wait.tv_sec = interval_ms / 1000;
+    wait.tv_nsec = (interval_ms % 1000) * 1'000'000;
+    const int sig = sigtimedwait(&stop, nullptr, &wait);
+    if (sig > 0) {
+      info("shutdown", std::string("signal=") + (sig == SIGTERM  ? "SIGTERM"
+                                                 : sig == SIGINT ? "SIGINT"
+                                                                 : "SIGHUP"));
+      break;
+    }
+  }
+  return 0;
+}
