@@ -44,6 +44,16 @@ struct RecoveryReport {
   uint64_t dead_waiters_reaped = 0;     ///< parked-receiver entries of dead processes freed
 };
 
+/// What the queue has done since it was created, for metrics (CloudWatch's SQS metrics).
+struct QueueStats {
+  QueueCounts counts;                 ///< as counts()
+  uint64_t sent_total = 0;            ///< NumberOfMessagesSent
+  uint64_t received_total = 0;        ///< NumberOfMessagesReceived
+  uint64_t empty_receives_total = 0;  ///< NumberOfEmptyReceives
+  uint64_t deleted_total = 0;         ///< NumberOfMessagesDeleted (valid-handle calls, repeats too)
+  int64_t oldest_sent_unix_ms = 0;    ///< SentTimestamp of the oldest message; 0 when empty
+};
+
 class Queue {
  public:
   /// Creates the segment file (mode 0660 by default) and reserves its space with fallocate, so
@@ -110,6 +120,8 @@ class Queue {
   Result<void> purge();
   /// Approximate counts, from one scan of the slot table.
   QueueCounts counts() const;
+  /// Counts plus the queue's counters and its oldest message (one scan of the slot table).
+  QueueStats stats() const;
 
   /// Repairs what dead processes left behind (see src/queue/README.md, crash table) and
   /// expires due leases, delays and retention. Safe to run at any time, from any process,

@@ -690,6 +690,8 @@ class Queue::Impl {
         wake_receivers();
       }
     }
+    // relaxed: a statistic; its line is shared by producers only (see segment_layout.hpp).
+    h_->sent_total.fetch_add(1, std::memory_order_relaxed);
     return result;
   }
 
@@ -1022,6 +1024,19 @@ Result<void> Queue::receive(ReceiveBatch& out, const ReceiveOptions& o) {
     return v;
   }
   Impl& im = *impl_;
+  // Counts the call when it returns, whichever way: messages returned, or one empty receive.
+  // relaxed: statistics; these lines are shared by receivers only.
+  struct CountOnReturn {
+    shm::SegmentHeader* h;
+    const ReceiveBatch& out;
+    ~CountOnReturn() {
+      if (out.count > 0) {
+        h->received_total.fetch_add(out.count, std::memory_order_relaxed);
+      } else {
+        h->empty_receives_total.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+  } const count_on_return{im.h_, out};
   const auto vis_ms =
       static_cast<uint64_t>(o.visibility_timeout_s
                                 ? *o.visibility_timeout_s
@@ -1118,6 +1133,9 @@ Result<void> Queue::delete_message(std::string_view receipt_handle) {
   if (!hd) {
     return std::move(hd).error();
   }
+  // relaxed: a statistic. Every call with a valid handle counts, repeats included, as
+  // CloudWatch's NumberOfMessagesDeleted does.
+  im.h_->deleted_total.fetch_add(1, std::memory_order_relaxed);
   shm::Slot& s = im.slots_[hd->slot];
   for (int attempt = 0; attempt < 1000; ++attempt) {
     if (s.incarnation.load(std::memory_order_acquire) != hd->incarnation) {
@@ -1269,6 +1287,39 @@ Result<void> Queue::purge() {
     }
   }
   return {};
+}
+
+QueueStats Queue::stats() const {
+  const Impl& im = *impl_;
+  QueueStats st;
+  const uint64_t now = im.now_rel_ms();
+  int64_t oldest = INT64_MAX;
+  for (uint32_t i = 0; i < im.slot_count_; ++i) {
+    const shm::Slot& sl = im.slots_[i];
+    StateWord sw = StateWord::decode(sl.state.load(std::memory_order_relaxed));
+    switch (sw.state) {
+      case SlotState::kReady:
+      case SlotState::kPublishing:
+        ++st.counts.visible;
+        break;
+      case SlotState::kLeased:
+        ++(sw.value <= now ? st.counts.visible : st.counts.in_flight);
+        break;
+      case SlotState::kDelayed:
+        ++(sw.value <= now ? st.counts.visible : st.counts.delayed);
+        break;
+      default:
+        continue;
+    }
+    oldest = std::min(oldest, sl.sent_unix_ms.load(std::memory_order_relaxed));
+  }
+  st.oldest_sent_unix_ms = oldest == INT64_MAX ? 0 : oldest;
+  const shm::SegmentHeader* h = im.h_;
+  st.sent_total = h->sent_total.load(std::memory_order_relaxed);
+  st.received_total = h->received_total.load(std::memory_order_relaxed);
+  st.empty_receives_total = h->empty_receives_total.load(std::memory_order_relaxed);
+  st.deleted_total = h->deleted_total.load(std::memory_order_relaxed);
+  return st;
 }
 
 QueueCounts Queue::counts() const {

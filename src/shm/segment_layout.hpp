@@ -122,7 +122,19 @@ struct alignas(kCacheLine) SegmentHeader {
   // --- lines 14-21: parked receivers ---
   std::atomic<uint64_t> waiter_owner[kMaxWaiters];  // 896 owner token of entry i, 0 = free
   // --- rest of the 4 KiB page ---
-  uint8_t reserved_tail[kHeaderSize - 1408];  // 1408
+  // --- lines 22-25: statistics counters, one line each so the processes that bump one
+  //     (producers, receivers, deleters) do not share it with the others ---
+  std::atomic<uint64_t>
+      sent_total;  // 1408 messages accepted by send (CloudWatch NumberOfMessagesSent)
+  uint8_t pad22[56];
+  std::atomic<uint64_t> received_total;  // 1472 messages returned by receive
+  uint8_t pad23[56];
+  std::atomic<uint64_t> empty_receives_total;  // 1536 receives that returned nothing
+  uint8_t pad24[56];
+  std::atomic<uint64_t> deleted_total;  // 1600 DeleteMessage calls with a valid handle
+  uint8_t pad25[56];
+  // --- rest of the 4 KiB page ---
+  uint8_t reserved_tail[kHeaderSize - 1664];  // 1664
 };
 
 /// A message slot. All fields are atomics (relaxed unless the state word says otherwise) so
@@ -177,6 +189,10 @@ static_assert(offsetof(SegmentHeader, visibility_timeout_s) == 320);
 static_assert(offsetof(SegmentHeader, futex_seq) == 384);
 static_assert(offsetof(SegmentHeader, waiter_bits) == 400);
 static_assert(offsetof(SegmentHeader, waiter_owner) == 896);
+static_assert(offsetof(SegmentHeader, sent_total) == 1408);
+static_assert(offsetof(SegmentHeader, received_total) == 1472);
+static_assert(offsetof(SegmentHeader, empty_receives_total) == 1536);
+static_assert(offsetof(SegmentHeader, deleted_total) == 1600);
 static_assert(offsetof(SegmentHeader, sweep_cursor) == 448);
 static_assert(offsetof(SegmentHeader, full_sweep_due_ms) == 456);
 static_assert(offsetof(SegmentHeader, hint_rebuild_due_ms) == 464);

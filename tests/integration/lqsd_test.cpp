@@ -7,12 +7,17 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -35,6 +40,49 @@ std::string slurp(const fs::path& p) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+// The port lqsd printed in its ready line ("http://127.0.0.1:PORT/metrics").
+int ready_port(const std::string& out) {
+  const auto at = out.find("http://127.0.0.1:");
+  return at == std::string::npos ? -1 : std::atoi(out.c_str() + at + 17);
+}
+
+// Sends `raw` to 127.0.0.1:port and returns everything the server answers until it closes
+// (or 5 s pass).
+std::string http_exchange(int port, const std::string& raw) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return "connect failed";
+  }
+  timeval tv{5, 0};
+  (void)::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  size_t sent = 0;
+  while (sent < raw.size()) {
+    const ssize_t n = ::send(fd, raw.data() + sent, raw.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) break;
+    sent += static_cast<size_t>(n);
+  }
+  std::string got;
+  char buf[65536];
+  for (;;) {
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    got.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return got;
+}
+
+// The value of the sample `line_prefix` ("name{labels}") in a Prometheus text body, or -1.
+long long sample(const std::string& body, const std::string& line_prefix) {
+  const auto at = body.find("\n" + line_prefix + " ");
+  return at == std::string::npos ? -1 : std::atoll(body.c_str() + at + line_prefix.size() + 2);
 }
 
 class LqsdTest : public ::testing::Test {
@@ -67,7 +115,9 @@ class LqsdTest : public ::testing::Test {
                                      "--data-dir",
                                      data_dir.empty() ? dir_ + "/data" : data_dir,
                                      "--housekeeping-interval-ms",
-                                     "100"};
+                                     "100",
+                                     "--listen",
+                                     "127.0.0.1:0"};
     args.insert(args.end(), extra.begin(), extra.end());
     // Remove the previous run's output here, not in the child: wait_ready() must never see
     // an old ready line.
@@ -185,6 +235,69 @@ TEST_F(LqsdTest, DeclaredQueuesApplyIdempotently) {
   EXPECT_NE(slurp(dir_ + "/bad.err").find("InvalidAttributeValue"), std::string::npos)
       << slurp(dir_ + "/bad.err");
   EXPECT_EQ(open_queue("orders").attributes().visibility_timeout_s, 9);
+}
+
+TEST_F(LqsdTest, MetricsMatchKnownTrafficAndBadRequestsGetErrors) {
+  const pid_t d = start("m", {"--config", config_});
+  ASSERT_TRUE(wait_ready("m")) << slurp(dir_ + "/m.err");
+  const int port = ready_port(slurp(dir_ + "/m.out"));
+  ASSERT_GT(port, 0);
+  Queue q = open_queue("orders");
+  SendRequest r;
+  r.body = "m";
+  for (int i = 0; i < 7; ++i) ASSERT_TRUE(q.send(r));
+  ReceiveBatch b;
+  ReceiveOptions o;
+  o.max_number_of_messages = 3;
+  ASSERT_TRUE(q.receive(b, o));
+  ASSERT_EQ(b.count, 3u);
+  ASSERT_TRUE(q.delete_message(b.messages[0].receipt_handle));
+  ASSERT_TRUE(q.delete_message(b.messages[1].receipt_handle));
+  Queue e = open_queue("emails");
+  ASSERT_TRUE(e.receive(b, o));  // empty
+  ASSERT_EQ(b.count, 0u);
+  const std::string resp =
+      http_exchange(port, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  ASSERT_NE(resp.find("HTTP/1.1 200 OK"), std::string::npos) << resp.substr(0, 300);
+  EXPECT_NE(resp.find("# TYPE lqs_queue_messages_sent_total counter"), std::string::npos);
+  EXPECT_EQ(sample(resp, "lqs_queue_messages_sent_total{queue=\"orders\"}"), 7);
+  EXPECT_EQ(sample(resp, "lqs_queue_messages_received_total{queue=\"orders\"}"), 3);
+  EXPECT_EQ(sample(resp, "lqs_queue_messages_deleted_total{queue=\"orders\"}"), 2);
+  EXPECT_EQ(sample(resp, "lqs_queue_messages_visible{queue=\"orders\"}"), 4);
+  EXPECT_EQ(sample(resp, "lqs_queue_messages_in_flight{queue=\"orders\"}"), 1);
+  EXPECT_EQ(sample(resp, "lqs_queue_empty_receives_total{queue=\"emails\"}"), 1);
+  EXPECT_EQ(sample(resp, "lqs_queue_messages_sent_total{queue=\"emails\"}"), 0);
+  EXPECT_EQ(sample(resp, "lqs_queues"), 2);
+  EXPECT_GE(sample(resp, "process_resident_memory_bytes"), 1);
+  // Keep-alive: two requests on one connection, both answered.
+  const std::string two =
+      http_exchange(port,
+                    "GET /health HTTP/1.1\r\nHost: x\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\n"
+                    "Connection: close\r\n\r\n");
+  size_t answers = 0;
+  for (size_t at = two.find("HTTP/1.1 200 OK"); at != std::string::npos;
+       at = two.find("HTTP/1.1 200 OK", at + 1)) {
+    ++answers;
+  }
+  EXPECT_EQ(answers, 2u) << two;
+  // Bad input gets an error status, never a crash.
+  EXPECT_NE(http_exchange(port, "GARBAGE\r\n\r\n").find(" 400 "), std::string::npos);
+  EXPECT_NE(
+      http_exchange(port, "GET /metrics HTTP/1.1\r\nX: " + std::string(20000, 'a') + "\r\n\r\n")
+          .find(" 431 "),
+      std::string::npos);
+  EXPECT_NE(http_exchange(port, "GET /nope HTTP/1.1\r\nConnection: close\r\n\r\n").find(" 404 "),
+            std::string::npos);
+  EXPECT_NE(http_exchange(port,
+                          "POST / HTTP/1.1\r\nContent-Length: 2\r\nConnection: "
+                          "close\r\n\r\nab")
+                .find(" 405 "),
+            std::string::npos);
+  // Still serving.
+  EXPECT_NE(http_exchange(port, "GET /health HTTP/1.1\r\nConnection: close\r\n\r\n").find("ok"),
+            std::string::npos);
+  (void)::kill(d, SIGTERM);
+  EXPECT_EQ(wait_exit(d), 0);
 }
 
 TEST_F(LqsdTest, KilledDaemonRestartsAdoptsMessagesAndReapsLeasesNobodyPolls) {

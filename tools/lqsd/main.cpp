@@ -1,12 +1,14 @@
 // Copyright lqs authors. lqsd: the daemon that owns an lqs instance (a shm root and a data
 // directory). Today it holds the instance lock, reconciles and adopts the queues, applies a
-// declared queue file, and runs the housekeeping agent; the SQS HTTP API, dead-letter moves
-// and metrics are later work (see README).
+// declared queue file, runs the housekeeping agent and serves /metrics over HTTP; the SQS API
+// on that port and dead-letter moves are later work (see README).
 //
 //   lqsd [--shm-root DIR] [--data-dir DIR] [--listen HOST:PORT] [--config FILE] ...
 //   (each also from LQS_SHM_ROOT, LQS_DATA_DIR, LQS_LISTEN, LQS_CONFIG)
 #include "daemon/housekeeper.hpp"
+#include "daemon/metrics.hpp"
 #include "daemon/registry.hpp"
+#include "http/server.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -159,7 +161,8 @@ int main(int argc, char** argv) {
       ->envname("LQS_DATA_DIR")
       ->capture_default_str();
   app.add_option("--listen", listen,
-                 "HOST:PORT for the SQS HTTP API (reserved: the HTTP API is not built yet)")
+                 "HOST:PORT of the HTTP port: /metrics and /health (the SQS API is not built "
+                 "yet); port 0 picks a free port, printed in the ready line")
       ->envname("LQS_LISTEN")
       ->capture_default_str();
   app.add_option("--config", config, "JSON file declaring queues, applied at start-up")
@@ -230,11 +233,36 @@ int main(int argc, char** argv) {
     }
   }
   lqs::daemon::Housekeeper keeper(reg, interval_ms);
-  info("ready", "pid=" + std::to_string(::getpid()) + " shm_root=" + shm_root + " data_dir=" +
-                    data_dir + " queues=" + std::to_string(reg.queue_names().size()) +
-                    " http=not_built listen=" + listen);
-  (void)std::printf("lqsd ready: pid %d, %zu queues, shm root %s, data dir %s\n", ::getpid(),
-                    reg.queue_names().size(), shm_root.c_str(), data_dir.c_str());
+  lqs::http::ServerOptions http_options;
+  http_options.listen = listen;
+  auto server = lqs::http::Server::start(http_options, [&reg](const lqs::http::Request& r) {
+    const std::string_view path = std::string_view(r.target).substr(0, r.target.find('?'));
+    if (r.method != "GET" && r.method != "HEAD") {
+      return lqs::http::Response{405, "text/plain; charset=utf-8",
+                                 "only GET /metrics and GET /health are served (the SQS API is "
+                                 "not built yet)\n"};
+    }
+    if (path == "/metrics") {
+      return lqs::http::Response{
+          200, "text/plain; version=0.0.4; charset=utf-8",
+          lqs::daemon::render_metrics(reg, lqs::SystemClock::instance().unix_ms())};
+    }
+    if (path == "/health") {
+      return lqs::http::Response{200, "text/plain; charset=utf-8", "ok\n"};
+    }
+    return lqs::http::Response{404, "text/plain; charset=utf-8",
+                               "not found: lqsd serves /metrics and /health\n"};
+  });
+  if (!server) {
+    return fail(server.error().message);
+  }
+  const std::string bound = (*server)->local_address();
+  info("ready", "pid=" + std::to_string(::getpid()) + " shm_root=" + shm_root +
+                    " data_dir=" + data_dir +
+                    " queues=" + std::to_string(reg.queue_names().size()) + " listen=" + bound);
+  (void)std::printf("lqsd ready: pid %d, %zu queues, http://%s/metrics, shm root %s, data dir %s\n",
+                    ::getpid(), reg.queue_names().size(), bound.c_str(), shm_root.c_str(),
+                    data_dir.c_str());
   (void)std::fflush(stdout);
 
   for (;;) {
@@ -260,5 +288,6 @@ int main(int argc, char** argv) {
       break;
     }
   }
+  (*server)->stop();
   return 0;
 }

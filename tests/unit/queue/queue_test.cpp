@@ -390,6 +390,38 @@ TEST_F(QueueTest, FullShmFailsAtCreateWithNoSpaceNotLater) {
   std::filesystem::remove(dir);
 }
 
+TEST_F(QueueTest, StatsCountSendsReceivesEmptyReceivesDeletesAndTheOldestMessage) {
+  Queue q = make();
+  const int64_t first_sent = clock_.unix_ms();
+  ASSERT_TRUE(q.send(req("a")));
+  clock_.advance(2s);
+  ASSERT_TRUE(q.send(req("b")));
+  ASSERT_TRUE(q.send(req("c")));
+  ReceiveBatch b;
+  ASSERT_TRUE(q.receive(b, opts(2)));
+  ASSERT_EQ(b.count, 2u);
+  ASSERT_TRUE(q.delete_message(b.messages[0].receipt_handle));
+  ASSERT_TRUE(q.delete_message(b.messages[0].receipt_handle));  // a repeat counts, as on SQS
+  ASSERT_FALSE(q.delete_message("garbage"));                    // an invalid handle does not
+  ASSERT_TRUE(q.receive(b, opts(1)));
+  ASSERT_EQ(b.count, 1u);
+  ASSERT_TRUE(q.receive(b, opts(1)));
+  ASSERT_EQ(b.count, 0u);
+  ReceiveOptions bad = opts(11);
+  ASSERT_FALSE(q.receive(b, bad));  // rejected calls are not receives
+  const QueueStats st = q.stats();
+  EXPECT_EQ(st.sent_total, 3u);
+  EXPECT_EQ(st.received_total, 3u);
+  EXPECT_EQ(st.empty_receives_total, 1u);
+  EXPECT_EQ(st.deleted_total, 2u);
+  EXPECT_EQ(st.counts.in_flight, 2u);
+  EXPECT_EQ(st.counts.visible, 0u);
+  // "a" was deleted: the oldest left is "b" or "c", sent 2 s after it.
+  EXPECT_EQ(st.oldest_sent_unix_ms, first_sent + 2000);
+  ASSERT_TRUE(q.purge());
+  EXPECT_EQ(q.stats().oldest_sent_unix_ms, 0);
+}
+
 TEST_F(QueueTest, FullQueueAnswersWithClearErrorAndDropsNothing) {
   QueueAttributes a;
   a.capacity_messages = 64;

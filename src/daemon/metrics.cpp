@@ -1,0 +1,127 @@
+// Copyright lqs authors.
+#include "daemon/metrics.hpp"
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string_view>
+#include <vector>
+
+namespace lqs::daemon {
+namespace {
+
+struct Family {
+  std::string_view name;
+  std::string_view type;
+  std::string_view help;
+};
+
+// Per-queue families, in output order.
+constexpr Family kFamilies[] = {
+    {"lqs_queue_messages_visible", "gauge",
+     "Messages available for retrieval (ApproximateNumberOfMessagesVisible)."},
+    {"lqs_queue_messages_in_flight", "gauge",
+     "Messages received and not yet deleted or visible again "
+     "(ApproximateNumberOfMessagesNotVisible)."},
+    {"lqs_queue_messages_delayed", "gauge",
+     "Messages waiting out a delay (ApproximateNumberOfMessagesDelayed)."},
+    {"lqs_queue_oldest_message_age_seconds", "gauge",
+     "Age of the oldest message in the queue, 0 when empty (ApproximateAgeOfOldestMessage)."},
+    {"lqs_queue_messages_sent_total", "counter",
+     "Messages accepted by send (NumberOfMessagesSent)."},
+    {"lqs_queue_messages_received_total", "counter",
+     "Messages returned by receive (NumberOfMessagesReceived)."},
+    {"lqs_queue_empty_receives_total", "counter",
+     "Receives that returned no message (NumberOfEmptyReceives)."},
+    {"lqs_queue_messages_deleted_total", "counter",
+     "DeleteMessage calls with a valid receipt handle (NumberOfMessagesDeleted)."},
+};
+
+void append_u64(std::string& out, uint64_t v) { out += std::to_string(v); }
+
+}  // namespace
+
+std::string render_metrics(Registry& registry, int64_t now_unix_ms) {
+  struct Row {
+    std::string queue;
+    QueueStats st;
+  };
+  std::vector<Row> rows;
+  for (const std::string& name : registry.queue_names()) {
+    (void)registry.with_queue(name, [&](Queue& q) { rows.push_back(Row{name, q.stats()}); });
+  }
+  std::string out;
+  out.reserve(512 + rows.size() * 8 * 96);
+  for (size_t f = 0; f < std::size(kFamilies); ++f) {
+    const Family& fam = kFamilies[f];
+    out.append("# HELP ").append(fam.name).append(" ").append(fam.help).append("\n");
+    out.append("# TYPE ").append(fam.name).append(" ").append(fam.type).append("\n");
+    for (const Row& r : rows) {
+      uint64_t v = 0;
+      switch (f) {
+        case 0:
+          v = r.st.counts.visible;
+          break;
+        case 1:
+          v = r.st.counts.in_flight;
+          break;
+        case 2:
+          v = r.st.counts.delayed;
+          break;
+        case 3:
+          v = r.st.oldest_sent_unix_ms == 0 || r.st.oldest_sent_unix_ms > now_unix_ms
+                  ? 0
+                  : static_cast<uint64_t>(now_unix_ms - r.st.oldest_sent_unix_ms) / 1000;
+          break;
+        case 4:
+          v = r.st.sent_total;
+          break;
+        case 5:
+          v = r.st.received_total;
+          break;
+        case 6:
+          v = r.st.empty_receives_total;
+          break;
+        default:
+          v = r.st.deleted_total;
+          break;
+      }
+      // Queue names are [A-Za-z0-9_-]: nothing to escape in the label value.
+      out.append(fam.name).append("{queue=\"").append(r.queue).append("\"} ");
+      append_u64(out, v);
+      out.push_back('\n');
+    }
+  }
+  out.append("# HELP lqs_queues Queues in this instance.\n# TYPE lqs_queues gauge\nlqs_queues ");
+  append_u64(out, rows.size());
+  out.push_back('\n');
+  // Process figures.
+  rusage ru{};
+  if (getrusage(RUSAGE_SELF, &ru) == 0) {
+    char buf[64];
+    const double cpu = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                       static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+    (void)std::snprintf(buf, sizeof buf, "%.3f", cpu);
+    out.append(
+        "# HELP process_cpu_seconds_total User and system CPU time of lqsd.\n"
+        "# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total ");
+    out.append(buf).push_back('\n');
+  }
+  std::ifstream statm("/proc/self/statm");
+  uint64_t size_pages = 0;
+  uint64_t resident_pages = 0;
+  if (statm >> size_pages >> resident_pages) {
+    const auto page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+    out.append(
+        "# HELP process_resident_memory_bytes Resident memory of lqsd (shared segments "
+        "included once touched).\n# TYPE process_resident_memory_bytes gauge\n"
+        "process_resident_memory_bytes ");
+    append_u64(out, resident_pages * page);
+    out.push_back('\n');
+  }
+  return out;
+}
+
+}  // namespace lqs::daemon

@@ -1,0 +1,18 @@
+// Copyright lqs authors. /metrics: the registry's queues in Prometheus text format, with the
+// names of CloudWatch's SQS metrics in the help text, plus figures about the lqsd process.
+#ifndef LQS_DAEMON_METRICS_HPP_
+#define LQS_DAEMON_METRICS_HPP_
+
+#include "daemon/registry.hpp"
+
+#include <cstdint>
+#include <string>
+
+namespace lqs::daemon {
+
+/// Renders every queue's gauges and counters at `now_unix_ms`, and the process figures.
+std::string render_metrics(Registry& registry, int64_t now_unix_ms);
+
+}  // namespace lqs::daemon
+
+#endif  // LQS_DAEMON_METRICS_HPP_

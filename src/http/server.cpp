@@ -1,0 +1,230 @@
+// Copyright lqs authors.
+#include "http/server.hpp"
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <atomic>
+#include <charconv>
+#include <optional>
+#include <thread>
+
+namespace lqs::http {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = asio::ip::tcp;
+
+// One connection: read a request, answer it, repeat while keep-alive; every step bounded by
+// the idle timeout. Lives as long as an operation holds its shared_ptr.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, const Handler& handler, const ServerOptions& options,
+          std::atomic<size_t>& live)
+      : stream_(std::move(socket)), handler_(handler), options_(options), live_(live) {}
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+  ~Session() { live_.fetch_sub(1, std::memory_order_relaxed); }
+
+  void run() { read(); }
+
+ private:
+  void read() {
+    parser_.emplace();
+    parser_->header_limit(options_.max_header_bytes);
+    parser_->body_limit(options_.max_body_bytes);
+    stream_.expires_after(options_.idle_timeout);
+    bhttp::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
+        ec == asio::error::operation_aborted) {
+      close();
+      return;
+    }
+    if (ec) {
+      // Malformed request, or a header/body over its limit: answer once, then close.
+      const int status = ec == bhttp::error::header_limit ? 431
+                         : ec == bhttp::error::body_limit ? 413
+                                                          : 400;
+      write(Response{status, "text/plain; charset=utf-8", ec.message() + "\n"}, false);
+      return;
+    }
+    const auto& req = parser_->get();
+    Request r;
+    r.method = std::string(req.method_string());
+    r.target = std::string(req.target());
+    r.body = req.body();
+    r.header = [&req](std::string_view name) {
+      auto it = req.find(beast::string_view(name.data(), name.size()));
+      return it == req.end() ? std::string() : std::string(it->value());
+    };
+    Response resp;
+    try {
+      resp = handler_(r);
+    } catch (const std::exception& e) {  // a handler bug must not take the server down
+      resp = Response{500, "text/plain; charset=utf-8",
+                      std::string("internal error: ") + e.what() + "\n"};
+    }
+    write(std::move(resp), req.keep_alive());
+  }
+
+  void write(Response r, bool keep_alive) {
+    auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
+    res->version(11);
+    res->result(static_cast<bhttp::status>(r.status));
+    res->set(bhttp::field::server, "lqsd");
+    res->set(bhttp::field::content_type, r.content_type);
+    res->keep_alive(keep_alive);
+    res->body() = std::move(r.body);
+    res->prepare_payload();
+    stream_.expires_after(options_.idle_timeout);
+    bhttp::async_write(stream_, *res,
+                       [self = shared_from_this(), res, keep_alive](beast::error_code ec, size_t) {
+                         if (ec || !keep_alive) {
+                           self->close();
+                         } else {
+                           self->read();
+                         }
+                       });
+  }
+
+  void close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.socket().close(ignored);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  const Handler& handler_;
+  const ServerOptions& options_;
+  std::atomic<size_t>& live_;
+};
+
+bool split_host_port(const std::string& listen, std::string& host, uint16_t& port) {
+  const auto colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return false;
+  }
+  host = listen.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  const std::string_view p(listen.data() + colon + 1, listen.size() - colon - 1);
+  unsigned v = 0;
+  const auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), v);
+  if (ec != std::errc{} || end != p.data() + p.size() || v > 65535) {
+    return false;
+  }
+  port = static_cast<uint16_t>(v);
+  return true;
+}
+
+}  // namespace
+
+struct Server::Impl {
+  Impl(ServerOptions o, Handler h) : options(std::move(o)), handler(std::move(h)), acceptor(io) {}
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+  ~Impl() = default;
+
+  void accept() {
+    acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
+      if (ec == asio::error::operation_aborted) {
+        return;  // stopping
+      }
+      if (!ec) {
+        if (live.load(std::memory_order_relaxed) >= options.max_connections) {
+          beast::error_code ignored;
+          socket.close(ignored);  // over the bound: refuse by closing
+        } else {
+          live.fetch_add(1, std::memory_order_relaxed);
+          std::make_shared<Session>(std::move(socket), handler, options, live)->run();
+        }
+      }
+      accept();
+    });
+  }
+
+  // Declaration order matters: `io` is destroyed before `live`, `handler` and `options`, which
+  // the Sessions it may still own refer to.
+  ServerOptions options;
+  Handler handler;
+  std::atomic<size_t> live{0};
+  asio::io_context io{1};
+  tcp::acceptor acceptor;
+  std::thread thread;
+  std::atomic<bool> stopped{false};
+};
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Server::~Server() { stop(); }
+
+Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options, Handler handler) {
+  std::string host;
+  uint16_t port = 0;
+  if (!split_host_port(options.listen, host, port)) {
+    return make_error(ErrorCode::kSystem,
+                      "bad listen address \"" + options.listen + "\": expected HOST:PORT");
+  }
+  auto impl = std::make_unique<Impl>(options, std::move(handler));
+  beast::error_code ec;
+  const auto addr = asio::ip::make_address(host, ec);
+  if (ec) {
+    return make_error(ErrorCode::kSystem, "bad listen host \"" + host + "\": " + ec.message());
+  }
+  const tcp::endpoint ep(addr, port);
+  impl->acceptor.open(ep.protocol(), ec);
+  if (!ec) {
+    impl->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  }
+  if (!ec) {
+    impl->acceptor.bind(ep, ec);
+  }
+  if (!ec) {
+    impl->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  }
+  if (ec) {
+    return make_error(ErrorCode::kSystem,
+                      "cannot listen on " + options.listen + ": " + ec.message(), ec.value());
+  }
+  impl->accept();
+  Impl* raw = impl.get();
+  impl->thread = std::thread([raw] { raw->io.run(); });
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+std::string Server::local_address() const {
+  beast::error_code ec;
+  const auto ep = impl_->acceptor.local_endpoint(ec);
+  if (ec) {
+    return {};
+  }
+  const std::string host = ep.address().to_string();
+  return (ep.address().is_v6() ? "[" + host + "]" : host) + ":" + std::to_string(ep.port());
+}
+
+void Server::stop() {
+  if (!impl_ || impl_->stopped.exchange(true)) {
+    return;
+  }
+  asio::post(impl_->io, [impl = impl_.get()] {
+    beast::error_code ignored;
+    impl->acceptor.close(ignored);
+  });
+  impl_->io.stop();  // abandons open connections; their sockets close as the Sessions die
+  if (impl_->thread.joinable()) {
+    impl_->thread.join();
+  }
+}
+
+}  // namespace lqs::http

@@ -1,0 +1,64 @@
+// Copyright lqs authors. A small asynchronous HTTP/1.1 server (Boost.Beast on Asio) for lqsd:
+// one io_context thread, keep-alive, bounded header and body sizes, a bounded number of
+// connections, an idle timeout, and a graceful stop. Requests go to one handler function.
+// Today lqsd serves /metrics and /health through it; the SQS API will be another handler.
+#ifndef LQS_HTTP_SERVER_HPP_
+#define LQS_HTTP_SERVER_HPP_
+
+#include "lqs/result.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace lqs::http {
+
+struct Request {
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // path and query, as sent
+  std::string body;
+  std::function<std::string(std::string_view)> header;  // value of a header, "" if absent
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+};
+
+using Handler = std::function<Response(const Request&)>;
+
+struct ServerOptions {
+  std::string listen = "127.0.0.1:9324";  ///< HOST:PORT; port 0 picks a free one
+  size_t max_connections = 1024;          ///< further connections are accepted and closed
+  uint32_t max_header_bytes = 16 * 1024;  ///< larger headers: 431, connection closed
+  uint64_t max_body_bytes = 2 * 1024 * 1024;
+  std::chrono::seconds idle_timeout{60};
+};
+
+class Server {
+ public:
+  /// Binds and starts serving on a thread of its own. Errors: kSystem (bad address, port in
+  /// use) with the reason.
+  static Result<std::unique_ptr<Server>> start(const ServerOptions& options, Handler handler);
+  /// The address actually bound, "HOST:PORT" (useful with port 0).
+  std::string local_address() const;
+  /// Stops accepting, closes every connection and joins the thread. Idempotent.
+  void stop();
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  struct Impl;
+
+ private:
+  explicit Server(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace lqs::http
+
+#endif  // LQS_HTTP_SERVER_HPP_
