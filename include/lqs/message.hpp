@@ -88,6 +88,9 @@ struct ReceivedMessage {
   uint32_t receive_count = 0;
   std::string message_group_id;
   std::string aws_trace_header;
+  /// For a message moved here by a redrive policy: the name of the queue it came from (SQS's
+  /// DeadLetterQueueSourceArn names it by ARN). Empty otherwise.
+  std::string dead_letter_source_queue;
   std::optional<Md5Digest> md5_of_body;
   std::optional<Md5Digest> md5_of_message_attributes;  ///< over the attributes returned
 };

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -52,6 +53,15 @@ struct QueueStats {
   uint64_t empty_receives_total = 0;  ///< NumberOfEmptyReceives
   uint64_t deleted_total = 0;         ///< NumberOfMessagesDeleted (valid-handle calls, repeats too)
   int64_t oldest_sent_unix_ms = 0;    ///< SentTimestamp of the oldest message; 0 when empty
+  uint64_t dlq_moves_total = 0;       ///< messages moved to the dead-letter queue
+};
+
+/// SQS's RedrivePolicy: a message received max_receive_count times is moved to the
+/// dead-letter queue (a queue in the same shm root) at the next receive that would return it.
+struct RedrivePolicy {
+  std::string dead_letter_queue;   ///< queue name
+  uint32_t max_receive_count = 0;  ///< 1..1000
+  bool operator==(const RedrivePolicy&) const = default;
 };
 
 class Queue {
@@ -84,6 +94,16 @@ class Queue {
   int64_t last_modified_unix_ms() const noexcept;
   /// Changes the SQS attributes (not the capacity fields, which are fixed at creation).
   Result<void> set_attributes(const QueueAttributes& attributes);
+  /// Sets (or, with nullopt, removes) the redrive policy. The move happens in whichever
+  /// process receives the message: it copies the message into the dead-letter queue with its
+  /// MessageId, body, attributes, receive count and original SentTimestamp (retention counts
+  /// from it) and the source queue's name, then deletes it here. A process killed between
+  /// the two leaves the message in both queues, never in neither. If the dead-letter queue
+  /// is missing or refuses the message (too large for it, full), the message is delivered
+  /// as usual instead. Errors: kInvalidParameterValue (bad name, count outside 1..1000, or
+  /// the queue itself).
+  Result<void> set_redrive_policy(const std::optional<RedrivePolicy>& policy);
+  std::optional<RedrivePolicy> redrive_policy() const;
 
   /// SendMessage. Errors: kMissingParameter (empty body), kInvalidMessageContents,
   /// kInvalidParameterValue (too large, bad delay or group id), kInvalidAttributeName /

@@ -22,6 +22,7 @@
 #include <climits>
 #include <cstring>
 #include <functional>
+#include <mutex>
 #include <thread>
 
 namespace lqs {
@@ -143,10 +144,11 @@ thread_local uint32_t tl_slot_word = static_cast<uint32_t>(
 
 class Queue::Impl {
  public:
-  Impl(shm::Segment seg, Clock* clock, std::string name)
+  Impl(shm::Segment seg, Clock* clock, std::string name, std::string shm_root)
       : seg_(std::move(seg)),
         clock_(clock != nullptr ? clock : &SystemClock::instance()),
-        name_(std::move(name)) {
+        name_(std::move(name)),
+        shm_root_(std::move(shm_root)) {
     h_ = seg_.header();
     uint8_t* b = seg_.base();
     slots_ = reinterpret_cast<shm::Slot*>(b + h_->slots_off);
@@ -474,9 +476,9 @@ class Queue::Impl {
   }
 
   // ---- records ----------------------------------------------------------------------------
-  static size_t record_size(const SendRequest& r) noexcept {
+  static size_t record_size(const SendRequest& r, std::string_view source) noexcept {
     size_t n = sizeof(shm::RecordHeader) + r.body.size() + r.message_group_id.size() +
-               r.aws_trace_header.size();
+               r.aws_trace_header.size() + source.size();
     for (const auto& a : r.attributes) {
       n += 8 + a.name.size() + a.data_type.size() + a.value.size();
     }
@@ -492,17 +494,20 @@ class Queue::Impl {
     return p + n;
   }
 
-  static void write_record(uint8_t* dst, const SendRequest& r, const MessageId& id) noexcept {
+  static void write_record(uint8_t* dst, const SendRequest& r, const MessageId& id,
+                           std::string_view source) noexcept {
     shm::RecordHeader rh{};
     std::memcpy(rh.message_id, id.bytes.data(), 16);
     rh.body_len = static_cast<uint32_t>(r.body.size());
     rh.attr_count = static_cast<uint16_t>(r.attributes.size());
     rh.group_len = static_cast<uint16_t>(r.message_group_id.size());
     rh.trace_len = static_cast<uint16_t>(r.aws_trace_header.size());
+    rh.source_len = static_cast<uint16_t>(source.size());
     uint8_t* p = dst + sizeof rh;
     p = put(p, r.body.data(), r.body.size());
     p = put(p, r.message_group_id.data(), r.message_group_id.size());
     p = put(p, r.aws_trace_header.data(), r.aws_trace_header.size());
+    p = put(p, source.data(), source.size());
     // Attributes sorted by name (byte order = code-point order), as MD5OfMessageAttributes
     // wants them, so receive never sorts.
     std::array<uint8_t, 16> order{};
@@ -541,8 +546,10 @@ class Queue::Impl {
     const uint8_t* p = arena_.record(off);
     shm::RecordHeader rh{};
     std::memcpy(&rh, p, sizeof rh);
-    const uint64_t fixed = uint64_t{sizeof rh} + rh.body_len + rh.group_len + rh.trace_len;
-    if (fixed > len || fixed + rh.attrs_len != len || rh.attr_count > 10) {
+    const uint64_t fixed =
+        uint64_t{sizeof rh} + rh.body_len + rh.group_len + rh.trace_len + rh.source_len;
+    if (fixed > len || fixed + rh.attrs_len != len || rh.attr_count > 10 ||
+        rh.source_len > shm::kQueueNameMax) {
       return false;
     }
     std::memcpy(m.message_id.bytes.data(), rh.message_id, 16);
@@ -553,6 +560,8 @@ class Queue::Impl {
     p += rh.group_len;
     m.aws_trace_header.assign(reinterpret_cast<const char*>(p), rh.trace_len);
     p += rh.trace_len;
+    m.dead_letter_source_queue.assign(reinterpret_cast<const char*>(p), rh.source_len);
+    p += rh.source_len;
     m.attributes.clear();
     const uint8_t* end = p + rh.attrs_len;
     for (uint16_t i = 0; i < rh.attr_count; ++i) {
@@ -584,7 +593,17 @@ class Queue::Impl {
   }
 
   // ---- send -------------------------------------------------------------------------------
-  Result<SendResult> send_one(const SendRequest& r, const SendOptions& opts, bool wake) {
+  // What a dead-letter move keeps of the original message (see move_to_dlq()).
+  struct MoveSpec {
+    MessageId message_id;
+    int64_t sent_unix_ms = 0;
+    uint32_t receive_count = 0;
+    int64_t first_receive_unix_ms = 0;
+    std::string_view source_queue;
+  };
+
+  Result<SendResult> send_one(const SendRequest& r, const SendOptions& opts, bool wake,
+                              const MoveSpec* move = nullptr) {
     if (auto v = queue::validate_body(r.body); !v) {
       return std::move(v).error();
     }
@@ -611,7 +630,8 @@ class Queue::Impl {
       return make_error(ErrorCode::kInvalidParameterValue,
                         "Value for parameter AWSTraceHeader is invalid.");
     }
-    const size_t rec_len = record_size(r);
+    const std::string_view source = move != nullptr ? move->source_queue : std::string_view();
+    const size_t rec_len = record_size(r, source);
     if (rec_len > arena_.max_record()) {
       return make_error(ErrorCode::kQueueFull,
                         "message of " + std::to_string(rec_len) +
@@ -619,7 +639,7 @@ class Queue::Impl {
     }
 
     SendResult result;
-    result.message_id = common::new_message_id();
+    result.message_id = move != nullptr ? move->message_id : common::new_message_id();
     if (opts.compute_md5) {
       result.md5_of_body = common::md5(r.body);
       if (!r.attributes.empty()) {
@@ -659,14 +679,19 @@ class Queue::Impl {
     s.record_off.store(off, std::memory_order_relaxed);
     s.record_len.store(static_cast<uint32_t>(rec_len), std::memory_order_relaxed);
     // 3. Copy the record and the descriptor.
-    write_record(arena_.record(off), r, result.message_id);
-    s.sent_unix_ms.store(unix_ms(), std::memory_order_relaxed);
-    s.first_receive_unix_ms.store(0, std::memory_order_relaxed);
-    s.receive_count.store(0, std::memory_order_relaxed);
+    write_record(arena_.record(off), r, result.message_id, source);
+    s.sent_unix_ms.store(move != nullptr ? move->sent_unix_ms : unix_ms(),
+                         std::memory_order_relaxed);
+    s.first_receive_unix_ms.store(move != nullptr ? move->first_receive_unix_ms : 0,
+                                  std::memory_order_relaxed);
+    s.receive_count.store(move != nullptr ? move->receive_count : 0, std::memory_order_relaxed);
     s.lease_start_ms.store(0, std::memory_order_relaxed);
     LQS_CRASH_POINT("send.after_write");
     // 4. Publish: DELAYED (timer lane) or PUBLISHING → ready ring → READY.
-    const int32_t delay = r.delay_s ? *r.delay_s : h_->delay_s.load(std::memory_order_relaxed);
+    // A dead-letter move is visible at once: the message already waited out its delays.
+    const int32_t delay = move != nullptr ? 0
+                          : r.delay_s     ? *r.delay_s
+                                          : h_->delay_s.load(std::memory_order_relaxed);
     const uint64_t writing = make_state(SlotState::kWriting, epoch, 0, common::self_owner_token());
     const uint64_t now = now_rel_ms();
     if (delay > 0) {
@@ -765,6 +790,12 @@ class Queue::Impl {
   bool deliver(uint32_t idx, uint32_t epoch, uint64_t now, uint64_t vis_ms, int64_t unix_now,
                uint32_t sys_mask, const ReceiveOptions& o, ReceivedMessage& m) {
     shm::Slot& s = slots_[idx];
+    // relaxed: the policy is re-read under its seqlock when it applies (rare).
+    const uint32_t max_rc = h_->redrive_max_receive_count.load(std::memory_order_relaxed);
+    if (max_rc != 0 && s.receive_count.load(std::memory_order_relaxed) >= max_rc &&
+        move_to_dlq(idx, epoch)) {
+      return false;  // moved, not delivered
+    }
     const uint32_t count = s.receive_count.fetch_add(1, std::memory_order_relaxed) + 1;
     int64_t first = 0;
     if (!s.first_receive_unix_ms.compare_exchange_strong(first, unix_now,
@@ -824,6 +855,96 @@ class Queue::Impl {
     for (uint32_t i = 0; i < k; ++i) {
       repair_slot(static_cast<uint32_t>((start + i) % slot_count_), now, unix_now, false, unused);
     }
+  }
+
+  // ---- dead-letter moves ------------------------------------------------------------------
+  // Reads the redrive policy under its seqlock. nullopt: none (or a writer keeps racing us).
+  std::optional<RedrivePolicy> read_redrive() const {
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      // acquire: pairs with the writer's release store that ends its write (even value).
+      const uint32_t s1 = h_->redrive_seq.load(std::memory_order_acquire);
+      if ((s1 & 1) != 0) {
+        std::this_thread::yield();
+        continue;
+      }
+      // acquire (fields): pairs with the writer's release stores of them, so a reader that
+      // sees a new field value also sees the odd sequence stored before it, and the re-check
+      // below fails. (The usual seqlock with an acquire fence, written without a fence.)
+      RedrivePolicy p;
+      p.max_receive_count = h_->redrive_max_receive_count.load(std::memory_order_acquire);
+      char name[sizeof(h_->redrive_dlq_name)];
+      for (size_t w = 0; w < std::size(h_->redrive_dlq_name); ++w) {
+        const uint64_t v = h_->redrive_dlq_name[w].load(std::memory_order_acquire);
+        std::memcpy(name + w * 8, &v, 8);
+      }
+      // acquire: a changed sequence means the fields may be torn: read again.
+      if (h_->redrive_seq.load(std::memory_order_acquire) != s1) {
+        continue;
+      }
+      if (p.max_receive_count == 0) {
+        return std::nullopt;
+      }
+      p.dead_letter_queue.assign(name, strnlen(name, shm::kQueueNameMax));
+      return p;
+    }
+    return std::nullopt;
+  }
+
+  // Moves the message in slot `idx`, leased by us with `epoch`, to the dead-letter queue:
+  // copy (same MessageId, body, attributes, receive count, SentTimestamp, plus our name as
+  // its source), then delete here. Crash table: killed before the copy → the lease expires
+  // and the next receive moves it; killed after the copy (dlq.after_copy), before the delete
+  // → the message is in both queues (SQS allows a duplicate, never a loss). False when the
+  // message could not be moved: it is then delivered as usual.
+  bool move_to_dlq(uint32_t idx, uint32_t epoch) {
+    const std::optional<RedrivePolicy> policy = read_redrive();
+    if (!policy || policy->dead_letter_queue == name_) {
+      return false;
+    }
+    ReceivedMessage m;
+    ReceiveOptions all;
+    all.message_attribute_names = {"All"};
+    if (!read_record(idx, m, all)) {
+      return false;  // deliver() deletes a corrupt record
+    }
+    std::lock_guard lock(dlq_mu_);
+    if (!dlq_ || dlq_->name() != policy->dead_letter_queue) {
+      QueueLocation loc;
+      loc.shm_root = shm_root_;
+      loc.name = policy->dead_letter_queue;
+      loc.clock = clock_;
+      auto q = Queue::open(loc);
+      if (!q) {
+        return false;  // no such queue (yet): deliver
+      }
+      dlq_ = std::make_unique<Queue>(std::move(q).value());
+    }
+    const shm::Slot& s = slots_[idx];
+    MoveSpec spec;
+    spec.message_id = m.message_id;
+    spec.sent_unix_ms = s.sent_unix_ms.load(std::memory_order_relaxed);
+    spec.receive_count = s.receive_count.load(std::memory_order_relaxed);
+    spec.first_receive_unix_ms = s.first_receive_unix_ms.load(std::memory_order_relaxed);
+    spec.source_queue = name_;
+    SendRequest r;
+    r.body = m.body;
+    r.attributes = m.attributes;
+    r.message_group_id = m.message_group_id;
+    r.aws_trace_header = m.aws_trace_header;
+    if (!dlq_->impl_->send_one(r, SendOptions{}, true, &spec)) {
+      return false;  // the dead-letter queue refused it (full, too large): deliver
+    }
+    LQS_CRASH_POINT("dlq.after_copy");
+    // Our lease: the state is LEASED(epoch) unless it expired and moved on meanwhile (then
+    // the message stays here too; a duplicate, not a loss).
+    const uint64_t st = slots_[idx].state.load(std::memory_order_acquire);
+    const StateWord sw = StateWord::decode(st);
+    if (sw.state == SlotState::kLeased && sw.epoch == epoch) {
+      (void)delete_slot(idx, st);
+    }
+    // relaxed: a statistic.
+    h_->dlq_moves_total.fetch_add(1, std::memory_order_relaxed);
+    return true;
   }
 
   // A receive that found nothing has time to spare: once per kFullSweepIntervalMs per queue
@@ -900,6 +1021,10 @@ class Queue::Impl {
   Arena arena_;
   Clock* clock_;
   std::string name_;
+  std::string shm_root_;
+  // The dead-letter queue, opened on the first move (the move path only: rare).
+  std::mutex dlq_mu_;
+  std::unique_ptr<Queue> dlq_;
 };
 
 // ---- Queue ----------------------------------------------------------------------------------
@@ -922,7 +1047,7 @@ Result<Queue> Queue::create(const QueueLocation& where, const QueueAttributes& a
   if (!seg) {
     return std::move(seg).error();
   }
-  return Queue(std::make_unique<Impl>(std::move(*seg), clock, where.name));
+  return Queue(std::make_unique<Impl>(std::move(*seg), clock, where.name, where.shm_root));
 }
 
 Result<Queue> Queue::open(const QueueLocation& where) {
@@ -933,7 +1058,7 @@ Result<Queue> Queue::open(const QueueLocation& where) {
   if (!seg) {
     return std::move(seg).error();
   }
-  Queue q(std::make_unique<Impl>(std::move(*seg), where.clock, where.name));
+  Queue q(std::make_unique<Impl>(std::move(*seg), where.clock, where.name, where.shm_root));
   (void)q.recover();  // repair whatever a dead process left behind
   return q;
 }
@@ -984,6 +1109,57 @@ Result<void> Queue::set_attributes(const QueueAttributes& a) {
   h->last_modified_unix_ms.store(impl_->unix_ms(), std::memory_order_relaxed);
   return {};
 }
+
+Result<void> Queue::set_redrive_policy(const std::optional<RedrivePolicy>& policy) {
+  Impl& im = *impl_;
+  if (policy) {
+    if (auto v = queue::validate_queue_name(policy->dead_letter_queue); !v) {
+      return make_error(ErrorCode::kInvalidParameterValue,
+                        "Invalid dead-letter queue name \"" + policy->dead_letter_queue + "\"");
+    }
+    if (policy->dead_letter_queue == im.name_) {
+      return make_error(ErrorCode::kInvalidParameterValue,
+                        "A queue cannot be its own dead-letter queue.");
+    }
+    if (policy->max_receive_count < 1 || policy->max_receive_count > 1000) {
+      return make_error(
+          ErrorCode::kInvalidParameterValue,
+          "Invalid value for maxReceiveCount: " + std::to_string(policy->max_receive_count) +
+              ", valid values are from 1 to 1000 both inclusive.");
+    }
+  }
+  shm::SegmentHeader* h = im.h_;
+  // Seqlock writer. Writers are serialised by a CAS from an even to an odd sequence.
+  uint32_t seq = h->redrive_seq.load(std::memory_order_relaxed);
+  for (;;) {
+    if ((seq & 1) != 0) {
+      std::this_thread::yield();
+      seq = h->redrive_seq.load(std::memory_order_relaxed);
+      continue;
+    }
+    // acq_rel: orders our field stores after the odd value readers check for.
+    if (h->redrive_seq.compare_exchange_weak(seq, seq + 1, std::memory_order_acq_rel)) {
+      break;
+    }
+  }
+  char name[sizeof(h->redrive_dlq_name)] = {};
+  if (policy) {
+    std::memcpy(name, policy->dead_letter_queue.data(), policy->dead_letter_queue.size());
+  }
+  for (size_t w = 0; w < std::size(h->redrive_dlq_name); ++w) {
+    uint64_t v = 0;
+    std::memcpy(&v, name + w * 8, 8);
+    // release: pairs with the readers' acquire loads of the fields (see read_redrive()).
+    h->redrive_dlq_name[w].store(v, std::memory_order_release);
+  }
+  h->redrive_max_receive_count.store(policy ? policy->max_receive_count : 0,
+                                     std::memory_order_release);
+  // release: pairs with the readers' acquire loads of the sequence.
+  h->redrive_seq.store(seq + 2, std::memory_order_release);
+  return {};
+}
+
+std::optional<RedrivePolicy> Queue::redrive_policy() const { return impl_->read_redrive(); }
 
 Result<SendResult> Queue::send(const SendRequest& request, const SendOptions& options) {
   return impl_->send_one(request, options, true);
@@ -1319,6 +1495,7 @@ QueueStats Queue::stats() const {
   st.received_total = h->received_total.load(std::memory_order_relaxed);
   st.empty_receives_total = h->empty_receives_total.load(std::memory_order_relaxed);
   st.deleted_total = h->deleted_total.load(std::memory_order_relaxed);
+  st.dlq_moves_total = h->dlq_moves_total.load(std::memory_order_relaxed);
   return st;
 }
 

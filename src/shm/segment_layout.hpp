@@ -133,8 +133,16 @@ struct alignas(kCacheLine) SegmentHeader {
   uint8_t pad24[56];
   std::atomic<uint64_t> deleted_total;  // 1600 DeleteMessage calls with a valid handle
   uint8_t pad25[56];
+  // --- lines 26-27: redrive policy (dead-letter queue), written under a seqlock ---
+  std::atomic<uint32_t> redrive_seq;                // 1664 odd while being written
+  std::atomic<uint32_t> redrive_max_receive_count;  // 1668 0 = no redrive policy
+  std::atomic<uint64_t> redrive_dlq_name[12];       // 1672 DLQ name, NUL-padded (<= 80 chars)
+  uint8_t pad27[24];                                // 1768
+  // --- line 28: dead-letter moves out of this queue ---
+  std::atomic<uint64_t> dlq_moves_total;  // 1792
+  uint8_t pad28[56];
   // --- rest of the 4 KiB page ---
-  uint8_t reserved_tail[kHeaderSize - 1664];  // 1664
+  uint8_t reserved_tail[kHeaderSize - 1856];  // 1856
 };
 
 /// A message slot. All fields are atomics (relaxed unless the state word says otherwise) so
@@ -175,10 +183,11 @@ struct RecordHeader {
   uint16_t attr_count;     // 24
   uint16_t group_len;      // 26
   uint16_t trace_len;      // 28
-  uint16_t flags;          // 30 0
+  uint16_t source_len;     // 30 length of the dead-letter source queue name, 0 if none
 };
 // Each attribute: uint16 name_len, uint16 type_len, uint32 value_len, then the three byte
-// strings. Record = RecordHeader | body | group id | trace header | attributes.
+// strings. Record = RecordHeader | body | group id | trace header | DLQ source queue name |
+// attributes.
 
 static_assert(sizeof(SegmentHeader) == kHeaderSize);
 static_assert(offsetof(SegmentHeader, layout_version) == 8);
@@ -193,6 +202,9 @@ static_assert(offsetof(SegmentHeader, sent_total) == 1408);
 static_assert(offsetof(SegmentHeader, received_total) == 1472);
 static_assert(offsetof(SegmentHeader, empty_receives_total) == 1536);
 static_assert(offsetof(SegmentHeader, deleted_total) == 1600);
+static_assert(offsetof(SegmentHeader, redrive_seq) == 1664);
+static_assert(offsetof(SegmentHeader, redrive_dlq_name) == 1672);
+static_assert(offsetof(SegmentHeader, dlq_moves_total) == 1792);
 static_assert(offsetof(SegmentHeader, sweep_cursor) == 448);
 static_assert(offsetof(SegmentHeader, full_sweep_due_ms) == 456);
 static_assert(offsetof(SegmentHeader, hint_rebuild_due_ms) == 464);

@@ -7,8 +7,10 @@
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -421,6 +423,107 @@ TEST_F(QueueTest, StatsCountSendsReceivesEmptyReceivesDeletesAndTheOldestMessage
   ASSERT_TRUE(q.purge());
   EXPECT_EQ(q.stats().oldest_sent_unix_ms, 0);
 }
+
+// ---- dead-letter queues ------------------------------------------------------------------
+
+TEST_F(QueueTest, MessageMovesToTheDeadLetterQueueAfterMaxReceiveCountKeepingWhatSqsKeeps) {
+  Queue src = make({}, "src");
+  QueueAttributes da;
+  da.message_retention_period_s = 60;
+  Queue dlq = make(da, "dlq");
+  ASSERT_TRUE(src.set_redrive_policy(RedrivePolicy{"dlq", 2}));
+  EXPECT_EQ(src.redrive_policy(), (RedrivePolicy{"dlq", 2}));
+  const std::vector<MessageAttribute> attrs = {{"kind", "String", "poison"}};
+  SendRequest r = req("bad job");
+  r.attributes = attrs;
+  const int64_t sent_at = clock_.unix_ms();
+  auto sent = src.send(r);
+  ASSERT_TRUE(sent);
+  ReceiveBatch b;
+  ReceiveOptions o = opts(1, 1);
+  o.message_attribute_names = {"All"};
+  for (uint32_t n = 1; n <= 2; ++n) {  // delivered maxReceiveCount times
+    ASSERT_TRUE(src.receive(b, o));
+    ASSERT_EQ(b.count, 1u);
+    EXPECT_EQ(b.messages[0].receive_count, n);
+    clock_.advance(2s);  // the consumer fails: the lease expires
+  }
+  ASSERT_TRUE(src.receive(b, o));  // the next receive moves it instead
+  EXPECT_EQ(b.count, 0u);
+  EXPECT_EQ(src.counts().visible + src.counts().in_flight, 0u);
+  EXPECT_EQ(src.stats().dlq_moves_total, 1u);
+  ASSERT_TRUE(dlq.receive(b, o));
+  ASSERT_EQ(b.count, 1u);
+  const ReceivedMessage& m = b.messages[0];
+  EXPECT_EQ(m.message_id, sent->message_id);
+  EXPECT_EQ(m.body, "bad job");
+  EXPECT_EQ(m.attributes, attrs);
+  EXPECT_EQ(m.receive_count, 3u);
+  EXPECT_EQ(m.sent_timestamp_ms, sent_at);
+  EXPECT_EQ(m.dead_letter_source_queue, "src");
+  // Retention counts from the original enqueue time: 60 s after the send it is gone, though
+  // it reached the dead-letter queue only 4 s ago.
+  ASSERT_TRUE(dlq.change_visibility(m.receipt_handle, 0));
+  clock_.advance(57s);
+  EXPECT_EQ(dlq.recover().retention_expired, 1u);
+}
+
+TEST_F(QueueTest, WithoutItsDeadLetterQueueAMessageIsDeliveredAsUsual) {
+  Queue src = make({}, "src");
+  ASSERT_TRUE(src.set_redrive_policy(RedrivePolicy{"missing", 1}));
+  ASSERT_TRUE(src.send(req("x")));
+  ReceiveBatch b;
+  for (uint32_t n = 1; n <= 3; ++n) {
+    ASSERT_TRUE(src.receive(b, opts(1, 1)));
+    ASSERT_EQ(b.count, 1u) << n;
+    EXPECT_EQ(b.messages[0].receive_count, n);
+    clock_.advance(2s);
+  }
+  EXPECT_EQ(src.stats().dlq_moves_total, 0u);
+  // Removing the policy stops the moves; a bad policy is refused.
+  ASSERT_TRUE(src.set_redrive_policy(std::nullopt));
+  EXPECT_FALSE(src.redrive_policy());
+  EXPECT_EQ(src.set_redrive_policy(RedrivePolicy{"src", 3}).error().code,
+            ErrorCode::kInvalidParameterValue);
+  EXPECT_EQ(src.set_redrive_policy(RedrivePolicy{"dlq", 0}).error().message,
+            "Invalid value for maxReceiveCount: 0, valid values are from 1 to 1000 both "
+            "inclusive.");
+  EXPECT_FALSE(src.set_redrive_policy(RedrivePolicy{"dlq", 1001}));
+  EXPECT_FALSE(src.set_redrive_policy(RedrivePolicy{"bad name!", 5}));
+}
+
+#if defined(LQS_CRASH_POINTS)
+// A receiver killed between the copy into the dead-letter queue and the delete leaves the
+// message in both queues, never in neither; the next receive finishes the move.
+TEST_F(QueueTest, KillDuringADeadLetterMoveNeverLosesTheMessage) {
+  Queue src = make({}, "src");
+  Queue dlq = make({}, "dlq");
+  ASSERT_TRUE(src.set_redrive_policy(RedrivePolicy{"dlq", 1}));
+  ASSERT_TRUE(src.send(req("poison")));
+  ReceiveBatch b;
+  ASSERT_TRUE(src.receive(b, opts(1, 1)));
+  ASSERT_EQ(b.count, 1u);
+  clock_.advance(2s);
+  const QueueLocation w = where("src");
+  pid_t child = test::spawn([w] {
+    setenv("LQS_CRASH_AT", "dlq.after_copy:1", 1);
+    auto q = Queue::open(w);
+    if (!q) return 2;
+    ReceiveBatch cb;
+    ReceiveOptions o;
+    o.visibility_timeout_s = 1;
+    (void)q->receive(cb, o);
+    return 3;  // not reached: killed at the crash point
+  });
+  const int st = test::wait_for(child, 30s);
+  ASSERT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) << st;
+  EXPECT_EQ(dlq.counts().visible, 1u);  // copied
+  clock_.advance(2s);                   // the dead receiver's lease expires
+  ASSERT_TRUE(src.receive(b, opts(1, 1)));
+  EXPECT_EQ(b.count, 0u);  // moved again rather than delivered
+  EXPECT_EQ(dlq.counts().visible, 2u) << "at worst in both: a duplicate, never a loss";
+}
+#endif
 
 TEST_F(QueueTest, FullQueueAnswersWithClearErrorAndDropsNothing) {
   QueueAttributes a;
