@@ -37,6 +37,8 @@ constexpr Family kFamilies[] = {
      "Receives that returned no message (NumberOfEmptyReceives)."},
     {"lqs_queue_messages_deleted_total", "counter",
      "DeleteMessage calls with a valid receipt handle (NumberOfMessagesDeleted)."},
+    {"lqs_queue_dlq_moves_total", "counter",
+     "Messages moved from this queue to its dead-letter queue by its RedrivePolicy."},
 };
 
 void append_u64(std::string& out, uint64_t v) { out += std::to_string(v); }
@@ -84,8 +86,11 @@ std::string render_metrics(Registry& registry, int64_t now_unix_ms) {
         case 6:
           v = r.st.empty_receives_total;
           break;
-        default:
+        case 7:
           v = r.st.deleted_total;
+          break;
+        default:
+          v = r.st.dlq_moves_total;
           break;
       }
       // Queue names are [A-Za-z0-9_-]: nothing to escape in the label value.

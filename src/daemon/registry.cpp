@@ -33,8 +33,9 @@ constexpr std::string_view kEngineSettable[] = {
     "VisibilityTimeout"};
 constexpr std::string_view kEngineCreateOnly[] = {"LqsCapacityMessages", "LqsCapacityBytes"};
 // Settable attributes kept in the metadata file (no effect on delivery; see README).
-constexpr std::string_view kExtraSettable[] = {"KmsDataKeyReusePeriodSeconds", "KmsMasterKeyId",
-                                               "Policy", "SqsManagedSseEnabled"};
+constexpr std::string_view kExtraSettable[] = {
+    "KmsDataKeyReusePeriodSeconds", "KmsMasterKeyId", "Policy",
+    "RedriveAllowPolicy",           "RedrivePolicy",  "SqsManagedSseEnabled"};
 constexpr std::string_view kReadOnly[] = {"ApproximateNumberOfMessages",
                                           "ApproximateNumberOfMessagesDelayed",
                                           "ApproximateNumberOfMessagesNotVisible",
@@ -82,7 +83,7 @@ Result<void> check_extra(std::string_view name, std::string_view value, bool cre
                                                             " only when FifoQueue is set to true.");
   }
   if (name == "RedrivePolicy" || name == "RedriveAllowPolicy") {
-    return invalid_value(name, "lqs does not support dead-letter queues yet");
+    return {};  // checked against the other queues by the registry (check_redrive)
   }
   if (name == "Policy") {
     if (!value.empty() && !json::accept(value)) {
@@ -213,6 +214,58 @@ Result<json> read_json(const fs::path& path) {
   return j;
 }
 
+// Parses an ARN of this instance's region and account into the queue name it names.
+std::optional<std::string> queue_of_arn(std::string_view arn, const Instance& inst) {
+  const std::string prefix = "arn:aws:sqs:" + inst.region + ":" + inst.account_id + ":";
+  if (!arn.starts_with(prefix)) {
+    return std::nullopt;
+  }
+  return std::string(arn.substr(prefix.size()));
+}
+
+Error bad_redrive(std::string_view attribute, std::string_view value, std::string_view reason) {
+  return make_error(ErrorCode::kInvalidParameterValue,
+                    "Value " + std::string(value) + " for parameter " + std::string(attribute) +
+                        " is invalid. Reason: " + std::string(reason));
+}
+
+// RedriveAllowPolicy: {"redrivePermission": "allowAll"|"denyAll"|"byQueue",
+// "sourceQueueArns": [...]} (the list only, and 1..10 entries, with byQueue). Returns it
+// normalised, or "" for "" (policy removed).
+Result<std::string> normalise_allow_policy(std::string_view value) {
+  constexpr std::string_view kName = "RedriveAllowPolicy";
+  if (value.empty()) {
+    return std::string();
+  }
+  const json j = json::parse(value, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return bad_redrive(kName, value, "Redrive allow policy is not a valid JSON map.");
+  }
+  const std::string perm = j.value("redrivePermission", "");
+  if (perm != "allowAll" && perm != "denyAll" && perm != "byQueue") {
+    return bad_redrive(kName, value,
+                       "redrivePermission must be one of allowAll, denyAll or byQueue.");
+  }
+  json out = {{"redrivePermission", perm}};
+  if (perm == "byQueue") {
+    if (!j.contains("sourceQueueArns") || !j["sourceQueueArns"].is_array() ||
+        j["sourceQueueArns"].empty() || j["sourceQueueArns"].size() > 10) {
+      return bad_redrive(kName, value,
+                         "sourceQueueArns must list 1 to 10 queue ARNs when redrivePermission is "
+                         "byQueue.");
+    }
+    for (const json& a : j["sourceQueueArns"]) {
+      if (!a.is_string()) {
+        return bad_redrive(kName, value, "sourceQueueArns must be strings.");
+      }
+    }
+    out["sourceQueueArns"] = j["sourceQueueArns"];
+  } else if (j.contains("sourceQueueArns")) {
+    return bad_redrive(kName, value,
+                       "sourceQueueArns can be given only when redrivePermission is byQueue.");
+  }
+  return out.dump();
+}
 }  // namespace
 
 struct Registry::Entry {
@@ -351,6 +404,24 @@ Result<void> Registry::load() {
     return make_error(ErrorCode::kSystem, "cannot list " + dir.string() + ": " + ec.message(),
                       ec.value());
   }
+  // Redrive policies name other queues: apply them once every queue is known (a re-created
+  // segment has none; an existing one keeps its own, which this rewrites to the same value).
+  for (auto& [name, e] : queues_) {
+    auto it = e->extra.find("RedrivePolicy");
+    if (it == e->extra.end()) {
+      continue;
+    }
+    const json j = json::parse(it->second, nullptr, false);
+    const auto target =
+        j.is_object() && j.contains("deadLetterTargetArn") && j["deadLetterTargetArn"].is_string()
+            ? queue_of_arn(j["deadLetterTargetArn"].get<std::string>(), instance_)
+            : std::nullopt;
+    if (!target || !j.contains("maxReceiveCount") || !j["maxReceiveCount"].is_number_integer()) {
+      return make_error(ErrorCode::kCorruption, "queue " + name + ": bad stored RedrivePolicy");
+    }
+    (void)e->queue->set_redrive_policy(
+        RedrivePolicy{*target, j["maxReceiveCount"].get<uint32_t>()});
+  }
   // Segments without metadata: queues created through liblqs directly. Adopt them.
   for (const std::string& name : Queue::list(instance_.shm_root)) {
     if (find(name) != nullptr || !queue::validate_queue_name(name)) {
@@ -401,6 +472,66 @@ Result<void> Registry::save_deleted() const {
   return write_file_atomically(fs::path(instance_.data_dir) / "deleted.json", j.dump(2) + "\n");
 }
 
+Result<std::optional<RedrivePolicy>> Registry::check_redrive(std::string_view source,
+                                                             std::string_view value,
+                                                             std::string& normalised) const {
+  constexpr std::string_view kName = "RedrivePolicy";
+  normalised.clear();
+  if (value.empty()) {
+    return std::optional<RedrivePolicy>();
+  }
+  const json j = json::parse(value, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return bad_redrive(kName, value, "Redrive policy is not a valid JSON map.");
+  }
+  if (!j.contains("deadLetterTargetArn") || !j["deadLetterTargetArn"].is_string()) {
+    return bad_redrive(kName, value, "The required parameter 'deadLetterTargetArn' is missing");
+  }
+  if (!j.contains("maxReceiveCount")) {
+    return bad_redrive(kName, value, "The required parameter 'maxReceiveCount' is missing");
+  }
+  std::optional<int64_t> count;
+  const json& c = j["maxReceiveCount"];
+  if (c.is_number_integer()) {
+    count = c.get<int64_t>();
+  } else if (c.is_string()) {
+    count = parse_int(c.get<std::string>());
+  }
+  if (!count || *count < 1 || *count > 1000) {
+    return bad_redrive(
+        kName, value,
+        "Invalid value for maxReceiveCount: " + (c.is_string() ? c.get<std::string>() : c.dump()) +
+            ", valid values are from 1 to 1000 both inclusive.");
+  }
+  const std::string arn = j["deadLetterTargetArn"].get<std::string>();
+  const auto target = queue_of_arn(arn, instance_);
+  const Entry* t = target ? find(*target) : nullptr;
+  if (t == nullptr) {
+    return bad_redrive(kName, value, "Dead-letter target does not exist.");
+  }
+  if (*target == source) {
+    return bad_redrive(kName, value, "A queue cannot be its own dead-letter queue.");
+  }
+  if (auto allow = t->extra.find("RedriveAllowPolicy");
+      allow != t->extra.end() && !allow->second.empty()) {
+    const json a = json::parse(allow->second, nullptr, false);
+    const std::string perm = a.is_object() ? a.value("redrivePermission", "allowAll") : "";
+    bool allowed = perm == "allowAll";
+    if (perm == "byQueue" && a.contains("sourceQueueArns")) {
+      for (const json& x : a["sourceQueueArns"]) {
+        allowed = allowed || (x.is_string() && x.get<std::string>() == queue_arn(source));
+      }
+    }
+    if (!allowed) {
+      return bad_redrive(kName, value,
+                         "The dead-letter target's RedriveAllowPolicy does not allow this source "
+                         "queue.");
+    }
+  }
+  normalised = json{{"deadLetterTargetArn", arn}, {"maxReceiveCount", *count}}.dump();
+  return std::optional<RedrivePolicy>(RedrivePolicy{*target, static_cast<uint32_t>(*count)});
+}
+
 Result<void> Registry::create_queue(std::string_view name, const AttributeMap& attributes,
                                     const TagMap& tags) {
   std::lock_guard lock(mu_);
@@ -433,6 +564,23 @@ Result<void> Registry::create_queue(std::string_view name, const AttributeMap& a
   if (auto t = validate_tags(tags); !t) {
     return t;
   }
+  std::optional<RedrivePolicy> redrive;
+  if (auto it = extra.find("RedrivePolicy"); it != extra.end()) {
+    std::string norm;
+    auto r = check_redrive(name, it->second, norm);
+    if (!r) {
+      return std::move(r).error();
+    }
+    redrive = *r;
+    it->second = norm;
+  }
+  if (auto it = extra.find("RedriveAllowPolicy"); it != extra.end()) {
+    auto r = normalise_allow_policy(it->second);
+    if (!r) {
+      return std::move(r).error();
+    }
+    it->second = *r;
+  }
   if (Entry* e = find(name)) {
     // Idempotent when every given attribute has the queue's value.
     const QueueAttributes have = e->queue->attributes();
@@ -449,7 +597,8 @@ Result<void> Registry::create_queue(std::string_view name, const AttributeMap& a
         auto it = e->extra.find(k);
         current = it == e->extra.end() ? "" : it->second;
       }
-      if (current != v) {
+      const auto given = extra.find(k);  // normalised (the two redrive policies)
+      if (current != (given != extra.end() ? given->second : v)) {
         return make_error(ErrorCode::kQueueNameExists,
                           "A queue already exists with the same name and a different value for "
                           "attribute " +
@@ -472,6 +621,12 @@ Result<void> Registry::create_queue(std::string_view name, const AttributeMap& a
   auto e = std::make_unique<Entry>();
   e->name = std::string(name);
   e->queue.emplace(std::move(q).value());
+  if (redrive) {
+    if (auto r = e->queue->set_redrive_policy(redrive); !r) {
+      (void)Queue::remove(location(name));
+      return r;
+    }
+  }
   e->extra = std::move(extra);
   e->tags = tags;
   if (auto s = save_metadata(*e); !s) {
@@ -634,8 +789,38 @@ Result<void> Registry::set_queue_attributes(std::string_view name, const Attribu
                       "You can use one type of server-side encryption (SSE) at one time. You can "
                       "either enable KMS SSE or SQS SSE.");
   }
+  std::optional<std::optional<RedrivePolicy>> redrive;  // outer: was it given at all
+  if (auto it = attributes.find("RedrivePolicy"); it != attributes.end()) {
+    std::string norm;
+    auto r = check_redrive(name, it->second, norm);
+    if (!r) {
+      return std::move(r).error();
+    }
+    redrive = *r;
+    if (norm.empty()) {
+      extra.erase("RedrivePolicy");
+    } else {
+      extra["RedrivePolicy"] = norm;
+    }
+  }
+  if (auto it = attributes.find("RedriveAllowPolicy"); it != attributes.end()) {
+    auto r = normalise_allow_policy(it->second);
+    if (!r) {
+      return std::move(r).error();
+    }
+    if (r->empty()) {
+      extra.erase("RedriveAllowPolicy");
+    } else {
+      extra["RedriveAllowPolicy"] = *r;
+    }
+  }
   if (auto s = e->queue->set_attributes(attrs); !s) {
     return s;
+  }
+  if (redrive) {
+    if (auto s = e->queue->set_redrive_policy(*redrive); !s) {
+      return s;
+    }
   }
   e->extra = std::move(extra);
   if (auto s = save_metadata(*e); !s) {
@@ -699,6 +884,46 @@ Result<TagMap> Registry::list_queue_tags(std::string_view name) const {
     return make_error(ErrorCode::kQueueDoesNotExist, "The specified queue does not exist.");
   }
   return e->tags;
+}
+
+Result<ListQueuesResult> Registry::list_dead_letter_source_queues(
+    std::string_view dead_letter_queue, std::optional<int32_t> max_results,
+    std::string_view next_token) const {
+  std::lock_guard lock(mu_);
+  if (find(dead_letter_queue) == nullptr) {
+    return make_error(ErrorCode::kQueueDoesNotExist, "The specified queue does not exist.");
+  }
+  if (max_results && (*max_results < 1 || *max_results > 1000)) {
+    return make_error(ErrorCode::kInvalidParameterValue,
+                      "Value " + std::to_string(*max_results) +
+                          " for parameter MaxResults is invalid. Reason: must be between 1 and "
+                          "1000.");
+  }
+  std::string after;
+  if (!next_token.empty()) {
+    auto t = from_hex(next_token);
+    if (!t) {
+      return make_error(ErrorCode::kInvalidParameterValue, "Invalid NextToken value.");
+    }
+    after = *t;
+  }
+  const size_t limit = max_results ? static_cast<size_t>(*max_results) : 1000;
+  ListQueuesResult out;
+  for (auto it = after.empty() ? queues_.begin() : queues_.upper_bound(after); it != queues_.end();
+       ++it) {
+    const auto policy = it->second->queue->redrive_policy();
+    if (!policy || policy->dead_letter_queue != dead_letter_queue) {
+      continue;
+    }
+    if (out.names.size() == limit) {
+      if (max_results) {
+        out.next_token = to_hex(out.names.back());
+      }
+      break;
+    }
+    out.names.push_back(it->first);
+  }
+  return out;
 }
 
 std::vector<std::string> Registry::queue_names() const {

@@ -95,6 +95,12 @@ class Registry {
   Result<void> untag_queue(std::string_view name, std::span<const std::string> keys);
   Result<TagMap> list_queue_tags(std::string_view name) const;
 
+  /// ListDeadLetterSourceQueues: the queues whose RedrivePolicy names `dead_letter_queue`.
+  /// Errors: kQueueDoesNotExist, kInvalidParameterValue (MaxResults, NextToken).
+  Result<ListQueuesResult> list_dead_letter_source_queues(std::string_view dead_letter_queue,
+                                                          std::optional<int32_t> max_results,
+                                                          std::string_view next_token) const;
+
   std::string queue_arn(std::string_view name) const;
   std::vector<std::string> queue_names() const;
   /// Runs `fn` on the open queue `name` under the registry's lock (housekeeping, metrics).
@@ -110,6 +116,12 @@ class Registry {
   Result<void> load();
   Result<void> save_metadata(const Entry& e) const;
   Result<void> save_deleted() const;
+  // Checks a RedrivePolicy value for `source` against the other queues (target exists, its
+  // RedriveAllowPolicy admits `source`); returns the policy (nullopt for "", which removes it)
+  // and its normalised JSON in `normalised`.
+  Result<std::optional<RedrivePolicy>> check_redrive(std::string_view source,
+                                                     std::string_view value,
+                                                     std::string& normalised) const;
   Entry* find(std::string_view name);
   const Entry* find(std::string_view name) const;
   QueueLocation location(std::string_view name) const;

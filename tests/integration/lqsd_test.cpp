@@ -300,6 +300,56 @@ TEST_F(LqsdTest, MetricsMatchKnownTrafficAndBadRequestsGetErrors) {
   EXPECT_EQ(wait_exit(d), 0);
 }
 
+TEST_F(LqsdTest, PoisonMessageMovesToTheDeadLetterQueueAcrossProcesses) {
+  // The dead-letter queue is declared first: a RedrivePolicy must name an existing queue.
+  std::ofstream(config_) << R"({"queues": [
+    {"name": "orders-dlq"},
+    {"name": "orders", "attributes": {"VisibilityTimeout": 1, "RedrivePolicy":
+      {"deadLetterTargetArn": "arn:aws:sqs:us-east-1:000000000000:orders-dlq",
+       "maxReceiveCount": 2}}}]})";
+  const pid_t d = start("dlq", {"--config", config_});
+  ASSERT_TRUE(wait_ready("dlq")) << slurp(dir_ + "/dlq.err");
+  {
+    Queue q = open_queue("orders");
+    SendRequest r;
+    r.body = "poison";
+    ASSERT_TRUE(q.send(r));
+  }
+  // Three consumer processes in turn, each failing (never deleting): the first two get the
+  // message, the third's receive moves it.
+  QueueLocation where;
+  where.shm_root = root_.path();
+  where.name = "orders";
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    const pid_t c = test::spawn([where, attempt] {
+      auto q = Queue::open(where);
+      if (!q) return 2;
+      ReceiveBatch b;
+      ReceiveOptions o;
+      o.wait_time_s = 3;  // outlasts the 1 s visibility timeout of the previous attempt
+      if (!q->receive(b, o)) return 3;
+      if (attempt <= 2) {
+        return b.count == 1 && b.messages[0].receive_count == uint32_t(attempt) ? 0 : 4;
+      }
+      return b.count == 0 ? 0 : 5;
+    });
+    const int st = test::wait_for(c, 30s);
+    ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << "attempt " << attempt << ": " << st;
+  }
+  Queue dlq = open_queue("orders-dlq");
+  ReceiveBatch b;
+  ASSERT_TRUE(dlq.receive(b));
+  ASSERT_EQ(b.count, 1u);
+  EXPECT_EQ(b.messages[0].body, "poison");
+  EXPECT_EQ(b.messages[0].dead_letter_source_queue, "orders");
+  EXPECT_EQ(b.messages[0].receive_count, 3u);
+  const int port = ready_port(slurp(dir_ + "/dlq.out"));
+  const std::string m = http_exchange(port, "GET /metrics HTTP/1.1\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(sample(m, "lqs_queue_dlq_moves_total{queue=\"orders\"}"), 1) << m.substr(0, 200);
+  (void)::kill(d, SIGTERM);
+  EXPECT_EQ(wait_exit(d), 0);
+}
+
 TEST_F(LqsdTest, KilledDaemonRestartsAdoptsMessagesAndReapsLeasesNobodyPolls) {
   pid_t d = start("a", {"--config", config_});
   ASSERT_TRUE(wait_ready("a")) << slurp(dir_ + "/a.err");

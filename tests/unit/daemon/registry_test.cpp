@@ -100,7 +100,10 @@ TEST_F(RegistryTest, BadNamesAndAttributesGetSqsErrors) {
        {{"DeduplicationScope", "queue"}},
        ErrorCode::kInvalidAttributeName,
        "You can specify the DeduplicationScope only when FifoQueue is set to true."},
-      {"q", {{"RedrivePolicy", "{}"}}, ErrorCode::kInvalidAttributeValue, "dead-letter"},
+      {"q",
+       {{"RedrivePolicy", "{}"}},
+       ErrorCode::kInvalidParameterValue,
+       "The required parameter 'deadLetterTargetArn' is missing"},
       {"q", {{"QueueArn", "x"}}, ErrorCode::kInvalidAttributeName, "Unknown Attribute QueueArn."},
       {"q", {{"Policy", "{not json"}}, ErrorCode::kInvalidAttributeValue, "Policy"},
       {"q",
@@ -297,6 +300,82 @@ TEST_F(RegistryTest, CorruptMetadataIsAClearErrorNotACrash) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ErrorCode::kCorruption);
   EXPECT_NE(r.error().message.find("q.json"), std::string::npos) << r.error().message;
+}
+
+TEST_F(RegistryTest, RedrivePoliciesAreValidatedAppliedListedAndSurviveARestart) {
+  const std::string dlq_arn = "arn:aws:sqs:us-east-1:000000000000:dlq";
+  ASSERT_TRUE(reg_->create_queue("dlq", {}));
+  const std::string policy =
+      R"({"deadLetterTargetArn":")" + dlq_arn + R"(","maxReceiveCount":"2"})";
+  ASSERT_TRUE(reg_->create_queue("src", {{"RedrivePolicy", policy}}));
+  EXPECT_EQ(open_queue("src").redrive_policy(), (RedrivePolicy{"dlq", 2}));
+  const std::vector<std::string> all = {"All"};
+  EXPECT_EQ(reg_->get_queue_attributes("src", all)->at("RedrivePolicy"),
+            R"({"deadLetterTargetArn":")" + dlq_arn + R"(","maxReceiveCount":2})");
+  EXPECT_TRUE(reg_->create_queue("src", {{"RedrivePolicy", policy}}));  // idempotent
+  // Errors, each with SQS's reason.
+  auto expect_bad = [&](const std::string& value, const std::string& reason) {
+    auto r = reg_->set_queue_attributes("src", {{"RedrivePolicy", value}});
+    ASSERT_FALSE(r) << value;
+    EXPECT_EQ(r.error().code, ErrorCode::kInvalidParameterValue) << value;
+    EXPECT_NE(r.error().message.find(reason), std::string::npos) << r.error().message;
+  };
+  expect_bad(R"({"maxReceiveCount":3})", "The required parameter 'deadLetterTargetArn' is missing");
+  expect_bad(R"({"deadLetterTargetArn":")" + dlq_arn + R"("})",
+             "The required parameter 'maxReceiveCount' is missing");
+  expect_bad(R"({"deadLetterTargetArn":")" + dlq_arn + R"(","maxReceiveCount":1001})",
+             "valid values are from 1 to 1000 both inclusive");
+  expect_bad(
+      R"({"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:none","maxReceiveCount":1})",
+      "Dead-letter target does not exist.");
+  expect_bad(
+      R"({"deadLetterTargetArn":"arn:aws:sqs:eu-west-1:000000000000:dlq","maxReceiveCount":1})",
+      "Dead-letter target does not exist.");
+  expect_bad(
+      R"({"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:src","maxReceiveCount":1})",
+      "its own dead-letter queue");
+  expect_bad("not json", "not a valid JSON map");
+  EXPECT_EQ(open_queue("src").redrive_policy(), (RedrivePolicy{"dlq", 2}));  // unchanged
+  // RedriveAllowPolicy on the target decides who may use it.
+  ASSERT_TRUE(reg_->create_queue("guarded",
+                                 {{"RedriveAllowPolicy", R"({"redrivePermission":"denyAll"})"}}));
+  const std::string to_guarded =
+      R"({"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:guarded","maxReceiveCount":1})";
+  expect_bad(to_guarded, "does not allow this source queue");
+  ASSERT_TRUE(reg_->set_queue_attributes(
+      "guarded",
+      {{"RedriveAllowPolicy",
+        R"({"redrivePermission":"byQueue","sourceQueueArns":["arn:aws:sqs:us-east-1:000000000000:src"]})"}}));
+  EXPECT_TRUE(reg_->set_queue_attributes("src", {{"RedrivePolicy", to_guarded}}));
+  for (const std::string bad : {R"({"redrivePermission":"byQueue"})",
+                                R"({"redrivePermission":"allowAll","sourceQueueArns":["x"]})",
+                                R"({"redrivePermission":"maybe"})"}) {
+    EXPECT_EQ(reg_->set_queue_attributes("guarded", {{"RedriveAllowPolicy", bad}}).error().code,
+              ErrorCode::kInvalidParameterValue)
+        << bad;
+  }
+  // ListDeadLetterSourceQueues.
+  ASSERT_TRUE(reg_->set_queue_attributes("src", {{"RedrivePolicy", policy}}));
+  ASSERT_TRUE(reg_->create_queue("src2", {{"RedrivePolicy", policy}}));
+  EXPECT_EQ(reg_->list_dead_letter_source_queues("dlq", std::nullopt, "")->names,
+            (std::vector<std::string>{"src", "src2"}));
+  auto page = reg_->list_dead_letter_source_queues("dlq", 1, "");
+  EXPECT_EQ(page->names, (std::vector<std::string>{"src"}));
+  EXPECT_EQ(reg_->list_dead_letter_source_queues("dlq", 1, page->next_token)->names,
+            (std::vector<std::string>{"src2"}));
+  EXPECT_TRUE(reg_->list_dead_letter_source_queues("guarded", std::nullopt, "")->names.empty());
+  EXPECT_EQ(reg_->list_dead_letter_source_queues("nope", std::nullopt, "").error().code,
+            ErrorCode::kQueueDoesNotExist);
+  // "" removes a policy.
+  ASSERT_TRUE(reg_->set_queue_attributes("src2", {{"RedrivePolicy", ""}}));
+  EXPECT_FALSE(open_queue("src2").redrive_policy());
+  EXPECT_FALSE(reg_->get_queue_attributes("src2", all)->contains("RedrivePolicy"));
+  // After losing the shm root, the re-created source gets its policy back.
+  reg_.reset();
+  fs::remove_all(root_.path());
+  reopen();
+  EXPECT_EQ(open_queue("src").redrive_policy(), (RedrivePolicy{"dlq", 2}));
+  EXPECT_FALSE(open_queue("src2").redrive_policy());
 }
 
 TEST_F(RegistryTest, HousekeeperExpiresLeasesDelaysAndRetentionWithNoReceiver) {
