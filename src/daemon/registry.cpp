@@ -673,6 +673,12 @@ Result<ListQueuesResult> Registry::list_queues(std::string_view prefix,
                                                std::optional<int32_t> max_results,
                                                std::string_view next_token) const {
   std::lock_guard lock(mu_);
+  return page([&](const Entry& e) { return e.name.starts_with(prefix); }, max_results, next_token);
+}
+
+Result<ListQueuesResult> Registry::page(const std::function<bool(const Entry&)>& wanted,
+                                        std::optional<int32_t> max_results,
+                                        std::string_view next_token) const {
   if (max_results && (*max_results < 1 || *max_results > 1000)) {
     return make_error(ErrorCode::kInvalidParameterValue,
                       "Value " + std::to_string(*max_results) +
@@ -689,9 +695,9 @@ Result<ListQueuesResult> Registry::list_queues(std::string_view prefix,
   }
   const size_t limit = max_results ? static_cast<size_t>(*max_results) : 1000;
   ListQueuesResult out;
-  auto it = after.empty() ? queues_.begin() : queues_.upper_bound(after);
-  for (; it != queues_.end(); ++it) {
-    if (!it->first.starts_with(prefix)) {
+  for (auto it = after.empty() ? queues_.begin() : queues_.upper_bound(after); it != queues_.end();
+       ++it) {
+    if (!wanted(*it->second)) {
       continue;
     }
     if (out.names.size() == limit) {
@@ -893,37 +899,12 @@ Result<ListQueuesResult> Registry::list_dead_letter_source_queues(
   if (find(dead_letter_queue) == nullptr) {
     return make_error(ErrorCode::kQueueDoesNotExist, "The specified queue does not exist.");
   }
-  if (max_results && (*max_results < 1 || *max_results > 1000)) {
-    return make_error(ErrorCode::kInvalidParameterValue,
-                      "Value " + std::to_string(*max_results) +
-                          " for parameter MaxResults is invalid. Reason: must be between 1 and "
-                          "1000.");
-  }
-  std::string after;
-  if (!next_token.empty()) {
-    auto t = from_hex(next_token);
-    if (!t) {
-      return make_error(ErrorCode::kInvalidParameterValue, "Invalid NextToken value.");
-    }
-    after = *t;
-  }
-  const size_t limit = max_results ? static_cast<size_t>(*max_results) : 1000;
-  ListQueuesResult out;
-  for (auto it = after.empty() ? queues_.begin() : queues_.upper_bound(after); it != queues_.end();
-       ++it) {
-    const auto policy = it->second->queue->redrive_policy();
-    if (!policy || policy->dead_letter_queue != dead_letter_queue) {
-      continue;
-    }
-    if (out.names.size() == limit) {
-      if (max_results) {
-        out.next_token = to_hex(out.names.back());
-      }
-      break;
-    }
-    out.names.push_back(it->first);
-  }
-  return out;
+  return page(
+      [&](const Entry& e) {
+        const auto policy = e.queue->redrive_policy();
+        return policy && policy->dead_letter_queue == dead_letter_queue;
+      },
+      max_results, next_token);
 }
 
 std::vector<std::string> Registry::queue_names() const {

@@ -122,6 +122,10 @@ class Registry {
   Result<std::optional<RedrivePolicy>> check_redrive(std::string_view source,
                                                      std::string_view value,
                                                      std::string& normalised) const;
+  // One page of the queue names (sorted) for which `wanted` holds. REQUIRES: mu_ held.
+  Result<ListQueuesResult> page(const std::function<bool(const Entry&)>& wanted,
+                                std::optional<int32_t> max_results,
+                                std::string_view next_token) const;
   Entry* find(std::string_view name);
   const Entry* find(std::string_view name) const;
   QueueLocation location(std::string_view name) const;
