@@ -907,6 +907,157 @@ Result<ListQueuesResult> Registry::list_dead_letter_source_queues(
       max_results, next_token);
 }
 
+namespace {
+
+constexpr std::string_view kPermissionActions[] = {"*",
+                                                   "ChangeMessageVisibility",
+                                                   "DeleteMessage",
+                                                   "GetQueueAttributes",
+                                                   "GetQueueUrl",
+                                                   "ListDeadLetterSourceQueues",
+                                                   "ListQueueTags",
+                                                   "PurgeQueue",
+                                                   "ReceiveMessage",
+                                                   "SendMessage"};
+constexpr size_t kMaxActionsPerStatement = 7;
+constexpr size_t kMaxStatements = 20;
+
+bool is_label_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_';
+}
+
+Error bad_label(std::string_view label, std::string_view reason) {
+  return make_error(ErrorCode::kInvalidParameterValue,
+                    "Value " + std::string(label) +
+                        " for parameter Label is invalid. Reason: " + std::string(reason));
+}
+
+// A JSON value that is a string when there is one element, else an array (as SQS writes).
+json one_or_many(const std::vector<std::string>& v) {
+  return v.size() == 1 ? json(v.front()) : json(v);
+}
+
+}  // namespace
+
+Result<void> Registry::add_permission(std::string_view name, std::string_view label,
+                                      std::span<const std::string> account_ids,
+                                      std::span<const std::string> actions) {
+  std::lock_guard lock(mu_);
+  Entry* e = find(name);
+  if (e == nullptr) {
+    return make_error(ErrorCode::kQueueDoesNotExist, "The specified queue does not exist.");
+  }
+  if (label.empty() || label.size() > 80 ||
+      !std::all_of(label.begin(), label.end(), is_label_char)) {
+    return bad_label(label,
+                     "Can only include alphanumeric characters, hyphens, or underscores. "
+                     "1 to 80 in length");
+  }
+  if (account_ids.empty()) {
+    return make_error(ErrorCode::kMissingParameter,
+                      "The request must contain the parameter AWSAccountIds.");
+  }
+  if (actions.empty()) {
+    return make_error(ErrorCode::kMissingParameter,
+                      "The request must contain the parameter Actions.");
+  }
+  std::vector<std::string> principals;
+  for (const std::string& a : account_ids) {
+    if (a.size() != 12 || !std::all_of(a.begin(), a.end(), [](char c) {
+          return std::isdigit(static_cast<unsigned char>(c)) != 0;
+        })) {
+      return make_error(ErrorCode::kInvalidParameterValue,
+                        "Value " + a +
+                            " for parameter AWSAccountIds is invalid. Reason: an "
+                            "account id is 12 digits.");
+    }
+    principals.push_back("arn:aws:iam::" + a + ":root");
+  }
+  if (actions.size() > kMaxActionsPerStatement) {
+    return make_error(ErrorCode::kOverLimit, "A policy statement can list at most 7 actions; " +
+                                                 std::to_string(actions.size()) + " were given.");
+  }
+  std::vector<std::string> sqs_actions;
+  for (const std::string& a : actions) {
+    if (!one_of(a, kPermissionActions)) {
+      return make_error(ErrorCode::kInvalidParameterValue,
+                        "Value " + a +
+                            " for parameter ActionName is invalid. Reason: Please "
+                            "refer to the appropriate WSDL for a list of valid "
+                            "actions.");
+    }
+    sqs_actions.push_back("SQS:" + a);
+  }
+  json policy = json::object();
+  if (auto it = e->extra.find("Policy"); it != e->extra.end() && !it->second.empty()) {
+    policy = json::parse(it->second, nullptr, false);
+    if (policy.is_discarded() || !policy.is_object()) {
+      return make_error(ErrorCode::kInvalidParameterValue,
+                        "The queue's Policy attribute is not a JSON object; set a valid policy "
+                        "before adding permissions.");
+    }
+  }
+  if (!policy.contains("Statement") || !policy["Statement"].is_array()) {
+    policy["Version"] = "2012-10-17";
+    policy["Id"] = queue_arn(name) + "/SQSDefaultPolicy";
+    policy["Statement"] = json::array();
+  }
+  for (const json& st : policy["Statement"]) {
+    if (st.is_object() && st.value("Sid", "") == label) {
+      return bad_label(label, "Already exists.");
+    }
+  }
+  if (policy["Statement"].size() >= kMaxStatements) {
+    return make_error(ErrorCode::kOverLimit, "A policy can have at most 20 statements.");
+  }
+  policy["Statement"].push_back({{"Sid", std::string(label)},
+                                 {"Effect", "Allow"},
+                                 {"Principal", {{"AWS", one_or_many(principals)}}},
+                                 {"Action", one_or_many(sqs_actions)},
+                                 {"Resource", queue_arn(name)}});
+  const std::string before = e->extra["Policy"];
+  e->extra["Policy"] = policy.dump();
+  if (auto s = save_metadata(*e); !s) {
+    e->extra["Policy"] = before;
+    return s;
+  }
+  return {};
+}
+
+Result<void> Registry::remove_permission(std::string_view name, std::string_view label) {
+  std::lock_guard lock(mu_);
+  Entry* e = find(name);
+  if (e == nullptr) {
+    return make_error(ErrorCode::kQueueDoesNotExist, "The specified queue does not exist.");
+  }
+  auto it = e->extra.find("Policy");
+  json policy = it == e->extra.end() ? json() : json::parse(it->second, nullptr, false);
+  if (!policy.is_object() || !policy.contains("Statement") || !policy["Statement"].is_array()) {
+    return bad_label(label, "can't find label.");
+  }
+  json& statements = policy["Statement"];
+  const auto before = statements.size();
+  statements.erase(std::remove_if(statements.begin(), statements.end(),
+                                  [&](const json& st) {
+                                    return st.is_object() && st.value("Sid", "") == label;
+                                  }),
+                   statements.end());
+  if (statements.size() == before) {
+    return bad_label(label, "can't find label.");
+  }
+  const std::string old = it->second;
+  if (statements.empty()) {
+    e->extra.erase(it);  // no statement left: the queue has no Policy any more
+  } else {
+    it->second = policy.dump();
+  }
+  if (auto s = save_metadata(*e); !s) {
+    e->extra["Policy"] = old;
+    return s;
+  }
+  return {};
+}
+
 std::vector<std::string> Registry::queue_names() const {
   std::lock_guard lock(mu_);
   std::vector<std::string> out;

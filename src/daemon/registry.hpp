@@ -95,6 +95,15 @@ class Registry {
   Result<void> untag_queue(std::string_view name, std::span<const std::string> keys);
   Result<TagMap> list_queue_tags(std::string_view name) const;
 
+  /// AddPermission / RemovePermission: a statement per label in the queue's Policy attribute
+  /// (stored and returned; lqs does not enforce IAM policies). Errors: kQueueDoesNotExist,
+  /// kInvalidParameterValue (label, accounts, actions; "Already exists"; "can't find
+  /// label"), kMissingParameter, kOverLimit (more than 7 actions or 20 statements).
+  Result<void> add_permission(std::string_view name, std::string_view label,
+                              std::span<const std::string> account_ids,
+                              std::span<const std::string> actions);
+  Result<void> remove_permission(std::string_view name, std::string_view label);
+
   /// ListDeadLetterSourceQueues: the queues whose RedrivePolicy names `dead_letter_queue`.
   /// Errors: kQueueDoesNotExist, kInvalidParameterValue (MaxResults, NextToken).
   Result<ListQueuesResult> list_dead_letter_source_queues(std::string_view dead_letter_queue,

@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <vector>
@@ -376,6 +377,52 @@ TEST_F(RegistryTest, RedrivePoliciesAreValidatedAppliedListedAndSurviveARestart)
   reopen();
   EXPECT_EQ(open_queue("src").redrive_policy(), (RedrivePolicy{"dlq", 2}));
   EXPECT_FALSE(open_queue("src2").redrive_policy());
+}
+
+TEST_F(RegistryTest, AddAndRemovePermissionWriteThePolicyAttribute) {
+  ASSERT_TRUE(reg_->create_queue("q", {}));
+  const std::vector<std::string> accounts = {"111122223333"};
+  const std::vector<std::string> send = {"SendMessage"};
+  ASSERT_TRUE(reg_->add_permission("q", "writers", accounts, send));
+  const std::vector<std::string> two = {"111122223333", "444455556666"};
+  const std::vector<std::string> read = {"ReceiveMessage", "DeleteMessage"};
+  ASSERT_TRUE(reg_->add_permission("q", "readers", two, read));
+  const std::vector<std::string> names = {"Policy"};
+  const auto policy = nlohmann::json::parse(reg_->get_queue_attributes("q", names)->at("Policy"));
+  EXPECT_EQ(policy["Version"], "2012-10-17");
+  ASSERT_EQ(policy["Statement"].size(), 2u);
+  EXPECT_EQ(policy["Statement"][0]["Sid"], "writers");
+  EXPECT_EQ(policy["Statement"][0]["Principal"]["AWS"], "arn:aws:iam::111122223333:root");
+  EXPECT_EQ(policy["Statement"][0]["Action"], "SQS:SendMessage");
+  EXPECT_EQ(policy["Statement"][0]["Resource"], "arn:aws:sqs:us-east-1:000000000000:q");
+  EXPECT_EQ(policy["Statement"][1]["Action"],
+            nlohmann::json({"SQS:ReceiveMessage", "SQS:DeleteMessage"}));
+  // SQS's errors.
+  EXPECT_EQ(reg_->add_permission("q", "writers", accounts, send).error().message,
+            "Value writers for parameter Label is invalid. Reason: Already exists.");
+  EXPECT_EQ(reg_->remove_permission("q", "nobody").error().message,
+            "Value nobody for parameter Label is invalid. Reason: can't find label.");
+  const std::vector<std::string> bogus = {"FlyAway"};
+  EXPECT_EQ(reg_->add_permission("q", "x", accounts, bogus).error().code,
+            ErrorCode::kInvalidParameterValue);
+  const std::vector<std::string> eight = {
+      "SendMessage",        "ReceiveMessage", "DeleteMessage", "ChangeMessageVisibility",
+      "GetQueueAttributes", "GetQueueUrl",    "PurgeQueue",    "ListQueueTags"};
+  EXPECT_EQ(reg_->add_permission("q", "x", accounts, eight).error().code, ErrorCode::kOverLimit);
+  const std::vector<std::string> bad_account = {"12"};
+  EXPECT_EQ(reg_->add_permission("q", "x", bad_account, send).error().code,
+            ErrorCode::kInvalidParameterValue);
+  EXPECT_EQ(reg_->add_permission("q", "x", {}, send).error().code, ErrorCode::kMissingParameter);
+  EXPECT_EQ(reg_->add_permission("q", "bad label", accounts, send).error().code,
+            ErrorCode::kInvalidParameterValue);
+  // Removal, and the attribute disappears with its last statement.
+  ASSERT_TRUE(reg_->remove_permission("q", "writers"));
+  reopen();
+  EXPECT_EQ(nlohmann::json::parse(reg_->get_queue_attributes("q", names)->at("Policy"))["Statement"]
+                .size(),
+            1u);
+  ASSERT_TRUE(reg_->remove_permission("q", "readers"));
+  EXPECT_FALSE(reg_->get_queue_attributes("q", names)->contains("Policy"));
 }
 
 TEST_F(RegistryTest, HousekeeperExpiresLeasesDelaysAndRetentionWithNoReceiver) {
