@@ -42,7 +42,8 @@ namespace lqs {
   X(kTimedOut,                  "ServiceUnavailable",              "ServiceUnavailable",                                    503) \
   X(kQueueDeletedRecently,      "QueueDeletedRecently",            "AWS.SimpleQueueService.QueueDeletedRecently",           400) \
   X(kPurgeQueueInProgress,      "PurgeQueueInProgress",            "AWS.SimpleQueueService.PurgeQueueInProgress",           403) \
-  X(kInstanceLocked,            "InternalFailure",                 "InternalFailure",                                       500)
+  X(kInstanceLocked,            "InternalFailure",                 "InternalFailure",                                       500) \
+  X(kResourceNotFound,          "ResourceNotFoundException",       "ResourceNotFoundException",                             404)
 // clang-format on
 
 /// Every error the library reports. Values are stable (they may be stored in shared memory).

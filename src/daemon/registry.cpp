@@ -215,7 +215,7 @@ Result<json> read_json(const fs::path& path) {
 }
 
 // Parses an ARN of this instance's region and account into the queue name it names.
-std::optional<std::string> queue_of_arn(std::string_view arn, const Instance& inst) {
+std::optional<std::string> arn_to_queue(std::string_view arn, const Instance& inst) {
   const std::string prefix = "arn:aws:sqs:" + inst.region + ":" + inst.account_id + ":";
   if (!arn.starts_with(prefix)) {
     return std::nullopt;
@@ -324,6 +324,10 @@ std::string Registry::queue_arn(std::string_view name) const {
   return "arn:aws:sqs:" + instance_.region + ":" + instance_.account_id + ":" + std::string(name);
 }
 
+std::optional<std::string> Registry::queue_of_arn(std::string_view arn) const {
+  return arn_to_queue(arn, instance_);
+}
+
 Registry::Entry* Registry::find(std::string_view name) {
   auto it = queues_.find(name);
   return it == queues_.end() ? nullptr : it->second.get();
@@ -414,7 +418,7 @@ Result<void> Registry::load() {
     const json j = json::parse(it->second, nullptr, false);
     const auto target =
         j.is_object() && j.contains("deadLetterTargetArn") && j["deadLetterTargetArn"].is_string()
-            ? queue_of_arn(j["deadLetterTargetArn"].get<std::string>(), instance_)
+            ? arn_to_queue(j["deadLetterTargetArn"].get<std::string>(), instance_)
             : std::nullopt;
     if (!target || !j.contains("maxReceiveCount") || !j["maxReceiveCount"].is_number_integer()) {
       return make_error(ErrorCode::kCorruption, "queue " + name + ": bad stored RedrivePolicy");
@@ -504,7 +508,7 @@ Result<std::optional<RedrivePolicy>> Registry::check_redrive(std::string_view so
             ", valid values are from 1 to 1000 both inclusive.");
   }
   const std::string arn = j["deadLetterTargetArn"].get<std::string>();
-  const auto target = queue_of_arn(arn, instance_);
+  const auto target = arn_to_queue(arn, instance_);
   const Entry* t = target ? find(*target) : nullptr;
   if (t == nullptr) {
     return bad_redrive(kName, value, "Dead-letter target does not exist.");

@@ -111,6 +111,9 @@ class Registry {
                                                           std::string_view next_token) const;
 
   std::string queue_arn(std::string_view name) const;
+  /// The queue name an ARN of this instance's region and account names (not checked to exist).
+  std::optional<std::string> queue_of_arn(std::string_view arn) const;
+  const Instance& instance() const noexcept { return instance_; }
   std::vector<std::string> queue_names() const;
   /// Runs `fn` on the open queue `name` under the registry's lock (housekeeping, metrics).
   Result<void> with_queue(std::string_view name, const std::function<void(Queue&)>& fn);

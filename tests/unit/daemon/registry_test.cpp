@@ -3,6 +3,7 @@
 #include "daemon/registry.hpp"
 
 #include "daemon/housekeeper.hpp"
+#include "daemon/move_tasks.hpp"
 #include "support/test_support.hpp"
 
 #include <gtest/gtest.h>
@@ -423,6 +424,101 @@ TEST_F(RegistryTest, AddAndRemovePermissionWriteThePolicyAttribute) {
             1u);
   ASSERT_TRUE(reg_->remove_permission("q", "readers"));
   EXPECT_FALSE(reg_->get_queue_attributes("q", names)->contains("Policy"));
+}
+
+TEST_F(RegistryTest, MoveTasksRedriveDeadLettersAtTheirRateAndReportSqsStatus) {
+  const std::string dlq_arn = "arn:aws:sqs:us-east-1:000000000000:dlq";
+  const std::string src_arn = "arn:aws:sqs:us-east-1:000000000000:src";
+  ASSERT_TRUE(reg_->create_queue("dlq", {}));
+  ASSERT_TRUE(reg_->create_queue("src", {{"RedrivePolicy", R"({"deadLetterTargetArn":")" + dlq_arn +
+                                                               R"(","maxReceiveCount":1})"}}));
+  ASSERT_TRUE(reg_->create_queue("other", {}));
+  // Five poison messages reach the dead-letter queue through the engine's redrive.
+  Queue src = open_queue("src");
+  std::set<std::string> original_ids;
+  for (int i = 0; i < 5; ++i) {
+    SendRequest r;
+    const std::string body = "job-" + std::to_string(i);
+    r.body = body;
+    original_ids.insert(src.send(r)->message_id.to_string());
+  }
+  ReceiveBatch b;
+  ReceiveOptions o;
+  o.max_number_of_messages = 10;
+  o.visibility_timeout_s = 1;
+  ASSERT_TRUE(src.receive(b, o));
+  ASSERT_EQ(b.count, 5u);
+  clock_.advance(2s);
+  ASSERT_TRUE(src.receive(b, o));
+  ASSERT_EQ(b.count, 0u);
+  ASSERT_EQ(open_queue("dlq").counts().visible, 5u);
+
+  MoveTasks tasks(*reg_);
+  int64_t now = clock_.unix_ms();
+  // SQS's errors first.
+  EXPECT_EQ(tasks.start(src_arn, "", std::nullopt, now).error().message,
+            "Source queue must be configured as a Dead Letter Queue.");
+  EXPECT_EQ(
+      tasks.start("arn:aws:sqs:us-east-1:000000000000:none", "", std::nullopt, now).error().code,
+      ErrorCode::kResourceNotFound);
+  EXPECT_EQ(tasks.start(dlq_arn, "arn:aws:sqs:us-east-1:000000000000:none", std::nullopt, now)
+                .error()
+                .message,
+            "The resource that you specified for the DestinationArn parameter doesn't exist.");
+  EXPECT_EQ(tasks.start(dlq_arn, "", 501, now).error().code, ErrorCode::kInvalidParameterValue);
+  // Back to each message's source at 2 messages per second.
+  auto handle = tasks.start(dlq_arn, "", 2, now);
+  ASSERT_TRUE(handle) << handle.error().message;
+  EXPECT_EQ(tasks.start(dlq_arn, "", 2, now).error().message,
+            "There is already a task running. Only one active task is allowed for a source "
+            "queue arn at a given time.");
+  auto listed = tasks.list(dlq_arn, std::nullopt);
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].status, "RUNNING");
+  EXPECT_EQ((*listed)[0].task_handle, *handle);
+  EXPECT_EQ((*listed)[0].approximate_messages_to_move, 5u);
+  EXPECT_EQ(tasks.do_work(now), 0u);  // no time has passed: the rate allows nothing yet
+  EXPECT_EQ(tasks.do_work(now + 1000), 2u);
+  EXPECT_EQ(tasks.do_work(now + 1500), 1u);
+  EXPECT_EQ(tasks.do_work(now + 10000), 2u);  // the bucket holds at most one second
+  listed = tasks.list(dlq_arn, 10);
+  EXPECT_EQ((*listed)[0].status, "COMPLETED");
+  EXPECT_TRUE((*listed)[0].task_handle.empty());
+  EXPECT_EQ((*listed)[0].approximate_messages_moved, 5u);
+  EXPECT_EQ((*listed)[0].started_timestamp_ms, now);
+  // They are new messages in their source queue: same bodies, new MessageIds.
+  EXPECT_EQ(open_queue("dlq").counts().visible, 0u);
+  ReceiveOptions all;
+  all.max_number_of_messages = 10;
+  ASSERT_TRUE(src.receive(b, all));
+  ASSERT_EQ(b.count, 5u);
+  for (size_t i = 0; i < b.count; ++i) {
+    EXPECT_TRUE(b.messages[i].body.starts_with("job-"));
+    EXPECT_FALSE(original_ids.contains(b.messages[i].message_id.to_string()));
+    EXPECT_EQ(b.messages[i].receive_count, 1u);
+  }
+  // Cancel: an explicit destination, stopped after the first second.
+  for (size_t i = 0; i < b.count; ++i) {  // fail them all once more: back into the DLQ
+    ASSERT_TRUE(src.change_visibility(b.messages[i].receipt_handle, 0));
+  }
+  ASSERT_TRUE(src.receive(b, o));
+  EXPECT_EQ(b.count, 0u);
+  ASSERT_EQ(open_queue("dlq").counts().visible, 5u);
+  now = clock_.unix_ms();
+  auto h2 = tasks.start(dlq_arn, "arn:aws:sqs:us-east-1:000000000000:other", 1, now);
+  ASSERT_TRUE(h2) << h2.error().message;
+  EXPECT_EQ(tasks.do_work(now + 1000), 1u);
+  auto moved = tasks.cancel(*h2);
+  ASSERT_TRUE(moved);
+  EXPECT_EQ(*moved, 1u);
+  EXPECT_EQ(tasks.do_work(now + 5000), 0u);
+  EXPECT_EQ(open_queue("other").counts().visible, 1u);
+  EXPECT_EQ(tasks.list(dlq_arn, 1)->at(0).status, "CANCELLED");
+  EXPECT_EQ(tasks.list(dlq_arn, 5)->size(), 2u);
+  EXPECT_EQ(tasks.cancel(*h2).error().code, ErrorCode::kInvalidParameterValue);
+  EXPECT_EQ(tasks.cancel("garbage").error().message, "Value for parameter TaskHandle is invalid.");
+  EXPECT_EQ(tasks.cancel("lqs-move-99").error().code, ErrorCode::kResourceNotFound);
+  EXPECT_EQ(tasks.list(dlq_arn, 11).error().code, ErrorCode::kInvalidParameterValue);
 }
 
 TEST_F(RegistryTest, HousekeeperExpiresLeasesDelaysAndRetentionWithNoReceiver) {
