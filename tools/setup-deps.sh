@@ -9,6 +9,7 @@ packages=(
   libssl-dev            # MD5 digests (libcrypto)
   nlohmann-json3-dev    # lqsd: queue metadata, config files
   libcli11-dev          # lqsd: command-line options
+  libyaml-cpp-dev       # lqsd: YAML queue files
   libgtest-dev          # tests
   libbenchmark-dev      # micro benchmarks
   clang clang-format clang-tidy   # fuzz preset (libFuzzer), formatting, static analysis

@@ -429,6 +429,36 @@ TEST_F(LqsdTest, RepeatedSigkillsMidTrafficLoseNothing) {
   ::munmap(mem, sizeof(Shared));
 }
 
+TEST_F(LqsdTest, YamlQueueFilesWorkLikeJsonOnes) {
+  const std::string yaml = dir_ + "/queues.yaml";
+  std::ofstream(yaml) << R"(queues:
+  - name: orders-dlq
+  - name: orders
+    attributes:
+      VisibilityTimeout: 7
+      RedrivePolicy:
+        deadLetterTargetArn: arn:aws:sqs:us-east-1:000000000000:orders-dlq
+        maxReceiveCount: 3
+    tags:
+      team: payments
+)";
+  const pid_t d = start("yaml", {"--config", yaml});
+  ASSERT_TRUE(wait_ready("yaml")) << slurp(dir_ + "/yaml.err");
+  EXPECT_EQ(open_queue("orders").attributes().visibility_timeout_s, 7);
+  EXPECT_EQ(open_queue("orders").redrive_policy(), (RedrivePolicy{"orders-dlq", 3}));
+  EXPECT_NE(slurp(dir_ + "/data/queues/orders.json").find("\"team\": \"payments\""),
+            std::string::npos);
+  (void)::kill(d, SIGTERM);
+  EXPECT_EQ(wait_exit(d), 0);
+  std::ofstream(yaml) << "queues: [ {name: a\n";  // unterminated
+  const pid_t bad = start("badyaml", {"--config", yaml});
+  const int st = wait_exit(bad);
+  ASSERT_TRUE(WIFEXITED(st));
+  EXPECT_EQ(WEXITSTATUS(st), 1);
+  EXPECT_NE(slurp(dir_ + "/badyaml.err").find("not valid YAML"), std::string::npos)
+      << slurp(dir_ + "/badyaml.err");
+}
+
 TEST_F(LqsdTest, KilledDaemonRestartsAdoptsMessagesAndReapsLeasesNobodyPolls) {
   pid_t d = start("a", {"--config", config_});
   ASSERT_TRUE(wait_ready("a")) << slurp(dir_ + "/a.err");

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
+#include <yaml-cpp/yaml.h>
 
 #include <CLI/CLI.hpp>
 #include <cerrno>
@@ -74,11 +75,32 @@ std::string value_string(const json& v) {
 
 // Applies a declared queue file: {"queues": [{"name", "attributes": {}, "tags": {}}]}.
 // Idempotent: existing queues get the declared attributes and tags.
-bool apply_config(Registry& registry, const std::string& path, std::string& error) {
-  if (path.ends_with(".yaml") || path.ends_with(".yml")) {
-    error = "config " + path + ": YAML is not supported yet; write the same structure as JSON";
-    return false;
+// YAML → the same JSON structure: mappings become objects, sequences arrays, and every
+// scalar a string (attribute values travel as strings anyway).
+json yaml_to_json(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Map: {
+      json o = json::object();
+      for (const auto& kv : n) {
+        o[kv.first.as<std::string>()] = yaml_to_json(kv.second);
+      }
+      return o;
+    }
+    case YAML::NodeType::Sequence: {
+      json a = json::array();
+      for (const auto& e : n) {
+        a.push_back(yaml_to_json(e));
+      }
+      return a;
+    }
+    case YAML::NodeType::Scalar:
+      return n.as<std::string>();
+    default:
+      return nullptr;
   }
+}
+
+bool apply_config(Registry& registry, const std::string& path, std::string& error) {
   std::ifstream in(path);
   if (!in) {
     error = "cannot read config " + path + ": " +
@@ -87,9 +109,19 @@ bool apply_config(Registry& registry, const std::string& path, std::string& erro
   }
   std::stringstream ss;
   ss << in.rdbuf();
-  const json j = json::parse(ss.str(), nullptr, false);
+  json j;
+  if (path.ends_with(".yaml") || path.ends_with(".yml")) {
+    try {
+      j = yaml_to_json(YAML::Load(ss.str()));
+    } catch (const YAML::Exception& e) {
+      error = "config " + path + ": not valid YAML: " + e.what();
+      return false;
+    }
+  } else {
+    j = json::parse(ss.str(), nullptr, false);
+  }
   if (j.is_discarded() || !j.is_object()) {
-    error = "config " + path + ": not a JSON object";
+    error = "config " + path + ": not a JSON (or YAML) object with a \"queues\" list";
     return false;
   }
   for (const auto& [k, v] : j.items()) {
@@ -165,7 +197,8 @@ int main(int argc, char** argv) {
                  "yet); port 0 picks a free port, printed in the ready line")
       ->envname("LQS_LISTEN")
       ->capture_default_str();
-  app.add_option("--config", config, "JSON file declaring queues, applied at start-up")
+  app.add_option("--config", config,
+                 "JSON or YAML (.yaml/.yml) file declaring queues, applied at start-up")
       ->envname("LQS_CONFIG");
   app.add_option("--region", region, "region in queue ARNs")->capture_default_str();
   app.add_option("--account-id", account_id, "12-digit account id in queue ARNs")
