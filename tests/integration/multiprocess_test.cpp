@@ -34,6 +34,7 @@ struct Shared {
   std::atomic<uint64_t> bad_payload;
   std::atomic<int64_t> woke_after_ms;
   std::atomic<int> woke_with_message;
+  std::atomic<int> entered_receive;  // a child is about to call receive()
 };
 
 uint64_t fnv(std::string_view s) {
@@ -192,6 +193,7 @@ TEST_F(MultiProcessTest, ReceiverKilledWhileParkedIsReapedAndWakeUpsStillWork) {
       ReceiveOptions o;
       o.wait_time_s = 20;
       auto t0 = std::chrono::steady_clock::now();
+      sh_->entered_receive.fetch_add(1);
       if (!q->receive(b, o)) return 3;
       sh_->woke_after_ms.store(std::chrono::duration_cast<std::chrono::milliseconds>(
                                    std::chrono::steady_clock::now() - t0)
@@ -202,8 +204,17 @@ TEST_F(MultiProcessTest, ReceiverKilledWhileParkedIsReapedAndWakeUpsStillWork) {
   };
   auto q = Queue::open(where_);
   ASSERT_TRUE(q);
+  // Waits until the children have entered receive(), then gives them time to spin (64
+  // yields) and park, even on a slow sanitizer build.
+  auto wait_parked = [&](int children) {
+    const auto until = std::chrono::steady_clock::now() + 20s;
+    while (sh_->entered_receive.load() < children && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(5ms);
+    }
+    std::this_thread::sleep_for(300ms);
+  };
   pid_t victim = parked_child();
-  std::this_thread::sleep_for(300ms);               // it spins briefly, then registers and parks
+  wait_parked(1);
   EXPECT_EQ(q->recover().dead_waiters_reaped, 0u);  // a live parked receiver is left alone
   ASSERT_EQ(::kill(victim, SIGKILL), 0);
   int st = test::wait_for(victim, 10s);
@@ -212,7 +223,7 @@ TEST_F(MultiProcessTest, ReceiverKilledWhileParkedIsReapedAndWakeUpsStillWork) {
   EXPECT_EQ(q->recover().dead_waiters_reaped, 0u);
 
   pid_t waiter = parked_child();
-  std::this_thread::sleep_for(300ms);
+  wait_parked(2);
   SendRequest r;
   r.body = "again";
   ASSERT_TRUE(q->send(r));
