@@ -43,7 +43,10 @@ namespace lqs {
   X(kQueueDeletedRecently,      "QueueDeletedRecently",            "AWS.SimpleQueueService.QueueDeletedRecently",           400) \
   X(kPurgeQueueInProgress,      "PurgeQueueInProgress",            "AWS.SimpleQueueService.PurgeQueueInProgress",           403) \
   X(kInstanceLocked,            "InternalFailure",                 "InternalFailure",                                       500) \
-  X(kResourceNotFound,          "ResourceNotFoundException",       "ResourceNotFoundException",                             404)
+  X(kResourceNotFound,          "ResourceNotFoundException",       "ResourceNotFoundException",                             404) \
+  X(kUnsupportedOperation,      "UnsupportedOperation",            "AWS.SimpleQueueService.UnsupportedOperation",           400) \
+  X(kInvalidAction,             "UnknownOperationException",       "InvalidAction",                                         400) \
+  X(kMalformedRequest,          "SerializationException",          "MalformedQueryString",                                  400)
 // clang-format on
 
 /// Every error the library reports. Values are stable (they may be stored in shared memory).

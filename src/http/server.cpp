@@ -53,7 +53,7 @@ class Session : public std::enable_shared_from_this<Session> {
       const int status = ec == bhttp::error::header_limit ? 431
                          : ec == bhttp::error::body_limit ? 413
                                                           : 400;
-      write(Response{status, "text/plain; charset=utf-8", ec.message() + "\n"}, false);
+      write(Response{status, "text/plain; charset=utf-8", ec.message() + "\n", {}}, false);
       return;
     }
     const auto& req = parser_->get();
@@ -69,8 +69,8 @@ class Session : public std::enable_shared_from_this<Session> {
     try {
       resp = handler_(r);
     } catch (const std::exception& e) {  // a handler bug must not take the server down
-      resp = Response{500, "text/plain; charset=utf-8",
-                      std::string("internal error: ") + e.what() + "\n"};
+      resp = Response{
+          500, "text/plain; charset=utf-8", std::string("internal error: ") + e.what() + "\n", {}};
     }
     write(std::move(resp), req.keep_alive());
   }
@@ -81,6 +81,9 @@ class Session : public std::enable_shared_from_this<Session> {
     res->result(static_cast<bhttp::status>(r.status));
     res->set(bhttp::field::server, "lqsd");
     res->set(bhttp::field::content_type, r.content_type);
+    for (const auto& [name, value] : r.headers) {
+      res->set(beast::string_view(name.data(), name.size()), value);
+    }
     res->keep_alive(keep_alive);
     res->body() = std::move(r.body);
     res->prepare_payload();

@@ -459,6 +459,66 @@ TEST_F(LqsdTest, YamlQueueFilesWorkLikeJsonOnes) {
       << slurp(dir_ + "/badyaml.err");
 }
 
+// The SQS control actions in the JSON 1.0 protocol, as an SDK sends them.
+TEST_F(LqsdTest, SqsJsonControlActionsWithSqsErrors) {
+  const pid_t d = start("api");
+  ASSERT_TRUE(wait_ready("api")) << slurp(dir_ + "/api.err");
+  const int port = ready_port(slurp(dir_ + "/api.out"));
+  auto call = [&](const std::string& action, const std::string& body) {
+    return http_exchange(port, "POST / HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
+                                   "\r\nX-Amz-Target: AmazonSQS." + action +
+                                   "\r\nContent-Type: application/x-amz-json-1.0\r\n"
+                                   "Content-Length: " +
+                                   std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" +
+                                   body);
+  };
+  const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/000000000000/jobs";
+  std::string r =
+      call("CreateQueue",
+           R"({"QueueName":"jobs","Attributes":{"VisibilityTimeout":"45"},"tags":{"team":"a"}})");
+  EXPECT_NE(r.find("HTTP/1.1 200"), std::string::npos) << r;
+  EXPECT_NE(r.find(R"({"QueueUrl":")" + url + R"("})"), std::string::npos) << r;
+  r = call("CreateQueue", R"({"QueueName":"jobs","Attributes":{"VisibilityTimeout":"46"}})");
+  EXPECT_NE(r.find("HTTP/1.1 400"), std::string::npos) << r;
+  EXPECT_NE(r.find("x-amzn-query-error: QueueAlreadyExists;Sender"), std::string::npos) << r;
+  EXPECT_NE(r.find(R"("__type":"com.amazonaws.sqs#QueueNameExists")"), std::string::npos) << r;
+  r = call("GetQueueUrl", R"({"QueueName":"nope"})");
+  EXPECT_NE(r.find("AWS.SimpleQueueService.NonExistentQueue;Sender"), std::string::npos) << r;
+  r = call("ListQueues", R"({"QueueNamePrefix":"jo"})");
+  EXPECT_NE(r.find(R"({"QueueUrls":[")" + url + R"("]})"), std::string::npos) << r;
+  r = call("GetQueueAttributes",
+           R"({"QueueUrl":")" + url + R"(","AttributeNames":["VisibilityTimeout","QueueArn"]})");
+  EXPECT_NE(r.find(R"("VisibilityTimeout":"45")"), std::string::npos) << r;
+  EXPECT_NE(r.find(R"("QueueArn":"arn:aws:sqs:us-east-1:000000000000:jobs")"), std::string::npos);
+  r = call("SetQueueAttributes",
+           R"({"QueueUrl":")" + url + R"(","Attributes":{"DelaySeconds":"901"}})");
+  EXPECT_NE(r.find("x-amzn-query-error: InvalidAttributeValue;Sender"), std::string::npos) << r;
+  r = call("ListQueueTags", R"({"QueueUrl":")" + url + R"("})");
+  EXPECT_NE(r.find(R"({"Tags":{"team":"a"}})"), std::string::npos) << r;
+  r = call("PurgeQueue", R"({"QueueUrl":")" + url + R"("})");
+  EXPECT_NE(r.find("HTTP/1.1 200"), std::string::npos) << r;
+  r = call("PurgeQueue", R"({"QueueUrl":")" + url + R"("})");
+  EXPECT_NE(r.find("HTTP/1.1 403"), std::string::npos) << r;
+  EXPECT_NE(r.find("AWS.SimpleQueueService.PurgeQueueInProgress;Sender"), std::string::npos);
+  r = call("SendMessage", R"({"QueueUrl":")" + url + R"(","MessageBody":"x"})");
+  EXPECT_NE(r.find("AWS.SimpleQueueService.UnsupportedOperation"), std::string::npos) << r;
+  r = call("FlyAway", "{}");
+  EXPECT_NE(r.find("x-amzn-query-error: InvalidAction;Sender"), std::string::npos) << r;
+  r = call("CreateQueue", "{not json");
+  EXPECT_NE(r.find("HTTP/1.1 400"), std::string::npos) << r;
+  r = call("CreateQueue", "{}");
+  EXPECT_NE(r.find("The request must contain the parameter QueueName."), std::string::npos) << r;
+  r = call("StartMessageMoveTask", R"({"SourceArn":"arn:aws:sqs:us-east-1:000000000000:jobs"})");
+  EXPECT_NE(r.find("Source queue must be configured as a Dead Letter Queue."), std::string::npos)
+      << r;
+  r = call("DeleteQueue", R"({"QueueUrl":")" + url + R"("})");
+  EXPECT_NE(r.find("HTTP/1.1 200"), std::string::npos) << r;
+  r = call("CreateQueue", R"({"QueueName":"jobs"})");
+  EXPECT_NE(r.find("AWS.SimpleQueueService.QueueDeletedRecently;Sender"), std::string::npos) << r;
+  (void)::kill(d, SIGTERM);
+  EXPECT_EQ(wait_exit(d), 0);
+}
+
 TEST_F(LqsdTest, KilledDaemonRestartsAdoptsMessagesAndReapsLeasesNobodyPolls) {
   pid_t d = start("a", {"--config", config_});
   ASSERT_TRUE(wait_ready("a")) << slurp(dir_ + "/a.err");

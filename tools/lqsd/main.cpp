@@ -7,7 +7,9 @@
 //   (each also from LQS_SHM_ROOT, LQS_DATA_DIR, LQS_LISTEN, LQS_CONFIG)
 #include "daemon/housekeeper.hpp"
 #include "daemon/metrics.hpp"
+#include "daemon/move_tasks.hpp"
 #include "daemon/registry.hpp"
+#include "daemon/sqs_json.hpp"
 #include "http/server.hpp"
 
 #include <fcntl.h>
@@ -24,6 +26,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -266,25 +269,36 @@ int main(int argc, char** argv) {
     }
   }
   lqs::daemon::Housekeeper keeper(reg, interval_ms);
+  lqs::daemon::MoveTasks tasks(reg);
+  std::mutex tasks_mu;  // the HTTP thread starts/cancels/lists; this thread steps them
+  const auto now_ms = [] { return lqs::SystemClock::instance().unix_ms(); };
+  lqs::daemon::SqsJsonApi api(reg, tasks, tasks_mu, now_ms);
   lqs::http::ServerOptions http_options;
   http_options.listen = listen;
-  auto server = lqs::http::Server::start(http_options, [&reg](const lqs::http::Request& r) {
+  auto server = lqs::http::Server::start(http_options, [&reg, &api](const lqs::http::Request& r) {
+    if (lqs::daemon::SqsJsonApi::accepts(r)) {
+      return api.handle(r);
+    }
     const std::string_view path = std::string_view(r.target).substr(0, r.target.find('?'));
     if (r.method != "GET" && r.method != "HEAD") {
-      return lqs::http::Response{405, "text/plain; charset=utf-8",
-                                 "only GET /metrics and GET /health are served (the SQS API is "
-                                 "not built yet)\n"};
+      return lqs::http::Response{405,
+                                 "text/plain; charset=utf-8",
+                                 "lqsd serves GET /metrics, GET /health and the SQS control "
+                                 "actions in the JSON protocol (POST with X-Amz-Target)\n",
+                                 {}};
     }
     if (path == "/metrics") {
       return lqs::http::Response{
-          200, "text/plain; version=0.0.4; charset=utf-8",
-          lqs::daemon::render_metrics(reg, lqs::SystemClock::instance().unix_ms())};
+          200,
+          "text/plain; version=0.0.4; charset=utf-8",
+          lqs::daemon::render_metrics(reg, lqs::SystemClock::instance().unix_ms()),
+          {}};
     }
     if (path == "/health") {
-      return lqs::http::Response{200, "text/plain; charset=utf-8", "ok\n"};
+      return lqs::http::Response{200, "text/plain; charset=utf-8", "ok\n", {}};
     }
-    return lqs::http::Response{404, "text/plain; charset=utf-8",
-                               "not found: lqsd serves /metrics and /health\n"};
+    return lqs::http::Response{
+        404, "text/plain; charset=utf-8", "not found: lqsd serves /metrics and /health\n", {}};
   });
   if (!server) {
     return fail(server.error().message);
@@ -299,6 +313,12 @@ int main(int argc, char** argv) {
   (void)std::fflush(stdout);
 
   for (;;) {
+    {
+      std::lock_guard lock(tasks_mu);
+      if (const uint64_t moved = tasks.do_work(now_ms()); moved != 0) {
+        info("move_tasks", "moved=" + std::to_string(moved));
+      }
+    }
     const auto r = keeper.do_work(lqs::SystemClock::instance().unix_ms());
     if (r.leases_expired + r.retention_expired + r.dead_writers_reclaimed + r.deletes_completed +
             r.dead_waiters_reaped !=
