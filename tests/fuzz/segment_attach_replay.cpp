@@ -1,10 +1,14 @@
 // Copyright lqs authors. Replays a fuzz corpus through LLVMFuzzerTestOneInput as an ordinary
 // test: `segment_attach_replay <dir>...`; exits non-zero if the directory holds no input.
+#include <unistd.h>
+
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <string>
+#include <system_error>
 #include <vector>
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
@@ -21,5 +25,8 @@ int main(int argc, char** argv) {
     }
   }
   std::printf("replayed %zu inputs\n", n);
+  // The target's scratch directory (see segment_attach_fuzz.cpp): leave nothing in /dev/shm.
+  std::error_code ec;
+  std::filesystem::remove_all("/dev/shm/lqs-fuzz-" + std::to_string(::getpid()), ec);
   return n > 0 ? 0 : 1;
 }
