@@ -16,29 +16,45 @@ struct Family {
   std::string_view name;
   std::string_view type;
   std::string_view help;
+  uint64_t (*value)(const QueueStats& st, int64_t now_unix_ms);  // the sample of one queue
 };
 
-// Per-queue families, in output order.
+uint64_t age_seconds(const QueueStats& st, int64_t now_unix_ms) {
+  return st.oldest_sent_unix_ms == 0 || st.oldest_sent_unix_ms > now_unix_ms
+             ? 0
+             : static_cast<uint64_t>(now_unix_ms - st.oldest_sent_unix_ms) / 1000;
+}
+
+// Per-queue families, in output order; each knows where its value comes from.
 constexpr Family kFamilies[] = {
     {"lqs_queue_messages_visible", "gauge",
-     "Messages available for retrieval (ApproximateNumberOfMessagesVisible)."},
+     "Messages available for retrieval (ApproximateNumberOfMessagesVisible).",
+     [](const QueueStats& st, int64_t) { return st.counts.visible; }},
     {"lqs_queue_messages_in_flight", "gauge",
      "Messages received and not yet deleted or visible again "
-     "(ApproximateNumberOfMessagesNotVisible)."},
+     "(ApproximateNumberOfMessagesNotVisible).",
+     [](const QueueStats& st, int64_t) { return st.counts.in_flight; }},
     {"lqs_queue_messages_delayed", "gauge",
-     "Messages waiting out a delay (ApproximateNumberOfMessagesDelayed)."},
+     "Messages waiting out a delay (ApproximateNumberOfMessagesDelayed).",
+     [](const QueueStats& st, int64_t) { return st.counts.delayed; }},
     {"lqs_queue_oldest_message_age_seconds", "gauge",
-     "Age of the oldest message in the queue, 0 when empty (ApproximateAgeOfOldestMessage)."},
+     "Age of the oldest message in the queue, 0 when empty (ApproximateAgeOfOldestMessage).",
+     age_seconds},
     {"lqs_queue_messages_sent_total", "counter",
-     "Messages accepted by send (NumberOfMessagesSent)."},
+     "Messages accepted by send (NumberOfMessagesSent).",
+     [](const QueueStats& st, int64_t) { return st.sent_total; }},
     {"lqs_queue_messages_received_total", "counter",
-     "Messages returned by receive (NumberOfMessagesReceived)."},
+     "Messages returned by receive (NumberOfMessagesReceived).",
+     [](const QueueStats& st, int64_t) { return st.received_total; }},
     {"lqs_queue_empty_receives_total", "counter",
-     "Receives that returned no message (NumberOfEmptyReceives)."},
+     "Receives that returned no message (NumberOfEmptyReceives).",
+     [](const QueueStats& st, int64_t) { return st.empty_receives_total; }},
     {"lqs_queue_messages_deleted_total", "counter",
-     "DeleteMessage calls with a valid receipt handle (NumberOfMessagesDeleted)."},
+     "DeleteMessage calls with a valid receipt handle (NumberOfMessagesDeleted).",
+     [](const QueueStats& st, int64_t) { return st.deleted_total; }},
     {"lqs_queue_dlq_moves_total", "counter",
-     "Messages moved from this queue to its dead-letter queue by its RedrivePolicy."},
+     "Messages moved from this queue to its dead-letter queue by its RedrivePolicy.",
+     [](const QueueStats& st, int64_t) { return st.dlq_moves_total; }},
 };
 
 void append_u64(std::string& out, uint64_t v) { out += std::to_string(v); }
@@ -56,43 +72,11 @@ std::string render_metrics(Registry& registry, int64_t now_unix_ms) {
   }
   std::string out;
   out.reserve(512 + rows.size() * 8 * 96);
-  for (size_t f = 0; f < std::size(kFamilies); ++f) {
-    const Family& fam = kFamilies[f];
+  for (const Family& fam : kFamilies) {
     out.append("# HELP ").append(fam.name).append(" ").append(fam.help).append("\n");
     out.append("# TYPE ").append(fam.name).append(" ").append(fam.type).append("\n");
     for (const Row& r : rows) {
-      uint64_t v = 0;
-      switch (f) {
-        case 0:
-          v = r.st.counts.visible;
-          break;
-        case 1:
-          v = r.st.counts.in_flight;
-          break;
-        case 2:
-          v = r.st.counts.delayed;
-          break;
-        case 3:
-          v = r.st.oldest_sent_unix_ms == 0 || r.st.oldest_sent_unix_ms > now_unix_ms
-                  ? 0
-                  : static_cast<uint64_t>(now_unix_ms - r.st.oldest_sent_unix_ms) / 1000;
-          break;
-        case 4:
-          v = r.st.sent_total;
-          break;
-        case 5:
-          v = r.st.received_total;
-          break;
-        case 6:
-          v = r.st.empty_receives_total;
-          break;
-        case 7:
-          v = r.st.deleted_total;
-          break;
-        default:
-          v = r.st.dlq_moves_total;
-          break;
-      }
+      const uint64_t v = fam.value(r.st, now_unix_ms);
       // Queue names are [A-Za-z0-9_-]: nothing to escape in the label value.
       out.append(fam.name).append("{queue=\"").append(r.queue).append("\"} ");
       append_u64(out, v);

@@ -47,6 +47,11 @@ bool one_of(std::string_view v, std::span<const std::string_view> set) {
   return std::find(set.begin(), set.end(), v) != set.end();
 }
 
+// QueueDoesNotExist with the JSON protocol's message (SQS_REFERENCE.md §1.3, GetQueueUrl).
+Error no_such_queue() {
+  return make_error(ErrorCode::kQueueDoesNotExist, "The specified queue does not exist.");
+}
+
 Error unknown_attribute(std::string_view name) {
   return make_error(ErrorCode::kInvalidAttributeName,
                     "Unknown Attribute " + std::string(name) + ".");
@@ -646,7 +651,7 @@ Result<void> Registry::delete_queue(std::string_view name) {
   std::lock_guard lock(mu_);
   auto it = queues_.find(name);
   if (it == queues_.end()) {
-    return make_error(ErrorCode::kQueueDoesNotExist, "The specified queue does not exist.");
+    return no_such_queue();
   }
   const std::string n = it->first;
   if (auto r = Queue::remove(location(n)); !r && r.error().code != ErrorCode::kQueueDoesNotExist) {
@@ -668,7 +673,7 @@ Result<void> Registry::delete_queue(std::string_view name) {
 Result<void> Registry::get_queue_url(std::string_view name) const {
   std::lock_guard lock(mu_);
   if (find(name) == nullptr) {
-    return make_error(ErrorCode::kQueueDoesNotExist, "The specified queue does not exist.");
+    return no_such_queue();
   }
   return {};
 }
@@ -720,7 +725,7 @@ Result<AttributeMap> Registry::get_queue_attributes(std::string_view name,
   std::lock_guard lock(mu_);
   const Entry* e = find(name);
   if (e == nullptr) {
-    return make_error(ErrorCode::kQueueDoesNotExist, "The specified queue does not exist.");
+    return no_such_queue();
   }
   const bool all = std::find(names.begin(), names.end(), "All") != names.end();
   for (const std::string& n : names) {
@@ -769,7 +774,7 @@ Result<void> Registry::set_queue_attributes(std::string_view name, const Attribu
   std::lock_guard lock(mu_);
   Entry* e = find(name);
   if (e == nullptr) {
-    return make_error(ErrorCode::kQueueDoesNotExist, "The specified queue does not exist.");
+    return no_such_queue();
   }
   if (attributes.empty()) {
     return make_error(ErrorCode::kMissingParameter,
@@ -844,7 +849,7 @@ Result<void> Registry::purge_queue(std::string_view name) {
   std::lock_guard lock(mu_);
   Entry* e = find(name);
   if (e == nullptr) {
-    return make_error(ErrorCode::kQueueDoesNotExist, "The specified queue does not exist.");
+    return no_such_queue();
   }
   const int64_t now = now_unix_ms();
   if (now - e->last_purge_ms < kPurgeQuietMs) {
@@ -864,7 +869,7 @@ Result<void> Registry::tag_queue(std::string_view name, const TagMap& tags) {
   std::lock_guard lock(mu_);
   Entry* e = find(name);
   if (e == nullptr) {
-    return make_error(ErrorCode::kQueueDoesNotExist, "The specified queue does not exist.");
+    return no_such_queue();
   }
   if (auto t = validate_tags(tags); !t) {
     return t;
@@ -879,7 +884,7 @@ Result<void> Registry::untag_queue(std::string_view name, std::span<const std::s
   std::lock_guard lock(mu_);
   Entry* e = find(name);
   if (e == nullptr) {
-    return make_error(ErrorCode::kQueueDoesNotExist, "The specified queue does not exist.");
+    return no_such_queue();
   }
   for (const std::string& k : keys) {
     e->tags.erase(k);  // a missing key is a no-op, as on SQS
@@ -891,7 +896,7 @@ Result<TagMap> Registry::list_queue_tags(std::string_view name) const {
   std::lock_guard lock(mu_);
   const Entry* e = find(name);
   if (e == nullptr) {
-    return make_error(ErrorCode::kQueueDoesNotExist, "The specified queue does not exist.");
+    return no_such_queue();
   }
   return e->tags;
 }
@@ -901,7 +906,7 @@ Result<ListQueuesResult> Registry::list_dead_letter_source_queues(
     std::string_view next_token) const {
   std::lock_guard lock(mu_);
   if (find(dead_letter_queue) == nullptr) {
-    return make_error(ErrorCode::kQueueDoesNotExist, "The specified queue does not exist.");
+    return no_such_queue();
   }
   return page(
       [&](const Entry& e) {
@@ -949,7 +954,7 @@ Result<void> Registry::add_permission(std::string_view name, std::string_view la
   std::lock_guard lock(mu_);
   Entry* e = find(name);
   if (e == nullptr) {
-    return make_error(ErrorCode::kQueueDoesNotExist, "The specified queue does not exist.");
+    return no_such_queue();
   }
   if (label.empty() || label.size() > 80 ||
       !std::all_of(label.begin(), label.end(), is_label_char)) {
@@ -1032,7 +1037,7 @@ Result<void> Registry::remove_permission(std::string_view name, std::string_view
   std::lock_guard lock(mu_);
   Entry* e = find(name);
   if (e == nullptr) {
-    return make_error(ErrorCode::kQueueDoesNotExist, "The specified queue does not exist.");
+    return no_such_queue();
   }
   auto it = e->extra.find("Policy");
   json policy = it == e->extra.end() ? json() : json::parse(it->second, nullptr, false);
@@ -1076,7 +1081,7 @@ Result<void> Registry::with_queue(std::string_view name, const std::function<voi
   std::lock_guard lock(mu_);
   Entry* e = find(name);
   if (e == nullptr) {
-    return make_error(ErrorCode::kQueueDoesNotExist, "The specified queue does not exist.");
+    return no_such_queue();
   }
   fn(*e->queue);
   return {};

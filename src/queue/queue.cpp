@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <chrono>
 #include <climits>
 #include <cstring>
 #include <functional>
@@ -260,11 +261,17 @@ class Queue::Impl {
   // True if this caller may rebuild the free-slot hints now (rate limit shared by all
   // processes through the header).
   bool claim_hint_rebuild() noexcept {
-    const auto now = static_cast<int64_t>(now_rel_ms());
-    // relaxed: only rate-limits a repair; the slot states carry the truth.
-    int64_t due = h_->hint_rebuild_due_ms.load(std::memory_order_relaxed);
-    return now >= due && h_->hint_rebuild_due_ms.compare_exchange_strong(
-                             due, now + kHintRebuildIntervalMs, std::memory_order_relaxed);
+    return claim_due(h_->hint_rebuild_due_ms, kHintRebuildIntervalMs, now_rel_ms());
+  }
+
+  // A rate limit shared by every process through a header word: true for the one caller that
+  // finds `due_ms` reached at `now` and moves it `interval_ms` ahead.
+  static bool claim_due(std::atomic<int64_t>& due_ms, int64_t interval_ms, uint64_t now) noexcept {
+    const auto n = static_cast<int64_t>(now);
+    // relaxed: the word only rate-limits a repair; the slot states carry the truth.
+    int64_t due = due_ms.load(std::memory_order_relaxed);
+    return n >= due &&
+           due_ms.compare_exchange_strong(due, n + interval_ms, std::memory_order_relaxed);
   }
 
   uint64_t rebuild_slot_hints() noexcept {
@@ -953,17 +960,14 @@ class Queue::Impl {
   // push, or every lane full) stays invisible past its deadline to about one interval, while
   // busy queues never pay for it. The /proc check for dead writers stays in recover().
   bool maybe_full_sweep() noexcept {
-    const auto now = static_cast<int64_t>(now_rel_ms());
-    // relaxed: the due time only rate-limits the sweep; slot states carry the truth.
-    int64_t due = h_->full_sweep_due_ms.load(std::memory_order_relaxed);
-    if (now < due || !h_->full_sweep_due_ms.compare_exchange_strong(due, now + kFullSweepIntervalMs,
-                                                                    std::memory_order_relaxed)) {
+    const uint64_t now = now_rel_ms();
+    if (!claim_due(h_->full_sweep_due_ms, kFullSweepIntervalMs, now)) {
       return false;
     }
     const int64_t unix_now = unix_ms();
     RecoveryReport unused;
     for (uint32_t i = 0; i < slot_count_; ++i) {
-      repair_slot(i, static_cast<uint64_t>(now), unix_now, false, unused);
+      repair_slot(i, now, unix_now, false, unused);
     }
     return true;
   }
@@ -1129,19 +1133,31 @@ Result<void> Queue::set_redrive_policy(const std::optional<RedrivePolicy>& polic
     }
   }
   shm::SegmentHeader* h = im.h_;
-  // Seqlock writer. Writers are serialised by a CAS from an even to an odd sequence.
+  // Seqlock writer. Writers are serialised by a CAS from an even to an odd sequence, which
+  // they own until they CAS it to the next even value. A sequence that stays odd for
+  // kStuckWriterNs belongs to a writer killed mid-write: we take the write over by moving the
+  // odd sequence on by two (readers keep retrying, then the policy is whole again). A writer
+  // merely stalled that long would find its final CAS failing and give up its write.
+  constexpr int64_t kStuckWriterNs = 100'000'000;
+  // Real elapsed time, not the queue's clock (which tests may hold still).
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::nanoseconds(kStuckWriterNs);
   uint32_t seq = h->redrive_seq.load(std::memory_order_relaxed);
+  uint32_t owned = 0;  // the odd sequence this write holds
   for (;;) {
-    if ((seq & 1) != 0) {
+    const bool odd = (seq & 1) != 0;
+    if (odd && std::chrono::steady_clock::now() < give_up) {
       std::this_thread::yield();
       seq = h->redrive_seq.load(std::memory_order_relaxed);
       continue;
     }
-    // acq_rel: orders our field stores after the odd value readers check for.
-    if (h->redrive_seq.compare_exchange_weak(seq, seq + 1, std::memory_order_acq_rel)) {
+    // acq_rel: orders our field stores after the odd value readers check for. On failure
+    // `seq` is reloaded.
+    if (h->redrive_seq.compare_exchange_weak(seq, seq + (odd ? 2 : 1), std::memory_order_acq_rel)) {
+      owned = seq + (odd ? 2 : 1);
       break;
     }
   }
+  LQS_CRASH_POINT("redrive.after_claim");
   char name[sizeof(h->redrive_dlq_name)] = {};
   if (policy) {
     std::memcpy(name, policy->dead_letter_queue.data(), policy->dead_letter_queue.size());
@@ -1154,8 +1170,10 @@ Result<void> Queue::set_redrive_policy(const std::optional<RedrivePolicy>& polic
   }
   h->redrive_max_receive_count.store(policy ? policy->max_receive_count : 0,
                                      std::memory_order_release);
-  // release: pairs with the readers' acquire loads of the sequence.
-  h->redrive_seq.store(seq + 2, std::memory_order_release);
+  // release: pairs with the readers' acquire loads of the sequence. Fails only if a later
+  // writer took our write over (we stalled past kStuckWriterNs): theirs stands.
+  (void)h->redrive_seq.compare_exchange_strong(owned, owned + 1, std::memory_order_release,
+                                               std::memory_order_relaxed);
   return {};
 }
 
@@ -1499,29 +1517,7 @@ QueueStats Queue::stats() const {
   return st;
 }
 
-QueueCounts Queue::counts() const {
-  const Impl& im = *impl_;
-  QueueCounts c;
-  const uint64_t now = im.now_rel_ms();
-  for (uint32_t i = 0; i < im.slot_count_; ++i) {
-    StateWord sw = StateWord::decode(im.slots_[i].state.load(std::memory_order_relaxed));
-    switch (sw.state) {
-      case SlotState::kReady:
-      case SlotState::kPublishing:
-        ++c.visible;
-        break;
-      case SlotState::kLeased:
-        ++(sw.value <= now ? c.visible : c.in_flight);
-        break;
-      case SlotState::kDelayed:
-        ++(sw.value <= now ? c.visible : c.delayed);
-        break;
-      default:
-        break;
-    }
-  }
-  return c;
-}
+QueueCounts Queue::counts() const { return stats().counts; }
 
 RecoveryReport Queue::recover() {
   Impl& im = *impl_;

@@ -9,8 +9,9 @@
 //
 //  offset 0                                                           segment file (fallocated)
 //  ┌──────────────────────────────────────────────────────────────────────────────────────────┐
-//  │ SegmentHeader            4096 B: identity, geometry, attributes, futex, lane tags,      │
-//  │                          class hints, sweep cursor                                       │
+//  │ SegmentHeader            4096 B: identity, geometry, attributes, futex + waiter table,  │
+//  │                          sweep cursor + rate limits, lane tags, class hints, counters,   │
+//  │                          redrive policy (seqlock)                                        │
 //  ├──────────────────────────────────────────────────────────────────────────────────────────┤
 //  │ Slot[slot_count]         64 B each: state word {state,epoch,tver,value} + descriptor     │  slots_off
 //  ├──────────────────────────────────────────────────────────────────────────────────────────┤

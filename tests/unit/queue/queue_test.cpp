@@ -495,6 +495,24 @@ TEST_F(QueueTest, WithoutItsDeadLetterQueueAMessageIsDeliveredAsUsual) {
 #if defined(LQS_CRASH_POINTS)
 // A receiver killed between the copy into the dead-letter queue and the delete leaves the
 // message in both queues, never in neither; the next receive finishes the move.
+// A process killed in the middle of writing a redrive policy leaves the seqlock odd; the next
+// writer takes the write over after its wait instead of hanging.
+TEST_F(QueueTest, RedrivePolicyWriterKilledMidWriteDoesNotWedgeTheNextOne) {
+  Queue src = make({}, "src");
+  const QueueLocation w = where("src");
+  pid_t child = test::spawn([w] {
+    setenv("LQS_CRASH_AT", "redrive.after_claim:1", 1);
+    auto q = Queue::open(w);
+    if (!q) return 2;
+    (void)q->set_redrive_policy(RedrivePolicy{"dlq", 4});
+    return 3;  // not reached: killed at the crash point
+  });
+  const int st = test::wait_for(child, 30s);
+  ASSERT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) << st;
+  ASSERT_TRUE(src.set_redrive_policy(RedrivePolicy{"dlq", 7}));  // returns: no hang
+  EXPECT_EQ(src.redrive_policy(), (RedrivePolicy{"dlq", 7}));
+}
+
 TEST_F(QueueTest, KillDuringADeadLetterMoveNeverLosesTheMessage) {
   Queue src = make({}, "src");
   Queue dlq = make({}, "dlq");
