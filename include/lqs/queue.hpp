@@ -11,6 +11,7 @@
 #include "lqs/queue_attributes.hpp"
 #include "lqs/result.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -119,6 +120,22 @@ class Queue {
   /// the first one (parked on a futex; woken by a send from any process). An empty result is
   /// not an error. Errors: kInvalidParameterValue for out-of-range options.
   Result<void> receive(ReceiveBatch& out, const ReceiveOptions& options = {});
+
+  /// For event loops that wait on many queues at once (lqsd's long polls, one thread for all
+  /// of them). arm_wakeup() registers the caller as a parked receiver, so that the next send
+  /// to this queue, from any process, changes `*word` and wakes futex waiters on it. The
+  /// caller then re-checks (receive with wait_time_s = 0), waits (futex_wait or futex_waitv,
+  /// process-shared) while `*word == value` for at most `max_sleep_ns` (a delay or lease of
+  /// this queue falls due then; a timer-driven change does not touch `word`), and calls
+  /// disarm_wakeup(). `entry` < 0 means the waiter table was full: poll at a short interval.
+  struct Wakeup {
+    const std::atomic<uint32_t>* word = nullptr;
+    uint32_t value = 0;
+    int entry = -1;
+    int64_t max_sleep_ns = 0;
+  };
+  Wakeup arm_wakeup() noexcept;
+  void disarm_wakeup(const Wakeup& wakeup) noexcept;
 
   /// DeleteMessage. A handle whose message was already deleted, or re-received by someone
   /// else, succeeds without effect (as in SQS). Errors: kReceiptHandleIsInvalid.

@@ -61,7 +61,7 @@ void append_u64(std::string& out, uint64_t v) { out += std::to_string(v); }
 
 }  // namespace
 
-std::string render_metrics(Registry& registry, int64_t now_unix_ms) {
+std::string render_metrics(Registry& registry, int64_t now_unix_ms, const DaemonFigures& daemon) {
   struct Row {
     std::string queue;
     QueueStats st;
@@ -110,6 +110,11 @@ std::string render_metrics(Registry& registry, int64_t now_unix_ms) {
     append_u64(out, resident_pages * page);
     out.push_back('\n');
   }
+  out.append(
+      "# HELP lqsd_long_polls_waiting ReceiveMessage calls over HTTP waiting for a message.\n"
+      "# TYPE lqsd_long_polls_waiting gauge\nlqsd_long_polls_waiting ");
+  append_u64(out, daemon.long_polls_waiting);
+  out.push_back('\n');
   return out;
 }
 

@@ -10,8 +10,14 @@
 
 namespace lqs::daemon {
 
+/// Figures of the lqsd process that the registry does not know.
+struct DaemonFigures {
+  size_t long_polls_waiting = 0;  ///< ReceiveMessage calls held by the long poller
+};
+
 /// Renders every queue's gauges and counters at `now_unix_ms`, and the process figures.
-std::string render_metrics(Registry& registry, int64_t now_unix_ms);
+std::string render_metrics(Registry& registry, int64_t now_unix_ms,
+                           const DaemonFigures& daemon = {});
 
 }  // namespace lqs::daemon
 

@@ -275,8 +275,8 @@ Result<std::string> normalise_allow_policy(std::string_view value) {
 
 struct Registry::Entry {
   std::string name;
-  std::optional<Queue> queue;
-  AttributeMap extra;  // kExtraSettable values that were set
+  std::shared_ptr<Queue> queue;  // shared with in-flight HTTP requests (queue(name))
+  AttributeMap extra;            // kExtraSettable values that were set
   TagMap tags;
   int64_t last_purge_ms = INT64_MIN / 2;
 };
@@ -406,7 +406,7 @@ Result<void> Registry::load() {
     if (!q) {
       return make_error(q.error().code, "queue " + name + ": " + q.error().message);
     }
-    e->queue.emplace(std::move(q).value());
+    e->queue = std::make_shared<Queue>(std::move(q).value());
     queues_[name] = std::move(e);
   }
   if (ec) {
@@ -443,7 +443,7 @@ Result<void> Registry::load() {
     }
     auto e = std::make_unique<Entry>();
     e->name = name;
-    e->queue.emplace(std::move(q).value());
+    e->queue = std::make_shared<Queue>(std::move(q).value());
     if (auto s = save_metadata(*e); !s) {
       return s;
     }
@@ -629,7 +629,7 @@ Result<void> Registry::create_queue(std::string_view name, const AttributeMap& a
   }
   auto e = std::make_unique<Entry>();
   e->name = std::string(name);
-  e->queue.emplace(std::move(q).value());
+  e->queue = std::make_shared<Queue>(std::move(q).value());
   if (redrive) {
     if (auto r = e->queue->set_redrive_policy(redrive); !r) {
       (void)Queue::remove(location(name));
@@ -1085,6 +1085,12 @@ Result<void> Registry::with_queue(std::string_view name, const std::function<voi
   }
   fn(*e->queue);
   return {};
+}
+
+std::shared_ptr<Queue> Registry::queue(std::string_view name) const {
+  std::lock_guard lock(mu_);
+  const Entry* e = find(name);
+  return e == nullptr ? nullptr : e->queue;
 }
 
 }  // namespace lqs::daemon

@@ -115,6 +115,10 @@ class Registry {
   std::optional<std::string> queue_of_arn(std::string_view arn) const;
   const Instance& instance() const noexcept { return instance_; }
   std::vector<std::string> queue_names() const;
+  /// The open queue `name`, or nullptr. The data path (SendMessage, ReceiveMessage, ...) uses
+  /// it outside the registry's lock; a queue deleted meanwhile stays usable by its holders
+  /// (the mapping outlives the segment file) and vanishes with the last of them.
+  std::shared_ptr<Queue> queue(std::string_view name) const;
   /// Runs `fn` on the open queue `name` under the registry's lock (housekeeping, metrics).
   Result<void> with_queue(std::string_view name, const std::function<void(Queue&)>& fn);
 

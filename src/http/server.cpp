@@ -65,14 +65,24 @@ class Session : public std::enable_shared_from_this<Session> {
       auto it = req.find(beast::string_view(name.data(), name.size()));
       return it == req.end() ? std::string() : std::string(it->value());
     };
-    Response resp;
+    const bool keep_alive = req.keep_alive();
+    auto self = shared_from_this();
+    auto answered = std::make_shared<std::atomic<bool>>(false);
+    Respond respond = [self, keep_alive, answered](Response resp) {
+      if (answered->exchange(true)) {
+        return;  // a second answer is a handler bug; the first one stands
+      }
+      asio::post(self->stream_.get_executor(),
+                 [self, keep_alive, resp = std::move(resp)]() mutable {
+                   self->write(std::move(resp), keep_alive);
+                 });
+    };
     try {
-      resp = handler_(r);
+      handler_(r, respond);
     } catch (const std::exception& e) {  // a handler bug must not take the server down
-      resp = Response{
-          500, "text/plain; charset=utf-8", std::string("internal error: ") + e.what() + "\n", {}};
+      respond(Response{
+          500, "text/plain; charset=utf-8", std::string("internal error: ") + e.what() + "\n", {}});
     }
-    write(std::move(resp), req.keep_alive());
   }
 
   void write(Response r, bool keep_alive) {

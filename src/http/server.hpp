@@ -1,7 +1,8 @@
 // Copyright lqs authors. A small asynchronous HTTP/1.1 server (Boost.Beast on Asio) for lqsd:
 // one io_context thread, keep-alive, bounded header and body sizes, a bounded number of
 // connections, an idle timeout, and a graceful stop. Requests go to one handler function.
-// Today lqsd serves /metrics and /health through it; the SQS API will be another handler.
+// lqsd serves the SQS API, /metrics and /health through it. Responses may be given later
+// from another thread (long polls), without a thread per waiting request.
 #ifndef LQS_HTTP_SERVER_HPP_
 #define LQS_HTTP_SERVER_HPP_
 
@@ -32,7 +33,12 @@ struct Response {
   std::vector<std::pair<std::string, std::string>> headers;  ///< extra response headers
 };
 
-using Handler = std::function<Response(const Request&)>;
+/// Sends the response to a request. Call it exactly once, from any thread, now or later (a
+/// long poll answers up to 20 s later); the connection reads nothing more until then.
+using Respond = std::function<void(Response)>;
+/// Handles one request. `request` (and its header()) is valid only during the call: take what
+/// is needed before returning. Runs on the server's I/O thread: it must not block.
+using Handler = std::function<void(const Request& request, Respond respond)>;
 
 struct ServerOptions {
   std::string listen = "127.0.0.1:9324";  ///< HOST:PORT; port 0 picks a free one

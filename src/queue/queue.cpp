@@ -1321,6 +1321,30 @@ Result<void> Queue::receive(ReceiveBatch& out, const ReceiveOptions& o) {
   return {};
 }
 
+Queue::Wakeup Queue::arm_wakeup() noexcept {
+  Impl& im = *impl_;
+  Wakeup w;
+  w.entry = im.register_waiter();
+  // seq_cst: after our registration in the single total order, as in receive() (pairs with
+  // wake_receivers(): a send that lands after this load sees our bit and bumps the word).
+  w.value = im.h_->futex_seq.load(std::memory_order_seq_cst);
+  w.word = &im.h_->futex_seq;
+  const int64_t now_ns = im.clock_->mono_ns();
+  int64_t sleep_ns = 1'000'000'000;  // safety net, as in receive()
+  const uint64_t due = im.next_due_ms();
+  if (due != UINT64_MAX) {
+    const int64_t due_ns = im.h_->mono_base_ns + static_cast<int64_t>(due) * 1'000'000;
+    sleep_ns = std::min(sleep_ns, std::max<int64_t>(due_ns - now_ns, 1'000'000));
+  }
+  if (w.entry < 0) {
+    sleep_ns = std::min<int64_t>(sleep_ns, 1'000'000);
+  }
+  w.max_sleep_ns = sleep_ns;
+  return w;
+}
+
+void Queue::disarm_wakeup(const Wakeup& wakeup) noexcept { impl_->unregister_waiter(wakeup.entry); }
+
 Result<void> Queue::delete_message(std::string_view receipt_handle) {
   Impl& im = *impl_;
   auto hd = im.parse_handle(receipt_handle);

@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -50,6 +51,19 @@ int ready_port(const std::string& out) {
   return at == std::string::npos ? -1 : std::atoi(out.c_str() + at + 17);
 }
 
+// Reads until the peer closes (or the socket's receive timeout passes), then closes `fd`.
+std::string read_all(int fd) {
+  std::string got;
+  char buf[65536];
+  for (;;) {
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    got.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return got;
+}
+
 // Sends `raw` to 127.0.0.1:port and returns everything the server answers until it closes
 // (or 5 s pass).
 std::string http_exchange(int port, const std::string& raw) {
@@ -70,15 +84,7 @@ std::string http_exchange(int port, const std::string& raw) {
     if (n <= 0) break;
     sent += static_cast<size_t>(n);
   }
-  std::string got;
-  char buf[65536];
-  for (;;) {
-    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    got.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return got;
+  return read_all(fd);
 }
 
 // The value of the sample `line_prefix` ("name{labels}") in a Prometheus text body, or -1.
@@ -500,8 +506,6 @@ TEST_F(LqsdTest, SqsJsonControlActionsWithSqsErrors) {
   r = call("PurgeQueue", R"({"QueueUrl":")" + url + R"("})");
   EXPECT_NE(r.find("HTTP/1.1 403"), std::string::npos) << r;
   EXPECT_NE(r.find("AWS.SimpleQueueService.PurgeQueueInProgress;Sender"), std::string::npos);
-  r = call("SendMessage", R"({"QueueUrl":")" + url + R"(","MessageBody":"x"})");
-  EXPECT_NE(r.find("AWS.SimpleQueueService.UnsupportedOperation"), std::string::npos) << r;
   r = call("FlyAway", "{}");
   EXPECT_NE(r.find("x-amzn-query-error: InvalidAction;Sender"), std::string::npos) << r;
   r = call("CreateQueue", "{not json");
@@ -559,6 +563,243 @@ TEST_F(LqsdTest, KilledDaemonRestartsAdoptsMessagesAndReapsLeasesNobodyPolls) {
   }
   EXPECT_EQ(got, 100u);
   EXPECT_EQ(Queue::list(root_.path()).size(), 2u);  // no duplicate queue
+  (void)::kill(d, SIGTERM);
+  EXPECT_EQ(wait_exit(d), 0);
+}
+
+}  // namespace
+}  // namespace lqs
+
+namespace lqs {
+namespace {
+
+// A raw JSON-protocol call on a fresh connection.
+std::string sqs_call(int port, const std::string& action, const std::string& body,
+                     const std::string& extra_headers = "") {
+  return http_exchange(port, "POST / HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
+                                 "\r\nX-Amz-Target: AmazonSQS." + action +
+                                 "\r\nContent-Type: application/x-amz-json-1.0\r\n" +
+                                 extra_headers + "Content-Length: " + std::to_string(body.size()) +
+                                 "\r\nConnection: close\r\n\r\n" + body);
+}
+
+// The string value of `"key":"` in `r`, or "".
+std::string field(const std::string& r, const std::string& key, size_t from = 0) {
+  const std::string k = "\"" + key + "\":\"";
+  const auto at = r.find(k, from);
+  if (at == std::string::npos) return {};
+  const auto end = r.find('"', at + k.size());
+  return r.substr(at + k.size(), end - at - k.size());
+}
+
+size_t count_of(const std::string& s, const std::string& what) {
+  size_t n = 0;
+  for (auto at = s.find(what); at != std::string::npos; at = s.find(what, at + 1)) ++n;
+  return n;
+}
+
+// SendMessage, ReceiveMessage, DeleteMessage and the batches over the JSON protocol, with
+// the digests SDKs check (values computed by SQS's algorithm, SQS_REFERENCE §5.3) and SQS's
+// errors.
+TEST_F(LqsdTest, SqsMessageActionsWithDigestsAndErrors) {
+  const pid_t d = start("msg", {"--config", config_});
+  ASSERT_TRUE(wait_ready("msg")) << slurp(dir_ + "/msg.err");
+  const int port = ready_port(slurp(dir_ + "/msg.out"));
+  const std::string q =
+      R"("QueueUrl":"http://127.0.0.1:)" + std::to_string(port) + R"(/000000000000/emails")";
+  // md5("hello") and the attribute digest boto3 computes for {a: String v, b: Binary 0001}.
+  std::string r = sqs_call(port, "SendMessage",
+                           "{" + q +
+                               R"(,"MessageBody":"hello","MessageAttributes":{"a":{"DataType":)"
+                               R"("String","StringValue":"v"},"b":{"DataType":"Binary",)"
+                               R"("BinaryValue":"AAE="}}})");
+  EXPECT_NE(r.find("HTTP/1.1 200"), std::string::npos) << r;
+  EXPECT_EQ(field(r, "MD5OfMessageBody"), "5d41402abc4b2a76b9719d911017c592") << r;
+  EXPECT_EQ(field(r, "MD5OfMessageAttributes"), "f3eef722b9e535eb41b93a467449512d") << r;
+  const std::string id = field(r, "MessageId");
+  ASSERT_EQ(id.size(), 36u) << r;
+  r = sqs_call(port, "ReceiveMessage",
+               "{" + q +
+                   R"(,"AttributeNames":["SentTimestamp"],"MessageSystemAttributeNames":)"
+                   R"(["ApproximateReceiveCount"],"MessageAttributeNames":["a"]})");
+  EXPECT_EQ(field(r, "MessageId"), id) << r;
+  EXPECT_EQ(field(r, "Body"), "hello") << r;
+  EXPECT_EQ(field(r, "ApproximateReceiveCount"), "1") << r;
+  EXPECT_FALSE(field(r, "SentTimestamp").empty()) << r;
+  EXPECT_TRUE(field(r, "SenderId").empty()) << r;  // not asked for
+  // The digest covers only the attribute returned (a), not the one filtered out (b).
+  EXPECT_NE(field(r, "MD5OfMessageAttributes"), "f3eef722b9e535eb41b93a467449512d") << r;
+  EXPECT_EQ(r.find("\"b\":"), std::string::npos) << r;
+  const std::string handle = field(r, "ReceiptHandle");
+  ASSERT_FALSE(handle.empty()) << r;
+  r = sqs_call(port, "ChangeMessageVisibility",
+               "{" + q + R"(,"ReceiptHandle":")" + handle + R"(","VisibilityTimeout":43201})");
+  EXPECT_NE(r.find("InvalidParameterValue"), std::string::npos) << r;
+  r = sqs_call(port, "DeleteMessage", "{" + q + R"(,"ReceiptHandle":")" + handle + R"("})");
+  EXPECT_NE(r.find("HTTP/1.1 200"), std::string::npos) << r;
+  r = sqs_call(port, "ReceiveMessage", "{" + q + "}");
+  EXPECT_TRUE(r.ends_with("\r\n\r\n{}")) << r;  // an empty receive is {}
+
+  // A batch with one bad entry: the others are sent, the bad one is reported.
+  r = sqs_call(
+      port, "SendMessageBatch",
+      "{" + q +
+          R"(,"Entries":[{"Id":"a","MessageBody":"one"},{"Id":"b","MessageBody":"\u0000"},)"
+          R"({"Id":"c","MessageBody":"three","DelaySeconds":1000}]})");
+  EXPECT_NE(r.find("HTTP/1.1 200"), std::string::npos) << r;
+  EXPECT_EQ(count_of(r, "\"MessageId\""), 1u) << r;
+  EXPECT_NE(r.find(R"("Code":"InvalidMessageContents","Id":"b")"), std::string::npos) << r;
+  EXPECT_NE(r.find(R"("Code":"InvalidParameterValue","Id":"c")"), std::string::npos) << r;
+  EXPECT_NE(r.find(R"("SenderFault":true)"), std::string::npos) << r;
+  r = sqs_call(port, "ReceiveMessage", "{" + q + R"(,"MaxNumberOfMessages":10})");
+  const std::string h1 = field(r, "ReceiptHandle");
+  EXPECT_EQ(field(r, "Body"), "one") << r;
+  r = sqs_call(port, "DeleteMessageBatch",
+               "{" + q + R"(,"Entries":[{"Id":"x","ReceiptHandle":")" + h1 +
+                   R"("},{"Id":"y","ReceiptHandle":"garbage"}]})");
+  EXPECT_NE(r.find(R"("Successful":[{"Id":"x"}])"), std::string::npos) << r;
+  EXPECT_NE(r.find(R"("Code":"ReceiptHandleIsInvalid","Id":"y")"), std::string::npos) << r;
+
+  struct Case {
+    const char* action;
+    std::string body;
+    const char* status;
+    const char* code;
+  };
+  const std::string ten = [] {
+    std::string e;
+    for (int i = 0; i < 11; ++i)
+      e +=
+          std::string(i ? "," : "") + R"({"Id":"e)" + std::to_string(i) + R"(","MessageBody":"x"})";
+    return e;
+  }();
+  const std::vector<Case> cases = {
+      {"SendMessage", "{" + q + "}", "400", "MissingParameter"},
+      {"SendMessage", "{" + q + R"(,"MessageBody":""})", "400", "MissingParameter"},
+      {"SendMessage", R"({"QueueUrl":"http://x/000000000000/nope","MessageBody":"x"})", "400",
+       "AWS.SimpleQueueService.NonExistentQueue"},
+      {"SendMessage", "{" + q + R"(,"MessageBody":"x","DelaySeconds":901})", "400",
+       "InvalidParameterValue"},
+      {"SendMessage", "{" + q + R"(,"MessageBody":"x","DelaySeconds":"5"})", "400",
+       "InvalidParameterValue"},
+      {"SendMessage", "{" + q + R"(,"MessageBody":")" + std::string(2049, 'x') + R"("})", "400",
+       "InvalidParameterValue"},
+      {"SendMessage",
+       "{" + q +
+           R"(,"MessageBody":"x","MessageAttributes":{"AWS.x":{"DataType":"String",)"
+           R"("StringValue":"v"}}})",
+       "400", "InvalidParameterValue"},
+      {"SendMessage", "{" + q + R"(,"MessageBody":"x","MessageDeduplicationId":"d"})", "400",
+       "InvalidParameterValue"},
+      {"ReceiveMessage", "{" + q + R"(,"MaxNumberOfMessages":11})", "400", "InvalidParameterValue"},
+      {"ReceiveMessage", "{" + q + R"(,"WaitTimeSeconds":21})", "400", "InvalidParameterValue"},
+      {"ReceiveMessage", "{" + q + R"(,"VisibilityTimeout":43201})", "400",
+       "InvalidParameterValue"},
+      {"DeleteMessage", "{" + q + R"(,"ReceiptHandle":"garbage"})", "404",
+       "ReceiptHandleIsInvalid"},
+      {"DeleteMessage", "{" + q + "}", "400", "MissingParameter"},
+      {"ChangeMessageVisibility", "{" + q + R"(,"ReceiptHandle":"garbage"})", "400",
+       "MissingParameter"},
+      {"SendMessageBatch", "{" + q + R"(,"Entries":[]})", "400",
+       "AWS.SimpleQueueService.EmptyBatchRequest"},
+      {"SendMessageBatch", "{" + q + R"(,"Entries":[)" + ten + "]}", "400",
+       "AWS.SimpleQueueService.TooManyEntriesInBatchRequest"},
+      {"SendMessageBatch",
+       "{" + q + R"(,"Entries":[{"Id":"a","MessageBody":"x"},{"Id":"a","MessageBody":"y"}]})",
+       "400", "AWS.SimpleQueueService.BatchEntryIdsNotDistinct"},
+      {"DeleteMessageBatch", "{" + q + R"(,"Entries":[{"Id":"a b","ReceiptHandle":"h"}]})", "400",
+       "AWS.SimpleQueueService.InvalidBatchEntryId"},
+      {"ChangeMessageVisibilityBatch", "{" + q + "}", "400",
+       "AWS.SimpleQueueService.EmptyBatchRequest"},
+  };
+  for (const Case& c : cases) {
+    r = sqs_call(port, c.action, c.body);
+    EXPECT_NE(r.find(std::string("HTTP/1.1 ") + c.status), std::string::npos)
+        << c.action << " " << c.body << "\n"
+        << r;
+    EXPECT_NE(r.find(std::string("x-amzn-query-error: ") + c.code + ";Sender"), std::string::npos)
+        << c.action << " " << c.body << "\n"
+        << r;
+  }
+  (void)::kill(d, SIGTERM);
+  EXPECT_EQ(wait_exit(d), 0);
+}
+
+// Thousands of long polls over HTTP are held by lqsd without a thread each, and a send
+// through shared memory from another process wakes them: every poll gets exactly one message.
+// One queue, two doors: the message a C++ producer sent is what the HTTP client receives.
+TEST_F(LqsdTest, ThousandsOfLongPollsWakeOnSharedMemorySends) {
+  constexpr int kPolls = 2000;
+  rlimit nofile{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &nofile), 0);
+  if (nofile.rlim_max < kPolls + 100) GTEST_SKIP() << "RLIMIT_NOFILE hard limit too low";
+  nofile.rlim_cur = nofile.rlim_max;
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &nofile), 0);
+  const pid_t d = start("lp", {"--config", config_});
+  ASSERT_TRUE(wait_ready("lp")) << slurp(dir_ + "/lp.err");
+  const int port = ready_port(slurp(dir_ + "/lp.out"));
+  const std::string body = R"({"QueueUrl":"http://127.0.0.1:)" + std::to_string(port) +
+                           R"(/000000000000/emails","WaitTimeSeconds":20,)"
+                           R"("MessageAttributeNames":["All"]})";
+  const std::string req =
+      "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Amz-Target: "
+      "AmazonSQS.ReceiveMessage\r\nContent-Type: application/x-amz-json-1.0"
+      "\r\nContent-Length: " +
+      std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+  std::vector<int> fds;
+  for (int i = 0; i < kPolls; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    ASSERT_EQ(::send(fd, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
+    fds.push_back(fd);
+  }
+  // Wait until lqsd holds every poll, then look at its threads.
+  const std::string metrics_req = "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  long long waiting = -1;
+  for (int i = 0; i < 500 && waiting != kPolls; ++i) {
+    waiting = sample(http_exchange(port, metrics_req), "lqsd_long_polls_waiting");
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_EQ(waiting, kPolls);
+  const std::string status = slurp("/proc/" + std::to_string(d) + "/status");
+  const auto at = status.find("Threads:");
+  ASSERT_NE(at, std::string::npos);
+  const int threads = std::atoi(status.c_str() + at + 8);
+  EXPECT_LE(threads, 8) << "a thread per long poll?";
+
+  // A producer in another process (this one) sends through shared memory.
+  Queue q = open_queue("emails");
+  const auto t0 = std::chrono::steady_clock::now();
+  const MessageAttribute attr{"origin", "String", "shm"};
+  for (int i = 0; i < kPolls; ++i) {
+    SendRequest s;
+    const std::string b = "m" + std::to_string(i);
+    s.body = b;
+    s.attributes = std::span<const MessageAttribute>(&attr, 1);
+    auto sent = q.send(s);
+    ASSERT_TRUE(sent) << sent.error().message;
+  }
+  std::vector<std::string> bodies;
+  for (const int fd : fds) {
+    timeval tv{25, 0};
+    (void)::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    const std::string got = read_all(fd);
+    EXPECT_EQ(count_of(got, "\"MessageId\""), 1u) << got;
+    EXPECT_NE(got.find(R"("StringValue":"shm")"), std::string::npos) << got;
+    bodies.push_back(field(got, "Body"));
+  }
+  const auto took = std::chrono::steady_clock::now() - t0;
+  // Woken by the sends, not by the 20 s wait running out.
+  EXPECT_LT(took, 15s);
+  std::sort(bodies.begin(), bodies.end());
+  EXPECT_EQ(std::unique(bodies.begin(), bodies.end()), bodies.end()) << "a message delivered twice";
+  EXPECT_EQ(bodies.size(), static_cast<size_t>(kPolls));
+  EXPECT_EQ(q.counts().visible, 0u);
   (void)::kill(d, SIGTERM);
   EXPECT_EQ(wait_exit(d), 0);
 }

@@ -6,14 +6,17 @@
 //   lqsd [--shm-root DIR] [--data-dir DIR] [--listen HOST:PORT] [--config FILE] ...
 //   (each also from LQS_SHM_ROOT, LQS_DATA_DIR, LQS_LISTEN, LQS_CONFIG)
 #include "daemon/housekeeper.hpp"
+#include "daemon/long_poll.hpp"
 #include "daemon/metrics.hpp"
 #include "daemon/move_tasks.hpp"
 #include "daemon/registry.hpp"
-#include "daemon/sqs_json.hpp"
+#include "daemon/sqs_api.hpp"
+#include "daemon/sqs_http.hpp"
 #include "http/server.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
@@ -196,8 +199,8 @@ int main(int argc, char** argv) {
       ->envname("LQS_DATA_DIR")
       ->capture_default_str();
   app.add_option("--listen", listen,
-                 "HOST:PORT of the HTTP port: /metrics and /health (the SQS API is not built "
-                 "yet); port 0 picks a free port, printed in the ready line")
+                 "HOST:PORT of the HTTP port: the SQS API, /metrics and /health; port 0 picks a "
+                 "free port, printed in the ready line")
       ->envname("LQS_LISTEN")
       ->capture_default_str();
   app.add_option("--config", config,
@@ -210,7 +213,20 @@ int main(int argc, char** argv) {
                  "how often every queue is swept for expired leases, delays and retention")
       ->check(CLI::Range(int64_t{10}, int64_t{3'600'000}))
       ->capture_default_str();
+  size_t max_connections = 10000;
+  app.add_option("--max-connections", max_connections,
+                 "HTTP connections served at once (each waiting long poll holds one); "
+                 "further ones are closed")
+      ->check(CLI::Range(size_t{1}, size_t{1'000'000}))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+
+  // Long polls hold a connection each: take every file descriptor the hard limit allows.
+  if (rlimit nofile{};
+      ::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;
+    (void)::setrlimit(RLIMIT_NOFILE, &nofile);
+  }
 
   // Block the stop signals before any thread or child exists; they are taken synchronously.
   sigset_t stop;
@@ -272,34 +288,42 @@ int main(int argc, char** argv) {
   lqs::daemon::MoveTasks tasks(reg);
   std::mutex tasks_mu;  // the HTTP thread starts/cancels/lists; this thread steps them
   const auto now_ms = [] { return lqs::SystemClock::instance().unix_ms(); };
-  lqs::daemon::SqsJsonApi api(reg, tasks, tasks_mu, now_ms);
+  lqs::daemon::LongPoller poller;
+  lqs::daemon::SqsApi api(reg, tasks, tasks_mu, now_ms, poller);
+  lqs::daemon::SqsHttp sqs(api);
   lqs::http::ServerOptions http_options;
   http_options.listen = listen;
-  auto server = lqs::http::Server::start(http_options, [&reg, &api](const lqs::http::Request& r) {
-    if (lqs::daemon::SqsJsonApi::accepts(r)) {
-      return api.handle(r);
-    }
-    const std::string_view path = std::string_view(r.target).substr(0, r.target.find('?'));
-    if (r.method != "GET" && r.method != "HEAD") {
-      return lqs::http::Response{405,
-                                 "text/plain; charset=utf-8",
-                                 "lqsd serves GET /metrics, GET /health and the SQS control "
-                                 "actions in the JSON protocol (POST with X-Amz-Target)\n",
-                                 {}};
-    }
-    if (path == "/metrics") {
-      return lqs::http::Response{
-          200,
-          "text/plain; version=0.0.4; charset=utf-8",
-          lqs::daemon::render_metrics(reg, lqs::SystemClock::instance().unix_ms()),
-          {}};
-    }
-    if (path == "/health") {
-      return lqs::http::Response{200, "text/plain; charset=utf-8", "ok\n", {}};
-    }
-    return lqs::http::Response{
-        404, "text/plain; charset=utf-8", "not found: lqsd serves /metrics and /health\n", {}};
-  });
+  http_options.max_connections = max_connections;
+  auto server = lqs::http::Server::start(
+      http_options,
+      [&reg, &sqs, &poller](const lqs::http::Request& r, const lqs::http::Respond& respond) {
+        if (lqs::daemon::SqsHttp::accepts(r)) {
+          sqs.handle(r, respond);
+          return;
+        }
+        const std::string_view path = std::string_view(r.target).substr(0, r.target.find('?'));
+        if (r.method != "GET" && r.method != "HEAD") {
+          respond(lqs::http::Response{405,
+                                      "text/plain; charset=utf-8",
+                                      "lqsd serves the SQS API (POST), GET /metrics and GET "
+                                      "/health\n",
+                                      {}});
+        } else if (path == "/metrics") {
+          respond(lqs::http::Response{
+              200,
+              "text/plain; version=0.0.4; charset=utf-8",
+              lqs::daemon::render_metrics(reg, lqs::SystemClock::instance().unix_ms(),
+                                          {poller.pending()}),
+              {}});
+        } else if (path == "/health") {
+          respond(lqs::http::Response{200, "text/plain; charset=utf-8", "ok\n", {}});
+        } else {
+          respond(lqs::http::Response{404,
+                                      "text/plain; charset=utf-8",
+                                      "not found: lqsd serves the SQS API, /metrics and /health\n",
+                                      {}});
+        }
+      });
   if (!server) {
     return fail(server.error().message);
   }
@@ -341,6 +365,7 @@ int main(int argc, char** argv) {
       break;
     }
   }
+  poller.stop();  // answers the waiting long polls (empty) while the server still runs
   (*server)->stop();
   return 0;
 }

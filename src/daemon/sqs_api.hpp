@@ -1,0 +1,72 @@
+// Copyright lqs authors. The SQS API of lqsd, protocol-neutral: all 23 actions over the
+// registry, the queues' shared memory, the move tasks and the long poller. Inputs and outputs
+// are JSON objects shaped as in the AWS JSON 1.0 protocol (member names of the service model);
+// the HTTP layer (sqs_http) decodes both wire protocols into that shape and encodes the
+// results back, so every rule and error lives here once.
+//
+// Threading: call() runs on the HTTP server's I/O thread and never blocks. Every action but a
+// ReceiveMessage that has to wait replies before call() returns; a waiting ReceiveMessage
+// replies later from the long poller's thread.
+#ifndef LQS_DAEMON_SQS_API_HPP_
+#define LQS_DAEMON_SQS_API_HPP_
+
+#include "daemon/long_poll.hpp"
+#include "daemon/move_tasks.hpp"
+#include "daemon/registry.hpp"
+
+#include <functional>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace lqs::daemon {
+
+/// What a call knows about its request besides its input.
+struct CallContext {
+  std::string host = "localhost";  ///< the Host the client called, for queue URLs
+  std::string trace_header;        ///< X-Amzn-Trace-Id, becomes AWSTraceHeader on sends
+  bool query_protocol = false;     ///< some messages differ between the protocols
+};
+
+using Reply = std::function<void(Result<nlohmann::json>)>;
+
+class SqsApi {
+ public:
+  /// `now_ms` gives the time for move tasks; `tasks_mu` guards `tasks` (shared with the
+  /// daemon's loop, which steps them).
+  SqsApi(Registry& registry, MoveTasks& tasks, std::mutex& tasks_mu,
+         std::function<int64_t()> now_ms, LongPoller& poller)
+      : registry_(registry),
+        tasks_(tasks),
+        tasks_mu_(tasks_mu),
+        now_ms_(std::move(now_ms)),
+        poller_(poller) {}
+
+  /// Runs `action` with `in`; calls `reply` exactly once (see Threading above). Errors are
+  /// SQS's: kInvalidAction for an unknown action, and each action's own.
+  void call(const std::string& action, const nlohmann::json& in, const CallContext& ctx,
+            const Reply& reply);
+
+ private:
+  Result<nlohmann::json> control(const std::string& action, const nlohmann::json& in,
+                                 const CallContext& ctx);
+  Result<std::shared_ptr<Queue>> queue_of(const nlohmann::json& in) const;
+  Result<nlohmann::json> send_message(const nlohmann::json& in, const CallContext& ctx);
+  Result<nlohmann::json> send_message_batch(const nlohmann::json& in, const CallContext& ctx);
+  void receive_message(const nlohmann::json& in, const Reply& reply);
+  Result<nlohmann::json> delete_message(const nlohmann::json& in);
+  Result<nlohmann::json> delete_message_batch(const nlohmann::json& in);
+  Result<nlohmann::json> change_message_visibility(const nlohmann::json& in);
+  Result<nlohmann::json> change_message_visibility_batch(const nlohmann::json& in);
+  std::string url(const CallContext& ctx, const std::string& name) const;
+
+  Registry& registry_;
+  MoveTasks& tasks_;
+  std::mutex& tasks_mu_;
+  std::function<int64_t()> now_ms_;
+  LongPoller& poller_;
+};
+
+}  // namespace lqs::daemon
+
+#endif  // LQS_DAEMON_SQS_API_HPP_
