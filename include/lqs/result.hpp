@@ -46,7 +46,8 @@ namespace lqs {
   X(kResourceNotFound,          "ResourceNotFoundException",       "ResourceNotFoundException",                             404) \
   X(kUnsupportedOperation,      "UnsupportedOperation",            "AWS.SimpleQueueService.UnsupportedOperation",           400) \
   X(kInvalidAction,             "UnknownOperationException",       "InvalidAction",                                         400) \
-  X(kMalformedRequest,          "SerializationException",          "MalformedQueryString",                                  400)
+  X(kMalformedRequest,          "SerializationException",          "MalformedQueryString",                                  400) \
+  X(kMissingAction,             "MissingAction",                   "MissingAction",                                         400)
 // clang-format on
 
 /// Every error the library reports. Values are stable (they may be stored in shared memory).

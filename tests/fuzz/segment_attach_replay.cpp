@@ -1,5 +1,6 @@
 // Copyright lqs authors. Replays a fuzz corpus through LLVMFuzzerTestOneInput as an ordinary
 // test: `segment_attach_replay <dir>...`; exits non-zero if the directory holds no input.
+// Every target's replay links this file (sqs_query_parse_replay too).
 #include <unistd.h>
 
 #include <cstdint>
@@ -25,7 +26,8 @@ int main(int argc, char** argv) {
     }
   }
   std::printf("replayed %zu inputs\n", n);
-  // The target's scratch directory (see segment_attach_fuzz.cpp): leave nothing in /dev/shm.
+  // segment_attach_fuzz.cpp's scratch directory: leave nothing in /dev/shm (a no-op for the
+  // targets that make none).
   std::error_code ec;
   std::filesystem::remove_all("/dev/shm/lqs-fuzz-" + std::to_string(::getpid()), ec);
   return n > 0 ? 0 : 1;
