@@ -2,6 +2,7 @@
 #include "daemon/sqs_http.hpp"
 
 #include "common/random.hpp"
+#include "daemon/sqs_query.hpp"
 
 #include <nlohmann/json.hpp>
 #include <string>
@@ -40,13 +41,91 @@ http::Response json_ok(const json& body, const std::string& id) {
   return r;
 }
 
+http::Response xml_response(int status, std::string body, const std::string& id) {
+  http::Response r;
+  r.status = status;
+  r.content_type = "text/xml";
+  r.body = std::move(body);
+  r.headers.emplace_back("x-amzn-RequestId", id);
+  return r;
+}
+
+std::string_view path_of(const std::string& target) {
+  return std::string_view(target).substr(0, target.find('?'));
+}
+
+std::string_view query_of(const std::string& target) {
+  const auto q = target.find('?');
+  return q == std::string::npos ? std::string_view() : std::string_view(target).substr(q + 1);
+}
+
+bool is_form(const http::Request& r) {
+  return r.header("Content-Type").starts_with("application/x-www-form-urlencoded");
+}
+
+// A queue-URL path, "/<account>/<name>": the queue a Query request at it addresses.
+bool is_queue_path(std::string_view path) {
+  if (path.size() < 4 || path[0] != '/') return false;
+  const auto slash = path.find('/', 1);
+  return slash != std::string_view::npos && slash > 1 && slash + 1 < path.size() &&
+         path.find('/', slash + 1) == std::string_view::npos;
+}
+
 }  // namespace
 
 bool SqsHttp::accepts(const http::Request& r) {
-  return r.method == "POST" && r.header("X-Amz-Target").starts_with(kTargetPrefix);
+  if (r.method == "POST") {
+    return r.header("X-Amz-Target").starts_with(kTargetPrefix) || is_form(r) ||
+           query_of(r.target).find("Action=") != std::string_view::npos;
+  }
+  if (r.method == "GET") {
+    const std::string_view path = path_of(r.target);
+    return query_of(r.target).find("Action=") != std::string_view::npos || is_queue_path(path);
+  }
+  return false;
+}
+
+void SqsHttp::handle_query(const http::Request& r, const http::Respond& respond) {
+  const std::string id = request_id();
+  const std::string_view path = path_of(r.target);
+  const std::string_view url_query = query_of(r.target);
+  if (r.method == "GET" && url_query.find("Action=") == std::string_view::npos) {
+    // A GET on a queue URL with no action, as SQS answers it (§1.2).
+    respond(xml_response(404, "<UnknownOperationException/>", id));
+    return;
+  }
+  auto req =
+      query::parse(r.method == "POST" ? std::string_view(r.body) : std::string_view(), url_query);
+  if (!req) {
+    respond(
+        xml_response(sqs_http_status(req.error().code), query::render_error(req.error(), id), id));
+    return;
+  }
+  CallContext ctx;
+  ctx.host = r.header("Host");
+  if (ctx.host.empty()) {
+    ctx.host = "localhost";
+  }
+  ctx.trace_header = r.header("X-Amzn-Trace-Id");
+  ctx.query_protocol = true;
+  if (is_queue_path(path) && !req->input.contains("QueueUrl")) {
+    req->input["QueueUrl"] = "http://" + ctx.host + std::string(path);  // the URL is the queue
+  }
+  api_.call(req->action, req->input, ctx, [respond, id, action = req->action](Result<json> out) {
+    if (out) {
+      respond(xml_response(200, query::render_result(action, *out, id), id));
+    } else {
+      respond(xml_response(sqs_http_status(out.error().code), query::render_error(out.error(), id),
+                           id));
+    }
+  });
 }
 
 void SqsHttp::handle(const http::Request& r, const http::Respond& respond) {
+  if (!(r.method == "POST" && r.header("X-Amz-Target").starts_with(kTargetPrefix))) {
+    handle_query(r, respond);
+    return;
+  }
   const std::string id = request_id();
   const std::string target = r.header("X-Amz-Target");
   const std::string action = target.substr(kTargetPrefix.size());

@@ -1,8 +1,12 @@
-// Copyright lqs authors. SQS's wire protocols over lqsd's HTTP server, in front of SqsApi:
-// AWS JSON 1.0 (POST with `X-Amz-Target: AmazonSQS.<Action>`, SQS_REFERENCE.md §5.1), at `/`
-// and at queue-URL paths. Errors as SQS sends them: `__type` and `message` in the body, the
-// legacy code in `x-amzn-query-error`, SQS's HTTP status; every response carries
-// `x-amzn-RequestId`.
+// Copyright lqs authors. SQS's wire protocols over lqsd's HTTP server, in front of SqsApi, at
+// `/` and at queue-URL paths (`/<account>/<name>`):
+//  - AWS JSON 1.0 (POST with `X-Amz-Target: AmazonSQS.<Action>`, SQS_REFERENCE.md §5.1).
+//    Errors: `__type` and `message` in the body, the legacy code in `x-amzn-query-error`.
+//  - Query (`Action=...` form-encoded in a POST body, or in the URL of a GET or POST; §5.2),
+//    answered in XML; errors as `<ErrorResponse>`. At a queue-URL path the path names the
+//    queue when QueueUrl is not given; a GET there with no Action is
+//    `<UnknownOperationException/>` (404), as on SQS.
+// Every response carries SQS's HTTP status for its error and `x-amzn-RequestId`.
 #ifndef LQS_DAEMON_SQS_HTTP_HPP_
 #define LQS_DAEMON_SQS_HTTP_HPP_
 
@@ -21,6 +25,8 @@ class SqsHttp {
   void handle(const http::Request& r, const http::Respond& respond);
 
  private:
+  void handle_query(const http::Request& r, const http::Respond& respond);
+
   SqsApi& api_;
 };
 

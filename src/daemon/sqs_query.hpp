@@ -1,6 +1,6 @@
 // Copyright lqs authors. A pure codec for SQS's AWS Query protocol (SQS_REFERENCE.md §5.2):
 // form-encoded requests in, XML responses out, over the JSON-protocol shapes the JSON core
-// (sqs_json.cpp) already speaks. It does no I/O and knows no queue: the HTTP handler calls
+// (SqsApi, sqs_api.hpp) speaks. It does no I/O and knows no queue: the HTTP handler calls
 // parse(), runs the action on `input` as if it came from AWS JSON 1.0, then renders the JSON
 // output (or the Error) with render_result() (or render_error()).
 //
