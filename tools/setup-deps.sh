@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian packages lqs needs, only those missing. Idempotent; needs root (or sudo)
-# when something is missing. Called by the README's two commands and by .ci/run.
+# Installs the Debian packages lqs needs, only those missing, then the npm packages of the
+# compat tests (tools/setup-compat.sh). Idempotent; needs root (or sudo) when something is
+# missing. Called by the README's two commands and by .ci/run.
 set -euo pipefail
 
 packages=(
@@ -13,6 +14,7 @@ packages=(
   libgtest-dev          # tests
   libbenchmark-dev      # micro benchmarks
   clang clang-format clang-tidy   # fuzz preset (libFuzzer), formatting, static analysis
+  python3-boto3         # compat tests: boto3 1.26 / botocore 1.29, the Query protocol
 )
 
 missing=()
@@ -22,15 +24,15 @@ for p in "${packages[@]}"; do
   fi
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup-deps: installing ${missing[*]}" >&2
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then
+    SUDO="sudo"
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-echo "setup-deps: installing ${missing[*]}" >&2
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-  SUDO="sudo"
-fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+"$(dirname "$0")/setup-compat.sh"

@@ -1,0 +1,97 @@
+// lqsd with sqs-producer (SendMessageBatch) and sqs-consumer (long-poll ReceiveMessage with
+// empty filter lists, DeleteMessageBatch with MessageIds as entry Ids). The consumer's client
+// has no endpoint, so every request goes to the QueueUrl lqsd returned, as sqs-consumer does
+// by default (useQueueUrlAsEndpoint).
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+
+import { ACCOUNT, md5Hex, need, sqsClient, startLqsd, uniqueName } from "./lqsd.mjs";
+
+let S;
+let Producer;
+let Consumer;
+let lqsd;
+let sqs;
+
+before(async () => {
+  S = await need("@aws-sdk/client-sqs");
+  ({ Producer } = await need("sqs-producer"));
+  ({ Consumer } = await need("sqs-consumer"));
+  lqsd = await startLqsd();
+  sqs = sqsClient(S, lqsd.endpoint);
+});
+
+after(async () => {
+  sqs?.destroy();
+  await lqsd?.stop();
+});
+
+test("producer sends a batch; consumer consumes, deletes it all", { timeout: 45000 }, async () => {
+  const QueueName = uniqueName("pc");
+  const { QueueUrl } = await sqs.send(new S.CreateQueueCommand({ QueueName }));
+  assert.equal(QueueUrl, `${lqsd.endpoint}/${ACCOUNT}/${QueueName}`);
+
+  const producer = Producer.create({ queueUrl: QueueUrl, sqs });
+  const outgoing = Array.from({ length: 12 }, (_, i) => ({
+    id: `m${i}`,
+    body: `message ${i} ✓`,
+    messageAttributes: { index: { DataType: "Number", StringValue: String(i) } },
+  }));
+  const results = await producer.send(outgoing); // 12 entries: two SendMessageBatch calls
+  assert.equal(results.length, 12);
+  for (const r of results) {
+    const i = Number(r.Id.slice(1));
+    assert.equal(r.MD5OfMessageBody, md5Hex(Buffer.from(outgoing[i].body, "utf8")));
+  }
+  assert.equal(await producer.queueSize(), 12);
+
+  const consumerSqs = sqsClient(S, null);
+  const bodies = new Set();
+  const errors = [];
+  let processed = 0;
+  const consumer = Consumer.create({
+    queueUrl: QueueUrl,
+    sqs: consumerSqs,
+    batchSize: 10,
+    waitTimeSeconds: 1,
+    messageAttributeNames: ["All"],
+    handleMessageBatch: async (messages) => {
+      for (const m of messages) {
+        assert.equal(m.MessageAttributes.index.StringValue, m.Body.split(" ")[1]);
+        bodies.add(m.Body);
+      }
+      return messages; // acknowledge all: sqs-consumer deletes them with DeleteMessageBatch
+    },
+  });
+  // Settles at the 12th processed message, or at the first error (no point polling on).
+  const allProcessed = new Promise((resolve) => {
+    consumer.on("message_processed", () => {
+      processed += 1;
+      if (processed === 12) resolve("done");
+    });
+    for (const event of ["error", "processing_error", "timeout_error"]) {
+      consumer.on(event, (err) => {
+        errors.push(`${event}: ${err.name}: ${err.message}`);
+        resolve("error");
+      });
+    }
+  });
+  const stopped = new Promise((resolve) => consumer.on("stopped", resolve));
+  consumer.start();
+  const deadline = new Promise((resolve) => setTimeout(resolve, 20000, "timeout"));
+  const outcome = await Promise.race([allProcessed, deadline]);
+  consumer.stop();
+  await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, 5000))]);
+  consumerSqs.destroy();
+
+  assert.deepEqual(errors, []);
+  assert.notEqual(outcome, "timeout", `only ${processed} of 12 messages processed in 20 s`);
+  assert.equal(bodies.size, 12);
+  const { Attributes } = await sqs.send(new S.GetQueueAttributesCommand({
+    QueueUrl,
+    AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+  }));
+  assert.deepEqual(Attributes, {
+    ApproximateNumberOfMessages: "0", ApproximateNumberOfMessagesNotVisible: "0",
+  });
+});
