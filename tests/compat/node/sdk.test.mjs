@@ -124,7 +124,9 @@ test("messages: send, receive with filters, delete; MD5s checked", async () => {
   })), { name: "ReceiptHandleIsInvalid", code: "ReceiptHandleIsInvalid", status: 404 });
   await assertSqsError(assert, sqs.send(new S.ReceiveMessageCommand({
     QueueUrl: url, MaxNumberOfMessages: 11,
-  })), { name: "InvalidParameterValueException", code: "InvalidParameterValue", status: 400 });
+  // Unmodeled error: the SDK names it by the x-amzn-query-error code (ProtocolLib's
+  // findQueryCompatibleError finds no modeled shape), as it does against AWS.
+  })), { name: "InvalidParameterValue", code: "InvalidParameterValue", status: 400 });
 });
 
 test("messages: batches with a failed entry", async () => {
