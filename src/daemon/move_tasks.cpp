@@ -1,8 +1,11 @@
 // Copyright lqs authors.
 #include "daemon/move_tasks.hpp"
 
+#include "daemon/files.hpp"
+
 #include <algorithm>
 #include <charconv>
+#include <nlohmann/json.hpp>
 
 namespace lqs::daemon {
 namespace {
@@ -31,7 +34,101 @@ struct MoveTasks::Task {
   std::map<std::string, std::unique_ptr<Queue>, std::less<>> destinations;
 };
 
-MoveTasks::MoveTasks(Registry& registry) : registry_(registry) {}
+MoveTasks::MoveTasks(Registry& registry, std::string state_file)
+    : registry_(registry), state_file_(std::move(state_file)) {}
+
+Result<void> MoveTasks::open_source(Task& t) {
+  QueueLocation loc;
+  loc.shm_root = registry_.instance().shm_root;
+  loc.name = t.source;
+  loc.clock = registry_.instance().clock;
+  auto q = Queue::open(loc);
+  if (!q) {
+    return std::move(q).error();
+  }
+  t.source_q = std::make_unique<Queue>(std::move(q).value());
+  return {};
+}
+
+void MoveTasks::save(int64_t now_ms, bool force) {
+  if (state_file_.empty() || (!force && now_ms - saved_ms_ < 1000)) {
+    return;
+  }
+  nlohmann::json tasks = nlohmann::json::array();
+  for (const auto& t : tasks_) {
+    nlohmann::json j = {{"id", t->id},
+                        {"status", t->info.status},
+                        {"source", t->source},
+                        {"destination", t->destination},
+                        {"rate", t->rate},
+                        {"source_arn", t->info.source_arn},
+                        {"destination_arn", t->info.destination_arn},
+                        {"moved", t->info.approximate_messages_moved},
+                        {"to_move", t->info.approximate_messages_to_move},
+                        {"failure_reason", t->info.failure_reason},
+                        {"started_ms", t->info.started_timestamp_ms}};
+    if (t->info.max_messages_per_second) {
+      j["max_per_second"] = *t->info.max_messages_per_second;
+    }
+    tasks.push_back(std::move(j));
+  }
+  const nlohmann::json doc = {{"next_id", next_id_}, {"tasks", tasks}};
+  if (write_file_atomically(state_file_, doc.dump(1))) {
+    saved_ms_ = now_ms;
+  }  // else: retried at the next change or second; the tasks themselves go on
+}
+
+Result<void> MoveTasks::load(int64_t now_ms) {
+  std::error_code ec;
+  if (state_file_.empty() || !std::filesystem::exists(state_file_, ec)) {
+    return {};
+  }
+  auto doc = read_json(state_file_);
+  if (!doc) {
+    return std::move(doc).error();
+  }
+  const auto bad = [&] {
+    return make_error(ErrorCode::kCorruption, state_file_ + " is not a move-task file");
+  };
+  if (!doc->is_object() || !doc->contains("tasks") || !(*doc)["tasks"].is_array()) {
+    return bad();
+  }
+  try {
+    next_id_ = doc->value("next_id", uint64_t{1});
+    for (const auto& j : (*doc)["tasks"]) {
+      auto t = std::make_unique<Task>();
+      t->id = j.at("id").get<uint64_t>();
+      t->info.status = j.at("status").get<std::string>();
+      t->source = j.at("source").get<std::string>();
+      t->destination = j.at("destination").get<std::string>();
+      t->rate = j.at("rate").get<int32_t>();
+      t->info.source_arn = j.at("source_arn").get<std::string>();
+      t->info.destination_arn = j.at("destination_arn").get<std::string>();
+      t->info.approximate_messages_moved = j.at("moved").get<uint64_t>();
+      t->info.approximate_messages_to_move = j.at("to_move").get<uint64_t>();
+      t->info.failure_reason = j.at("failure_reason").get<std::string>();
+      t->info.started_timestamp_ms = j.at("started_ms").get<int64_t>();
+      if (j.contains("max_per_second")) {
+        t->info.max_messages_per_second = j["max_per_second"].get<int32_t>();
+      }
+      next_id_ = std::max(next_id_, t->id + 1);
+      if (t->info.status == "RUNNING") {
+        t->last_ms = now_ms;
+        if (open_source(*t)) {
+          t->info.task_handle = std::string(kHandlePrefix) + std::to_string(t->id);
+        } else {
+          t->info.status = "FAILED";
+          t->info.failure_reason = "AWS.SimpleQueueService.NonExistentQueue";
+        }
+      }
+      tasks_.push_back(std::move(t));
+    }
+  } catch (const nlohmann::json::exception&) {
+    tasks_.clear();
+    return bad();
+  }
+  return {};
+}
 MoveTasks::~MoveTasks() = default;
 
 Result<std::string> MoveTasks::start(std::string_view source_arn, std::string_view destination_arn,
@@ -66,21 +163,15 @@ Result<std::string> MoveTasks::start(std::string_view source_arn, std::string_vi
                         "a source queue arn at a given time.");
     }
   }
-  QueueLocation loc;
-  loc.shm_root = registry_.instance().shm_root;
-  loc.name = *source;
-  loc.clock = registry_.instance().clock;
-  auto q = Queue::open(loc);
-  if (!q) {
+  auto t = std::make_unique<Task>();
+  t->source = *source;
+  if (!open_source(*t)) {
     return not_found("SourceArn");
   }
-  auto t = std::make_unique<Task>();
   t->id = next_id_++;
-  t->source = *source;
   t->destination = destination.value_or("");
   t->rate = max_messages_per_second.value_or(kDefaultRate);
   t->last_ms = now_ms;
-  t->source_q = std::make_unique<Queue>(std::move(q).value());
   t->info.task_handle = std::string(kHandlePrefix) + std::to_string(t->id);
   t->info.status = "RUNNING";
   t->info.source_arn = std::string(source_arn);
@@ -90,6 +181,7 @@ Result<std::string> MoveTasks::start(std::string_view source_arn, std::string_vi
   t->info.started_timestamp_ms = now_ms;
   const std::string handle = t->info.task_handle;
   tasks_.push_back(std::move(t));
+  save(now_ms, true);
   return handle;
 }
 
@@ -114,6 +206,7 @@ Result<uint64_t> MoveTasks::cancel(std::string_view task_handle) {
     }
     t->info.status = "CANCELLED";
     t->info.task_handle.clear();
+    save(saved_ms_, true);
     return t->info.approximate_messages_moved;
   }
   return make_error(ErrorCode::kResourceNotFound, "Task does not exist.");
@@ -143,6 +236,7 @@ Result<std::vector<MoveTaskInfo>> MoveTasks::list(std::string_view source_arn,
 
 uint64_t MoveTasks::do_work(int64_t now_ms) {
   uint64_t moved_now = 0;
+  bool finished = false;
   for (auto& t : tasks_) {
     if (t->info.status != "RUNNING") {
       continue;
@@ -204,6 +298,10 @@ uint64_t MoveTasks::do_work(int64_t now_ms) {
         t->info.task_handle.clear();
       }
     }
+    finished = finished || t->info.status != "RUNNING";
+  }
+  if (finished || moved_now != 0) {
+    save(now_ms, finished);
   }
   return moved_now;
 }

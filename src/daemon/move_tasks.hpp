@@ -6,9 +6,14 @@
 // A move is receive (lease) from the source → send a new message (new MessageId and
 // timestamps, as SQS does; body, attributes, group id and trace header kept) → delete from
 // the source. Crash table: the daemon killed after the send, before the delete → the lease
-// expires and the message is in both queues (a duplicate, never a loss). Tasks live in the
-// daemon's memory: a restarted lqsd has no task (a running one simply stops; the messages not
-// yet moved stay in the dead-letter queue).
+// expires and the message is in both queues (a duplicate, never a loss).
+//
+// Persistence: with a state file (lqsd: `<data_dir>/move_tasks.json`), every task is written
+// there (atomically) when it starts, changes status or is cancelled, and its progress at most
+// once a second; a restarted lqsd loads the file and resumes the RUNNING tasks where their
+// counts left off (a kill between saves makes "moved" under-count by at most a second's worth;
+// no message is moved twice by that, as each move deletes what it moved). A RUNNING task whose
+// source queue is gone after the restart becomes FAILED with SQS's NonExistentQueue reason.
 #ifndef LQS_DAEMON_MOVE_TASKS_HPP_
 #define LQS_DAEMON_MOVE_TASKS_HPP_
 
@@ -38,7 +43,10 @@ struct MoveTaskInfo {
 
 class MoveTasks {
  public:
-  explicit MoveTasks(Registry& registry);
+  /// `state_file` empty: tasks live in memory only. Otherwise load() reads it.
+  explicit MoveTasks(Registry& registry, std::string state_file = {});
+  /// Loads the state file (missing: no task). Errors: kCorruption (unreadable file).
+  Result<void> load(int64_t now_ms);
   ~MoveTasks();
   MoveTasks(const MoveTasks&) = delete;
   MoveTasks& operator=(const MoveTasks&) = delete;
@@ -60,7 +68,11 @@ class MoveTasks {
 
  private:
   struct Task;
+  Result<void> open_source(Task& t);
+  void save(int64_t now_ms, bool force);
   Registry& registry_;
+  std::string state_file_;
+  int64_t saved_ms_ = 0;
   uint64_t next_id_ = 1;
   std::vector<std::unique_ptr<Task>> tasks_;  // in start order
 };

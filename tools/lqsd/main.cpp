@@ -285,7 +285,10 @@ int main(int argc, char** argv) {
     }
   }
   lqs::daemon::Housekeeper keeper(reg, interval_ms);
-  lqs::daemon::MoveTasks tasks(reg);
+  lqs::daemon::MoveTasks tasks(reg, data_dir + "/move_tasks.json");
+  if (auto l = tasks.load(lqs::SystemClock::instance().unix_ms()); !l) {
+    return fail("cannot load the message move tasks: " + l.error().message);
+  }
   std::mutex tasks_mu;  // the HTTP thread starts/cancels/lists; this thread steps them
   const auto now_ms = [] { return lqs::SystemClock::instance().unix_ms(); };
   lqs::daemon::LongPoller poller;

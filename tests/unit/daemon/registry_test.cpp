@@ -555,3 +555,70 @@ TEST_F(RegistryTest, HousekeeperExpiresLeasesDelaysAndRetentionWithNoReceiver) {
 
 }  // namespace
 }  // namespace lqs::daemon
+
+namespace lqs::daemon {
+namespace {
+
+// A move task's state file: a second MoveTasks (a restarted lqsd) resumes the running task
+// with its counts and handle; a file that is not a move-task file is a clear error.
+TEST_F(RegistryTest, MoveTasksPersistAndResumeFromTheirStateFile) {
+  const std::string dlq_arn = "arn:aws:sqs:us-east-1:000000000000:dlq";
+  ASSERT_TRUE(reg_->create_queue("dlq", {}));
+  ASSERT_TRUE(reg_->create_queue("src", {{"RedrivePolicy", R"({"deadLetterTargetArn":")" + dlq_arn +
+                                                               R"(","maxReceiveCount":1})"}}));
+  Queue src = open_queue("src");
+  for (int i = 0; i < 6; ++i) {
+    SendRequest r;
+    r.body = "job";
+    ASSERT_TRUE(src.send(r));
+  }
+  ReceiveBatch b;
+  ReceiveOptions o;
+  o.max_number_of_messages = 10;
+  o.visibility_timeout_s = 1;
+  ASSERT_TRUE(src.receive(b, o));
+  clock_.advance(2s);
+  ASSERT_TRUE(src.receive(b, o));
+  ASSERT_EQ(open_queue("dlq").counts().visible, 6u);
+  const std::string state = data_dir_ + "/move_tasks.json";
+  std::string handle;
+  {
+    MoveTasks tasks(*reg_, state);
+    ASSERT_TRUE(tasks.load(clock_.unix_ms()));
+    auto h = tasks.start(dlq_arn, "", 2, clock_.unix_ms());
+    ASSERT_TRUE(h) << h.error().message;
+    handle = *h;
+    clock_.advance(1s);
+    EXPECT_EQ(tasks.do_work(clock_.unix_ms()), 2u);
+  }  // "killed": nothing but the file remains
+  MoveTasks again(*reg_, state);
+  ASSERT_TRUE(again.load(clock_.unix_ms()));
+  auto l = again.list(dlq_arn, std::nullopt);
+  ASSERT_TRUE(l);
+  ASSERT_EQ(l->size(), 1u);
+  EXPECT_EQ((*l)[0].status, "RUNNING");
+  EXPECT_EQ((*l)[0].task_handle, handle);
+  EXPECT_EQ((*l)[0].approximate_messages_moved, 2u);
+  EXPECT_EQ((*l)[0].approximate_messages_to_move, 6u);
+  for (int i = 0; i < 4; ++i) {
+    clock_.advance(1s);
+    (void)again.do_work(clock_.unix_ms());
+  }
+  l = again.list(dlq_arn, std::nullopt);
+  EXPECT_EQ((*l)[0].status, "COMPLETED");
+  EXPECT_EQ((*l)[0].approximate_messages_moved, 6u);
+  EXPECT_EQ(open_queue("src").counts().visible, 6u);
+  // A new task gets a new handle (ids continue after the loaded ones).
+  auto next = again.start(dlq_arn, "", 2, clock_.unix_ms());
+  ASSERT_TRUE(next);
+  EXPECT_NE(*next, handle);
+
+  std::ofstream(state) << R"({"tasks": [{"id": "x"}]})";
+  MoveTasks broken(*reg_, state);
+  auto bad = broken.load(clock_.unix_ms());
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, ErrorCode::kCorruption);
+}
+
+}  // namespace
+}  // namespace lqs::daemon
