@@ -44,6 +44,9 @@ struct SendRequest {
   std::string_view message_group_id;             ///< optional on standard queues (fair queues)
   std::optional<int32_t> delay_s;                ///< 0..900; absent: the queue's DelaySeconds
   std::string_view aws_trace_header;             ///< optional AWSTraceHeader system attribute
+  /// FIFO queues: MessageDeduplicationId (<= 128 chars); empty with ContentBasedDeduplication
+  /// means the SHA-256 of the body. Refused on standard queues.
+  std::string_view message_deduplication_id;
 };
 
 /// What a successful send returns. The digests are computed only when asked for
@@ -53,6 +56,9 @@ struct SendResult {
   std::optional<Md5Digest> md5_of_body;
   std::optional<Md5Digest> md5_of_message_attributes;         ///< only when attributes sent
   std::optional<Md5Digest> md5_of_message_system_attributes;  ///< only when trace header sent
+  /// FIFO queues: the SequenceNumber (20 decimal digits, increasing); empty otherwise. A
+  /// duplicate within the deduplication window returns the first send's id and number.
+  std::string sequence_number;
 };
 
 struct SendOptions {
@@ -69,6 +75,11 @@ struct ReceiveOptions {
   /// User attributes to return: "All", ".*", "*", exact names, or "Prefix.*". Empty: none.
   std::vector<std::string> message_attribute_names;
   bool compute_md5 = false;  ///< fill md5_of_body / md5_of_attributes
+  /// FIFO queues: ReceiveRequestAttemptId (<= 128 chars). A retry with the same id within 5
+  /// minutes returns the same messages and receipt handles (their visibility reset) while
+  /// none of them was deleted or changed; otherwise kInvalidParameterValue. Ignored on
+  /// standard queues.
+  std::string receive_request_attempt_id;
 };
 
 /// A received message. Receiving into a reused ReceiveBatch keeps the strings' capacity, so a
@@ -88,6 +99,8 @@ struct ReceivedMessage {
   uint32_t receive_count = 0;
   std::string message_group_id;
   std::string aws_trace_header;
+  std::string sequence_number;           ///< FIFO queues
+  std::string message_deduplication_id;  ///< FIFO queues
   /// For a message moved here by a redrive policy: the name of the queue it came from (SQS's
   /// DeadLetterQueueSourceArn names it by ARN). Empty otherwise.
   std::string dead_letter_source_queue;

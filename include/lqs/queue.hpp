@@ -44,6 +44,8 @@ struct RecoveryReport {
   uint64_t chunks_reclaimed = 0;        ///< arena chunks owned by no message
   uint64_t free_hints_rebuilt = 0;      ///< free-slot / free-chunk hint bits restored
   uint64_t dead_waiters_reaped = 0;     ///< parked-receiver entries of dead processes freed
+  uint64_t dedup_records_expired = 0;   ///< FIFO: deduplication records past their window
+  uint64_t fifo_groups_requeued = 0;    ///< FIFO: receivable groups missing from the ready list
 };
 
 /// What the queue has done since it was created, for metrics (CloudWatch's SQS metrics).

@@ -21,6 +21,11 @@ struct QueueAttributes {
   int32_t receive_message_wait_time_s = 0;       ///< ReceiveMessageWaitTimeSeconds, 0..20
   uint32_t capacity_messages = 65536;            ///< LqsCapacityMessages, 16..4194304
   uint64_t capacity_bytes = uint64_t{64} << 20;  ///< LqsCapacityBytes, 2 MiB..64 GiB
+  // FIFO queues (SQS_REFERENCE.md §4). fifo_queue is fixed at creation; the others may change.
+  bool fifo_queue = false;                         ///< FifoQueue
+  bool content_based_deduplication = false;        ///< ContentBasedDeduplication
+  bool deduplication_scope_message_group = false;  ///< DeduplicationScope: messageGroup|queue
+  bool fifo_throughput_per_group = false;  ///< FifoThroughputLimit: perMessageGroupId|perQueue
 };
 
 /// Checks every field against its range. Error: kInvalidAttributeValue, naming the attribute
@@ -28,9 +33,11 @@ struct QueueAttributes {
 /// between 0 and 43200.".
 Result<void> validate(const QueueAttributes& attributes);
 
-/// Sets one attribute from its SQS name and string value ("VisibilityTimeout", "60").
+/// Sets one attribute from its SQS name and string value ("VisibilityTimeout", "60"; the FIFO
+/// attributes take SQS's words: "true", "messageGroup", "perMessageGroupId", ...).
 /// Errors: kInvalidAttributeName for an unknown name, kInvalidAttributeValue for a value that
-/// is not an integer or is out of range.
+/// is not an integer or is out of range. FIFO-only attributes on a non-FIFO `attributes` are
+/// not checked here (the registry applies SQS's rules about them).
 Result<void> set_attribute(QueueAttributes& attributes, std::string_view name,
                            std::string_view value);
 

@@ -24,6 +24,8 @@ Md5Digest md5_of_sorted_message_attributes(std::span<const MessageAttribute> sor
 
 /// MD5OfMessageSystemAttributes for the map {AWSTraceHeader: String `value`}.
 Md5Digest md5_of_trace_header(std::string_view value) noexcept;
+/// Lower-case hex SHA-256 of `bytes` (FIFO content-based deduplication ids).
+std::string sha256_hex(std::string_view bytes);
 
 }  // namespace lqs::common
 

@@ -33,6 +33,9 @@ constexpr std::string_view kEngineSettable[] = {
     "DelaySeconds", "MaximumMessageSize", "MessageRetentionPeriod", "ReceiveMessageWaitTimeSeconds",
     "VisibilityTimeout"};
 constexpr std::string_view kEngineCreateOnly[] = {"LqsCapacityMessages", "LqsCapacityBytes"};
+// FIFO queues only: FifoQueue at creation, the others settable any time.
+constexpr std::string_view kFifoSettable[] = {"ContentBasedDeduplication", "DeduplicationScope",
+                                              "FifoThroughputLimit"};
 // Settable attributes kept in the metadata file (no effect on delivery; see README).
 constexpr std::string_view kExtraSettable[] = {
     "KmsDataKeyReusePeriodSeconds", "KmsMasterKeyId", "Policy",
@@ -76,10 +79,9 @@ std::optional<int64_t> parse_int(std::string_view v) {
 // Checks one attribute of a CreateQueue or SetQueueAttributes call that is not an engine one.
 Result<void> check_extra(std::string_view name, std::string_view value, bool creating) {
   if (name == "FifoQueue") {
-    if (creating && value == "true") {
-      return invalid_value(name, "lqs does not support FIFO queues yet");
-    }
-    return unknown_attribute(name);
+    (void)creating;
+    (void)value;
+    return unknown_attribute(name);  // on a standard queue (FIFO queues handle it first)
   }
   if (name == "ContentBasedDeduplication") {
     return unknown_attribute(name);
@@ -470,6 +472,10 @@ Result<std::optional<RedrivePolicy>> Registry::check_redrive(std::string_view so
   if (*target == source) {
     return bad_redrive(kName, value, "A queue cannot be its own dead-letter queue.");
   }
+  // The source's type: its name says it (the engine enforces name and type together).
+  if (t->queue->attributes().fifo_queue != source.ends_with(".fifo")) {
+    return bad_redrive(kName, value, "Dead-letter queue must be same type of queue as the source.");
+  }
   if (auto allow = t->extra.find("RedriveAllowPolicy");
       allow != t->extra.end() && !allow->second.empty()) {
     const json a = json::parse(allow->second, nullptr, false);
@@ -499,8 +505,20 @@ Result<void> Registry::create_queue(std::string_view name, const AttributeMap& a
   // Validate every attribute before acting on any.
   QueueAttributes attrs;
   AttributeMap extra;
+  const auto fifo_it = attributes.find("FifoQueue");
+  const bool fifo = fifo_it != attributes.end() && fifo_it->second == "true";
+  if (fifo != name.ends_with(".fifo")) {
+    // "x.fifo" without FifoQueue=true, or FifoQueue=true on a name without the suffix.
+    return make_error(ErrorCode::kInvalidParameterValue,
+                      "Can only include alphanumeric characters, hyphens, or underscores. 1 to "
+                      "80 in length");
+  }
   for (const auto& [k, v] : attributes) {
-    if (one_of(k, kEngineSettable) || one_of(k, kEngineCreateOnly)) {
+    if (fifo && (k == "FifoQueue" || one_of(k, kFifoSettable))) {
+      if (auto s = set_attribute(attrs, k, v); !s) {
+        return s;
+      }
+    } else if (one_of(k, kEngineSettable) || one_of(k, kEngineCreateOnly)) {
       if (auto s = set_attribute(attrs, k, v); !s) {
         return s;
       }
@@ -544,7 +562,12 @@ Result<void> Registry::create_queue(std::string_view name, const AttributeMap& a
     const QueueAttributes have = e->queue->attributes();
     for (const auto& [k, v] : attributes) {
       std::string current;
-      if (one_of(k, kEngineSettable) || one_of(k, kEngineCreateOnly)) {
+      if (k == "FifoQueue" || one_of(k, kFifoSettable)) {
+        if (get_attribute(have, k).value() == v) {
+          continue;
+        }
+        current = get_attribute(have, k).value();
+      } else if (one_of(k, kEngineSettable) || one_of(k, kEngineCreateOnly)) {
         current = get_attribute(have, k).value();
         const auto a = parse_int(current);
         const auto b = parse_int(v);
@@ -677,9 +700,11 @@ Result<AttributeMap> Registry::get_queue_attributes(std::string_view name,
     return no_such_queue();
   }
   const bool all = std::find(names.begin(), names.end(), "All") != names.end();
+  const bool fifo = e->queue->attributes().fifo_queue;
   for (const std::string& n : names) {
     if (n != "All" && !one_of(n, kEngineSettable) && !one_of(n, kEngineCreateOnly) &&
-        !one_of(n, kExtraSettable) && !one_of(n, kReadOnly)) {
+        !one_of(n, kExtraSettable) && !one_of(n, kReadOnly) &&
+        !(fifo && (n == "FifoQueue" || one_of(n, kFifoSettable)))) {
       return unknown_attribute(n);
     }
   }
@@ -705,6 +730,12 @@ Result<AttributeMap> Registry::get_queue_attributes(std::string_view name,
   }
   for (std::string_view k : kEngineCreateOnly) {
     put(k, false, get_attribute(a, k).value());  // lqs-only: by name, not in "All"
+  }
+  if (fifo) {
+    put("FifoQueue", true, "true");
+    for (std::string_view k : kFifoSettable) {
+      put(k, true, get_attribute(a, k).value());
+    }
   }
   // SSE-SQS is on by default for new queues, as on SQS (it changes nothing here: see README).
   auto sse = e->extra.find("SqsManagedSseEnabled");
@@ -732,7 +763,16 @@ Result<void> Registry::set_queue_attributes(std::string_view name, const Attribu
   QueueAttributes attrs = e->queue->attributes();
   AttributeMap extra = e->extra;
   for (const auto& [k, v] : attributes) {
-    if (one_of(k, kEngineSettable)) {
+    if (attrs.fifo_queue && k == "FifoQueue") {
+      return make_error(ErrorCode::kInvalidAttributeValue,
+                        "Invalid value for the parameter FifoQueue. Reason: Modifying queue type "
+                        "is not supported.");
+    }
+    if (attrs.fifo_queue && one_of(k, kFifoSettable)) {
+      if (auto s = set_attribute(attrs, k, v); !s) {
+        return s;
+      }
+    } else if (one_of(k, kEngineSettable)) {
       if (auto s = set_attribute(attrs, k, v); !s) {
         return s;
       }

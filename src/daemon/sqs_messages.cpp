@@ -25,6 +25,7 @@ struct OwnedSend {
   std::vector<MessageAttribute> attributes;
   std::string group_id;
   std::string trace_header;
+  std::string dedup_id;
   std::optional<int32_t> delay_s;
   SendRequest view() const {
     SendRequest r;
@@ -33,6 +34,7 @@ struct OwnedSend {
     r.message_group_id = group_id;
     r.delay_s = delay_s;
     r.aws_trace_header = trace_header;
+    r.message_deduplication_id = dedup_id;
     return r;
   }
 };
@@ -96,11 +98,7 @@ Result<void> parse_send(const json& in, const CallContext& ctx, OwnedSend& out) 
   out.group_id = std::move(*group);
   auto dedup = opt_string(in, "MessageDeduplicationId");
   if (!dedup) return std::move(dedup).error();
-  if (!dedup->empty()) {
-    return invalid("Value " + *dedup +
-                   " for parameter MessageDeduplicationId is invalid. Reason: The request "
-                   "include parameter that is not valid for this queue type.");
-  }
+  out.dedup_id = std::move(*dedup);  // the engine refuses it on a standard queue
   if (auto a = parse_message_attributes(in, out.attributes); !a) return a;
   const auto sys = in.find("MessageSystemAttributes");
   if (sys != in.end() && !sys->is_null()) {
@@ -140,6 +138,7 @@ json send_result(const SendResult& r) {
     out["MD5OfMessageSystemAttributes"] = r.md5_of_message_system_attributes->to_hex();
   }
   out["MessageId"] = r.message_id.to_string();
+  if (!r.sequence_number.empty()) out["SequenceNumber"] = r.sequence_number;
   return out;
 }
 
@@ -300,7 +299,7 @@ void SqsApi::receive_message(const json& in, const Reply& reply) {
   auto names = string_list(in, "AttributeNames");
   auto sys_names = string_list(in, "MessageSystemAttributeNames");
   auto attr_names = string_list(in, "MessageAttributeNames");
-  auto attempt = opt_string(in, "ReceiveRequestAttemptId");  // FIFO only; ignored here
+  auto attempt = opt_string(in, "ReceiveRequestAttemptId");  // FIFO only
   if (!max) return reply(std::move(max).error());
   if (!vis) return reply(std::move(vis).error());
   if (!wait) return reply(std::move(wait).error());
@@ -320,6 +319,7 @@ void SqsApi::receive_message(const json& in, const Reply& reply) {
     }
   }
   o.message_attribute_names = std::move(*attr_names);
+  o.receive_request_attempt_id = std::move(*attempt);
   o.compute_md5 = true;
   const int32_t wait_s = wait->value_or((*q)->attributes().receive_message_wait_time_s);
   if (wait_s < 0 || wait_s > 20) {

@@ -136,6 +136,20 @@ Error not_available(std::string_view h) {
                         "or is not available for visibility timeout change.");
 }
 
+Error expired_handle(std::string_view h) {
+  return make_error(ErrorCode::kInvalidParameterValue,
+                    "Value " + std::string(h.substr(0, 1024)) +
+                        " for parameter ReceiptHandle is invalid. Reason: The receipt handle has "
+                        "expired.");
+}
+
+// The FIFO index mutexes this thread holds (a FIFO receive re-enters delete paths that lock).
+thread_local std::array<const void*, 8> tl_fifo_held{};
+thread_local size_t tl_fifo_held_n = 0;
+
+constexpr int64_t kDedupWindowMs = 5 * 60 * 1000;
+constexpr int64_t kAttemptWindowMs = 5 * 60 * 1000;
+
 // Per-thread scan start for the free-slot bitmap, so producers on different threads start in
 // different words.
 thread_local uint32_t tl_slot_word = static_cast<uint32_t>(
@@ -168,6 +182,13 @@ class Queue::Impl {
     }
     arena_ = Arena(h_, reinterpret_cast<shm::PageDesc*>(b + h_->pages_off), b + h_->arena_off,
                    h_->page_count);
+    if (h_->fifo_off != 0) {
+      fc_ = reinterpret_cast<shm::FifoControl*>(b + h_->fifo_off);
+      groups_ = reinterpret_cast<shm::FifoGroup*>(b + h_->fifo_groups_off);
+      nodes_ = reinterpret_cast<shm::FifoNode*>(b + h_->fifo_nodes_off);
+      dedup_ = reinterpret_cast<shm::FifoDedup*>(b + h_->fifo_dedup_off);
+      attempts_ = reinterpret_cast<shm::FifoAttempt*>(b + h_->fifo_attempts_off);
+    }
   }
 
   // ---- time -------------------------------------------------------------------------------
@@ -327,6 +348,18 @@ class Queue::Impl {
   bool delete_slot(uint32_t idx, uint64_t s) noexcept {
     StateWord sw = StateWord::decode(s);
     const uint64_t deleting = make_state(SlotState::kDeleting, sw.epoch, sw.tver, 0);
+    if (fifo()) {
+      // FIFO: mark and unlink under the index mutex, so a slot is never freed (and reused)
+      // while linked. A crash between the two is repaired by the rebuild (EOWNERDEAD).
+      FifoGuard guard(*this);
+      if (!slots_[idx].state.compare_exchange_strong(s, deleting, std::memory_order_acq_rel)) {
+        return false;
+      }
+      LQS_CRASH_POINT("fifo.delete.after_mark");
+      unlink(idx);
+      release_slot(idx, deleting);
+      return true;
+    }
     // acq_rel: wins the message against receivers, sweepers and other deleters.
     if (!slots_[idx].state.compare_exchange_strong(s, deleting, std::memory_order_acq_rel)) {
       return false;
@@ -339,6 +372,15 @@ class Queue::Impl {
   // PUBLISHING → (push) → READY, for a slot whose PUBLISHING state `s` we just wrote or found.
   void publish(uint32_t idx, uint64_t s) noexcept {
     StateWord sw = StateWord::decode(s);
+    if (fifo()) {
+      // FIFO: no ready ring; the message keeps its place in its group's list.
+      uint64_t expected = s;
+      (void)slots_[idx].state.compare_exchange_strong(
+          expected, make_state(SlotState::kReady, sw.epoch, sw.tver, 0), std::memory_order_release,
+          std::memory_order_relaxed);
+      fifo_group_may_be_ready(idx);
+      return;
+    }
     if (!ready_.push(make_entry(idx, sw.epoch, sw.tver))) {
       return;  // ring full of stale entries: stays PUBLISHING; the sweep publishes it later
     }
@@ -564,6 +606,11 @@ class Queue::Impl {
     m.body.assign(reinterpret_cast<const char*>(p), rh.body_len);
     p += rh.body_len;
     m.message_group_id.assign(reinterpret_cast<const char*>(p), rh.group_len);
+    m.message_deduplication_id.clear();
+    if (const auto nul = m.message_group_id.find('\0'); nul != std::string::npos) {
+      m.message_deduplication_id = m.message_group_id.substr(nul + 1);  // FIFO: group NUL id
+      m.message_group_id.resize(nul);
+    }
     p += rh.group_len;
     m.aws_trace_header.assign(reinterpret_cast<const char*>(p), rh.trace_len);
     p += rh.trace_len;
@@ -627,6 +674,51 @@ class Queue::Impl {
         return std::move(v).error();
       }
     }
+    // FIFO: group required, no per-message delay, a deduplication id (explicit, the body's
+    // SHA-256, or for a dead-letter move the original MessageId). The record keeps
+    // "group NUL dedup-id" in its group field.
+    std::string dedup_id;
+    std::string stored_group;
+    if (fifo()) {
+      if (r.message_group_id.empty()) {
+        return make_error(ErrorCode::kMissingParameter,
+                          "The request must contain the parameter MessageGroupId.");
+      }
+      if (r.delay_s && *r.delay_s != 0 && move == nullptr) {
+        return make_error(ErrorCode::kInvalidParameterValue,
+                          "Value " + std::to_string(*r.delay_s) +
+                              " for parameter DelaySeconds is invalid. Reason: The request "
+                              "include parameter that is not valid for this queue type.");
+      }
+      const uint32_t flags = h_->fifo_flags.load(std::memory_order_relaxed);
+      if (move != nullptr) {
+        dedup_id = move->message_id.to_string();
+      } else if (!r.message_deduplication_id.empty()) {
+        if (auto v =
+                queue::validate_fifo_token(r.message_deduplication_id, "MessageDeduplicationId");
+            !v) {
+          return std::move(v).error();
+        }
+        dedup_id = std::string(r.message_deduplication_id);
+      } else if ((flags & shm::kFifoContentDedup) != 0) {
+        dedup_id = common::sha256_hex(r.body);
+      } else {
+        return make_error(ErrorCode::kInvalidParameterValue,
+                          "The queue should either have ContentBasedDeduplication enabled or "
+                          "MessageDeduplicationId provided explicitly");
+      }
+      stored_group.append(r.message_group_id).push_back('\0');
+      stored_group.append(dedup_id);
+    } else if (!r.message_deduplication_id.empty()) {
+      return make_error(ErrorCode::kInvalidParameterValue,
+                        "Value " + std::string(r.message_deduplication_id) +
+                            " for parameter MessageDeduplicationId is invalid. Reason: The "
+                            "request include parameter that is not valid for this queue type.");
+    }
+    SendRequest stored = r;  // what the record holds
+    if (fifo()) {
+      stored.message_group_id = stored_group;
+    }
     if (r.delay_s) {
       if (auto v = queue::validate_delay(*r.delay_s); !v) {
         return std::move(v).error();
@@ -638,7 +730,7 @@ class Queue::Impl {
                         "Value for parameter AWSTraceHeader is invalid.");
     }
     const std::string_view source = move != nullptr ? move->source_queue : std::string_view();
-    const size_t rec_len = record_size(r, source);
+    const size_t rec_len = record_size(stored, source);
     if (rec_len > arena_.max_record()) {
       return make_error(ErrorCode::kQueueFull,
                         "message of " + std::to_string(rec_len) +
@@ -686,7 +778,7 @@ class Queue::Impl {
     s.record_off.store(off, std::memory_order_relaxed);
     s.record_len.store(static_cast<uint32_t>(rec_len), std::memory_order_relaxed);
     // 3. Copy the record and the descriptor.
-    write_record(arena_.record(off), r, result.message_id, source);
+    write_record(arena_.record(off), stored, result.message_id, source);
     s.sent_unix_ms.store(move != nullptr ? move->sent_unix_ms : unix_ms(),
                          std::memory_order_relaxed);
     s.first_receive_unix_ms.store(move != nullptr ? move->first_receive_unix_ms : 0,
@@ -696,11 +788,25 @@ class Queue::Impl {
     LQS_CRASH_POINT("send.after_write");
     // 4. Publish: DELAYED (timer lane) or PUBLISHING → ready ring → READY.
     // A dead-letter move is visible at once: the message already waited out its delays.
-    const int32_t delay = move != nullptr ? 0
-                          : r.delay_s     ? *r.delay_s
-                                          : h_->delay_s.load(std::memory_order_relaxed);
+    // FIFO: only the queue's delay (an explicit DelaySeconds=0 does not override it).
+    const int32_t delay = move != nullptr          ? 0
+                          : (r.delay_s && !fifo()) ? *r.delay_s
+                                                   : h_->delay_s.load(std::memory_order_relaxed);
     const uint64_t writing = make_state(SlotState::kWriting, epoch, 0, common::self_owner_token());
     const uint64_t now = now_rel_ms();
+    if (fifo()) {
+      auto done = fifo_commit(idx, writing, epoch, delay, now, r.message_group_id, dedup_id,
+                              move != nullptr, result);
+      if (!done) {
+        return std::move(done).error();
+      }
+      if (wake) {
+        wake_receivers();
+      }
+      // relaxed: a statistic (a duplicate counts too: the send was accepted).
+      h_->sent_total.fetch_add(1, std::memory_order_relaxed);
+      return result;
+    }
     if (delay > 0) {
       const uint64_t delayed =
           make_state(SlotState::kDelayed, epoch, 0, now + static_cast<uint64_t>(delay) * 1000);
@@ -814,8 +920,19 @@ class Queue::Impl {
     s.lease_start_ms.store(static_cast<int64_t>(now), std::memory_order_relaxed);
     lane_push(vis_ms, make_entry(idx, epoch, 0));
     LQS_CRASH_POINT("receive.after_lane_push");
-    if (!read_record(idx, m, o)) {
+    if (!fill_message(idx, epoch, count, first, sys_mask, o, m)) {
       (void)delete_slot(idx, s.state.load(std::memory_order_acquire));
+      return false;
+    }
+    return true;
+  }
+
+  // Fills `m` from slot `idx` leased with `epoch` (record, handle, system attributes,
+  // digests). False if the record is corrupt.
+  bool fill_message(uint32_t idx, uint32_t epoch, uint32_t count, int64_t first, uint32_t sys_mask,
+                    const ReceiveOptions& o, ReceivedMessage& m) const {
+    const shm::Slot& s = slots_[idx];
+    if (!read_record(idx, m, o)) {
       return false;
     }
     make_handle(idx, s.incarnation.load(std::memory_order_relaxed), epoch, m.receipt_handle);
@@ -823,6 +940,10 @@ class Queue::Impl {
     m.first_receive_timestamp_ms = first;
     m.receive_count = count;
     m.system_attributes.clear();
+    m.sequence_number.clear();
+    if (fifo()) {
+      m.sequence_number = sequence_string(nodes_[idx].seq);
+    }
     using M = queue::SystemAttributeMask;
     if (sys_mask != 0) {
       auto add = [&](uint32_t bit, const char* name, std::string value) {
@@ -834,6 +955,10 @@ class Queue::Impl {
       add(M::kApproximateReceiveCount, "ApproximateReceiveCount", std::to_string(count));
       add(M::kApproximateFirstReceiveTimestamp, "ApproximateFirstReceiveTimestamp",
           std::to_string(first));
+      if (fifo()) {
+        add(M::kSequenceNumber, "SequenceNumber", sequence_string(nodes_[idx].seq));
+        add(M::kMessageDeduplicationId, "MessageDeduplicationId", m.message_deduplication_id);
+      }
       if (!m.message_group_id.empty()) {
         add(M::kMessageGroupId, "MessageGroupId", m.message_group_id);
       }
@@ -954,6 +1079,711 @@ class Queue::Impl {
     return true;
   }
 
+  // ---- FIFO -------------------------------------------------------------------------------
+  // The index of a FIFO queue (see shm::FifoControl and src/queue/README.md, "FIFO"): per
+  // group a list of its slots in SequenceNumber order, the list of groups that may have a
+  // receivable message, deduplication and receive-attempt records — all under one robust,
+  // process-shared mutex. Slot states stay lock-free CAS words as in a standard queue; the
+  // index changes only under the mutex, and it is rebuilt from the slots (FifoNode::group and
+  // ::seq of every live slot) when a process died holding it. Not lock-free: a deliberate
+  // trade for exact group semantics and a simple crash story (DESIGN.md allows robust mutexes).
+  [[nodiscard]] bool fifo() const noexcept { return fc_ != nullptr; }
+
+  struct Key {
+    uint64_t lo = 0;
+    uint64_t hi = 0;
+    bool operator==(const Key&) const = default;
+  };
+  static constexpr Key kTombstone{0, 1};
+
+  // A 128-bit keyed hash of `a` NUL `b` (never {0,0} or {0,1}).
+  Key key_of(std::string_view a, std::string_view b) const {
+    std::string buf;
+    buf.reserve(a.size() + 1 + b.size());
+    buf.append(a).push_back('\0');
+    buf.append(b);
+    uint8_t k2[16];
+    std::memcpy(k2, h_->mac_key, 16);
+    for (uint8_t& c : k2) {
+      c ^= 0x5c;
+    }
+    Key k{common::siphash24(h_->mac_key, buf.data(), buf.size()),
+          common::siphash24(k2, buf.data(), buf.size())};
+    if (k.lo == 0) {
+      k.lo = 1;
+    }
+    return k;
+  }
+
+  // Holds the FIFO mutex for a scope (re-entrant per thread). A previous owner that died
+  // holding it is repaired here: the index is rebuilt from the slots.
+  class FifoGuard {
+   public:
+    explicit FifoGuard(Impl& im) : im_(im) {
+      for (size_t i = 0; i < tl_fifo_held_n; ++i) {
+        if (tl_fifo_held[i] == im.fc_) {
+          return;  // already ours
+        }
+      }
+      const int rc = pthread_mutex_lock(&im.fc_->mu);
+      if (rc == EOWNERDEAD) {
+        im.fifo_rebuild();
+        (void)pthread_mutex_consistent(&im.fc_->mu);
+      }
+      if (tl_fifo_held_n < tl_fifo_held.size()) {
+        tl_fifo_held[tl_fifo_held_n++] = im.fc_;
+      }
+      locked_ = true;
+    }
+    ~FifoGuard() {
+      if (locked_) {
+        --tl_fifo_held_n;
+        (void)pthread_mutex_unlock(&im_.fc_->mu);
+      }
+    }
+    FifoGuard(const FifoGuard&) = delete;
+    FifoGuard& operator=(const FifoGuard&) = delete;
+
+   private:
+    Impl& im_;
+    bool locked_ = false;
+  };
+
+  static bool live_state(SlotState st) noexcept {
+    return st == SlotState::kReady || st == SlotState::kPublishing || st == SlotState::kDelayed ||
+           st == SlotState::kLeased;
+  }
+
+  // ---- groups (REQUIRES: the FIFO mutex) ----
+  uint32_t group_find(Key k) const noexcept {
+    const uint32_t mask = h_->fifo_group_capacity - 1;
+    for (uint32_t n = 0, i = static_cast<uint32_t>(k.lo) & mask; n <= mask;
+         ++n, i = (i + 1) & mask) {
+      const shm::FifoGroup& g = groups_[i];
+      if (g.key_lo == 0 && g.key_hi == 0) {
+        return shm::kFifoNil;
+      }
+      if (g.key_lo == k.lo && g.key_hi == k.hi) {
+        return i;
+      }
+    }
+    return shm::kFifoNil;
+  }
+
+  uint32_t group_add(Key k) noexcept {
+    const uint32_t cap = h_->fifo_group_capacity;
+    if (uint64_t{fc_->groups_live} + fc_->groups_dead + 1 > uint64_t{cap} * 3 / 4) {
+      groups_rehash();
+    }
+    if (uint64_t{fc_->groups_live} + 1 > uint64_t{cap} * 3 / 4) {
+      return shm::kFifoNil;
+    }
+    const uint32_t mask = cap - 1;
+    uint32_t free_at = shm::kFifoNil;
+    for (uint32_t n = 0, i = static_cast<uint32_t>(k.lo) & mask; n <= mask;
+         ++n, i = (i + 1) & mask) {
+      shm::FifoGroup& g = groups_[i];
+      if (g.key_lo == k.lo && g.key_hi == k.hi) {
+        return i;
+      }
+      const bool empty = g.key_lo == 0 && g.key_hi == 0;
+      const bool tomb = g.key_lo == kTombstone.lo && g.key_hi == kTombstone.hi;
+      if (tomb && free_at == shm::kFifoNil) {
+        free_at = i;
+      }
+      if (empty) {
+        if (free_at == shm::kFifoNil) {
+          free_at = i;
+        } else {
+          --fc_->groups_dead;  // reusing a tombstone
+        }
+        shm::FifoGroup& f = groups_[free_at];
+        f.head = shm::kFifoNil;
+        f.tail = shm::kFifoNil;
+        f.ready_next = shm::kFifoNotReady;
+        f.ready_prev = shm::kFifoNil;
+        f.key_hi = k.hi;
+        f.key_lo = k.lo;
+        ++fc_->groups_live;
+        return free_at;
+      }
+    }
+    return shm::kFifoNil;
+  }
+
+  // An empty group's record becomes a tombstone (idle groups are reclaimed at once).
+  void group_release(uint32_t g) noexcept {
+    ready_remove(g);
+    groups_[g].key_lo = kTombstone.lo;
+    groups_[g].key_hi = kTombstone.hi;
+    --fc_->groups_live;
+    ++fc_->groups_dead;
+  }
+
+  // Re-inserts every live group without tombstones; fixes the slots' group indexes.
+  void groups_rehash() noexcept {
+    const uint32_t cap = h_->fifo_group_capacity;
+    std::vector<shm::FifoGroup> live;
+    live.reserve(fc_->groups_live);
+    for (uint32_t i = 0; i < cap; ++i) {
+      shm::FifoGroup& g = groups_[i];
+      const bool empty = g.key_lo == 0 && g.key_hi == 0;
+      const bool tomb = g.key_lo == kTombstone.lo && g.key_hi == kTombstone.hi;
+      if (!empty && !tomb) {
+        live.push_back(g);
+      }
+      g = shm::FifoGroup{0, 0, shm::kFifoNil, shm::kFifoNil, shm::kFifoNotReady, shm::kFifoNil};
+    }
+    fc_->groups_live = 0;
+    fc_->groups_dead = 0;
+    fc_->ready_head = shm::kFifoNil;
+    fc_->ready_tail = shm::kFifoNil;
+    const uint64_t now = now_rel_ms();
+    for (const shm::FifoGroup& old : live) {
+      const uint32_t g = group_add(Key{old.key_lo, old.key_hi});
+      groups_[g].head = old.head;
+      groups_[g].tail = old.tail;
+      for (uint32_t idx = old.head; idx != shm::kFifoNil; idx = nodes_[idx].next) {
+        nodes_[idx].group = g;
+      }
+      if (old.ready_next != shm::kFifoNotReady && !group_locked(g, now)) {
+        ready_push(g);
+      }
+    }
+  }
+
+  void ready_push(uint32_t g) noexcept {
+    shm::FifoGroup& gr = groups_[g];
+    if (gr.ready_next != shm::kFifoNotReady) {
+      return;
+    }
+    gr.ready_next = shm::kFifoNil;
+    gr.ready_prev = fc_->ready_tail;
+    if (fc_->ready_tail == shm::kFifoNil) {
+      fc_->ready_head = g;
+    } else {
+      groups_[fc_->ready_tail].ready_next = g;
+    }
+    fc_->ready_tail = g;
+  }
+
+  void ready_remove(uint32_t g) noexcept {
+    shm::FifoGroup& gr = groups_[g];
+    if (gr.ready_next == shm::kFifoNotReady) {
+      return;
+    }
+    if (gr.ready_prev == shm::kFifoNil) {
+      fc_->ready_head = gr.ready_next;
+    } else {
+      groups_[gr.ready_prev].ready_next = gr.ready_next;
+    }
+    if (gr.ready_next == shm::kFifoNil) {
+      fc_->ready_tail = gr.ready_prev;
+    } else {
+      groups_[gr.ready_next].ready_prev = gr.ready_prev;
+    }
+    gr.ready_next = shm::kFifoNotReady;
+    gr.ready_prev = shm::kFifoNil;
+  }
+
+  void link_tail(uint32_t g, uint32_t idx) noexcept {
+    shm::FifoNode& n = nodes_[idx];
+    n.next = shm::kFifoNil;
+    n.prev = groups_[g].tail;
+    n.group = g;
+    if (groups_[g].tail == shm::kFifoNil) {
+      groups_[g].head = idx;
+    } else {
+      nodes_[groups_[g].tail].next = idx;
+    }
+    groups_[g].tail = idx;
+  }
+
+  // Unlinks slot `idx` from its group; an emptied group is released, one that is no longer
+  // locked goes to the ready list.
+  void unlink(uint32_t idx) noexcept {
+    shm::FifoNode& n = nodes_[idx];
+    const uint32_t g = n.group;
+    if (g == shm::kFifoNil || g >= h_->fifo_group_capacity) {
+      n.group = shm::kFifoNil;
+      return;
+    }
+    if (n.prev == shm::kFifoNil) {
+      groups_[g].head = n.next;
+    } else {
+      nodes_[n.prev].next = n.next;
+    }
+    if (n.next == shm::kFifoNil) {
+      groups_[g].tail = n.prev;
+    } else {
+      nodes_[n.next].prev = n.prev;
+    }
+    n.next = shm::kFifoNil;
+    n.prev = shm::kFifoNil;
+    n.group = shm::kFifoNil;
+    if (groups_[g].head == shm::kFifoNil) {
+      group_release(g);
+    } else if (!group_locked(g, now_rel_ms())) {
+      ready_push(g);
+    }
+  }
+
+  // True while a message of group `g` is in flight (LEASED, deadline ahead). In-flight
+  // messages were received, so they lie in the group's leading run of received messages.
+  bool group_locked(uint32_t g, uint64_t now) const noexcept {
+    for (uint32_t idx = groups_[g].head; idx != shm::kFifoNil; idx = nodes_[idx].next) {
+      const StateWord sw = StateWord::decode(slots_[idx].state.load(std::memory_order_acquire));
+      if (sw.state == SlotState::kLeased && sw.value > now) {
+        return true;
+      }
+      if (sw.state != SlotState::kLeased &&
+          slots_[idx].receive_count.load(std::memory_order_relaxed) == 0) {
+        return false;
+      }
+    }
+    return false;
+  }
+
+  // Rebuilds every group list, the ready list and the counters from the slots (the previous
+  // mutex owner died mid-change). REQUIRES: the FIFO mutex (EOWNERDEAD).
+  void fifo_rebuild() noexcept {
+    struct Member {
+      uint32_t group;
+      uint64_t seq;
+      uint32_t idx;
+    };
+    std::vector<Member> members;
+    const uint32_t cap = h_->fifo_group_capacity;
+    for (uint32_t i = 0; i < slot_count_; ++i) {
+      const StateWord sw = StateWord::decode(slots_[i].state.load(std::memory_order_acquire));
+      const uint32_t g = nodes_[i].group;
+      if (live_state(sw.state) && g < cap) {
+        members.push_back({g, nodes_[i].seq, i});
+      }
+      nodes_[i].next = shm::kFifoNil;
+      nodes_[i].prev = shm::kFifoNil;
+      nodes_[i].group = shm::kFifoNil;
+    }
+    std::sort(members.begin(), members.end(), [](const Member& a, const Member& b) {
+      return a.group != b.group ? a.group < b.group : a.seq < b.seq;
+    });
+    fc_->ready_head = shm::kFifoNil;
+    fc_->ready_tail = shm::kFifoNil;
+    fc_->groups_live = 0;
+    fc_->groups_dead = 0;
+    for (uint32_t i = 0; i < cap; ++i) {
+      shm::FifoGroup& g = groups_[i];
+      g.head = shm::kFifoNil;
+      g.tail = shm::kFifoNil;
+      g.ready_next = shm::kFifoNotReady;
+      g.ready_prev = shm::kFifoNil;
+    }
+    for (const Member& m : members) {
+      link_tail(m.group, m.idx);
+    }
+    const uint64_t now = now_rel_ms();
+    for (uint32_t i = 0; i < cap; ++i) {
+      shm::FifoGroup& g = groups_[i];
+      const bool empty = g.key_lo == 0 && g.key_hi == 0;
+      const bool tomb = g.key_lo == kTombstone.lo && g.key_hi == kTombstone.hi;
+      if (empty) {
+        continue;
+      }
+      if (tomb || g.head == shm::kFifoNil) {
+        g.key_lo = kTombstone.lo;
+        g.key_hi = kTombstone.hi;
+        ++fc_->groups_dead;
+        continue;
+      }
+      ++fc_->groups_live;
+      if (!group_locked(i, now)) {
+        ready_push(i);
+      }
+    }
+    uint32_t used = 0;
+    for (uint32_t i = 0; i < h_->fifo_dedup_capacity; ++i) {
+      used += (dedup_[i].key_lo != 0 || dedup_[i].key_hi != 0) ? 1 : 0;
+    }
+    fc_->dedup_used = used;
+    ++fc_->rebuilds;
+  }
+
+  // ---- deduplication (REQUIRES: the FIFO mutex) ----
+  const shm::FifoDedup* dedup_find(Key k, int64_t unix_now) const noexcept {
+    const uint32_t mask = h_->fifo_dedup_capacity - 1;
+    for (uint32_t n = 0, i = static_cast<uint32_t>(k.lo) & mask; n <= mask;
+         ++n, i = (i + 1) & mask) {
+      const shm::FifoDedup& d = dedup_[i];
+      if (d.key_lo == 0 && d.key_hi == 0) {
+        return nullptr;
+      }
+      if (d.key_lo == k.lo && d.key_hi == k.hi) {
+        return d.expires_unix_ms > unix_now ? &d : nullptr;
+      }
+    }
+    return nullptr;
+  }
+
+  // Drops the expired records by re-inserting the live ones (the table's cleanup: at most
+  // when it is half occupied, and from recover()). Returns the records dropped.
+  uint32_t dedup_compact(int64_t unix_now) {
+    const uint32_t cap = h_->fifo_dedup_capacity;
+    std::vector<shm::FifoDedup> live;
+    for (uint32_t i = 0; i < cap; ++i) {
+      shm::FifoDedup& d = dedup_[i];
+      if ((d.key_lo != 0 || d.key_hi != 0) && d.expires_unix_ms > unix_now) {
+        live.push_back(d);
+      }
+      d.key_lo = 0;
+      d.key_hi = 0;
+    }
+    const uint32_t dropped = fc_->dedup_used - static_cast<uint32_t>(live.size());
+    fc_->dedup_used = 0;
+    for (const shm::FifoDedup& d : live) {
+      (void)dedup_put(d);
+    }
+    return dropped;
+  }
+
+  bool dedup_put(const shm::FifoDedup& rec) noexcept {
+    const uint32_t mask = h_->fifo_dedup_capacity - 1;
+    for (uint32_t n = 0, i = static_cast<uint32_t>(rec.key_lo) & mask; n <= mask;
+         ++n, i = (i + 1) & mask) {
+      shm::FifoDedup& d = dedup_[i];
+      if ((d.key_lo == 0 && d.key_hi == 0) || (d.key_lo == rec.key_lo && d.key_hi == rec.key_hi)) {
+        const bool fresh = d.key_lo == 0 && d.key_hi == 0;
+        d.expires_unix_ms = rec.expires_unix_ms;
+        d.seq = rec.seq;
+        std::memcpy(d.message_id, rec.message_id, 16);
+        d.key_hi = rec.key_hi;
+        d.key_lo = rec.key_lo;  // last: a record is complete once its key is there
+        fc_->dedup_used += fresh ? 1 : 0;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // Inserts a record, compacting first when the table is half full. False when the live
+  // records alone fill three quarters of it (the queue's deduplication capacity).
+  bool dedup_insert(const shm::FifoDedup& rec, int64_t unix_now) {
+    const uint32_t cap = h_->fifo_dedup_capacity;
+    if (uint64_t{fc_->dedup_used} + 1 > cap / 2) {
+      (void)dedup_compact(unix_now);
+      if (uint64_t{fc_->dedup_used} + 1 > uint64_t{cap} * 3 / 4) {
+        return false;
+      }
+    }
+    return dedup_put(rec);
+  }
+
+  static std::string sequence_string(uint64_t seq) {
+    return std::to_string(uint64_t{10'000'000'000'000'000'000ULL} + seq);
+  }
+
+  // The slot `idx` (PUBLISHING → READY done or not): wakes its group if it is receivable.
+  void fifo_group_may_be_ready(uint32_t idx) {
+    FifoGuard guard(*this);
+    const uint32_t g = nodes_[idx].group;
+    if (g < h_->fifo_group_capacity && !group_locked(g, now_rel_ms())) {
+      ready_push(g);
+    }
+  }
+
+  // Due timer-lane entries (expired leases, elapsed delays) become visible now rather than at
+  // the next sweep: PUBLISHING → publish() → READY, and their group joins the ready list.
+  void fifo_drain_lanes(uint64_t now) {
+    for (uint32_t i = 0; i < shm::kLaneCount; ++i) {
+      if (h_->lane_duration_ms[i].load(std::memory_order_relaxed) == 0) {
+        continue;
+      }
+      for (int n = 0; n < 64; ++n) {
+        uint64_t entry = 0;
+        uint64_t seen = 0;
+        const bool got = lanes_[i].pop(
+            [&](uint64_t en) {
+              const uint32_t idx = queue::entry_slot(en);
+              if (idx >= slot_count_) {
+                return PopVerdict::kDiscard;
+              }
+              const uint64_t st = slots_[idx].state.load(std::memory_order_acquire);
+              const StateWord sw = StateWord::decode(st);
+              if (sw.epoch != queue::entry_epoch(en) || sw.tver != queue::entry_tver(en) ||
+                  (sw.state != SlotState::kLeased && sw.state != SlotState::kDelayed)) {
+                return PopVerdict::kDiscard;
+              }
+              if (sw.value > now) {
+                return PopVerdict::kStop;
+              }
+              seen = st;
+              return PopVerdict::kTake;
+            },
+            entry);
+        if (!got) {
+          break;
+        }
+        const uint32_t idx = queue::entry_slot(entry);
+        const StateWord sw = StateWord::decode(seen);
+        const uint64_t publishing = make_state(SlotState::kPublishing, sw.epoch, sw.tver, now);
+        uint64_t expected = seen;
+        if (slots_[idx].state.compare_exchange_strong(expected, publishing,
+                                                      std::memory_order_acq_rel)) {
+          publish(idx, publishing);
+        }
+      }
+    }
+  }
+
+  // FIFO ReceiveMessage: from each ready group in turn, its leading available messages in
+  // order, as many as wanted (SQS: as many as it can from one group, then others).
+  void fifo_fill(uint64_t now, int64_t unix_now, uint64_t vis_ms, uint32_t sys_mask,
+                 const ReceiveOptions& o, ReceiveBatch& out, size_t want) {
+    fifo_drain_lanes(now);
+    FifoGuard guard(*this);
+    uint32_t g = fc_->ready_head;
+    while (g != shm::kFifoNil && out.count < want) {
+      const uint32_t next = groups_[g].ready_next;
+      if (group_locked(g, now)) {
+        ready_remove(g);
+        g = next;
+        continue;
+      }
+      uint32_t idx = groups_[g].head;
+      while (idx != shm::kFifoNil && out.count < want) {
+        const uint32_t after = nodes_[idx].next;
+        uint64_t st = slots_[idx].state.load(std::memory_order_acquire);
+        const StateWord sw = StateWord::decode(st);
+        if (!live_state(sw.state)) {
+          idx = after;  // being deleted by someone who will unlink it
+          continue;
+        }
+        const bool available =
+            sw.state == SlotState::kReady || sw.state == SlotState::kPublishing ||
+            ((sw.state == SlotState::kLeased || sw.state == SlotState::kDelayed) &&
+             sw.value <= now);
+        if (!available) {
+          break;  // a delay not yet over: nothing behind it may go first
+        }
+        if (past_retention(idx, unix_now)) {
+          (void)delete_slot(idx, st);
+          idx = after;
+          continue;
+        }
+        const uint32_t e = next_epoch(sw.epoch);
+        if (!slots_[idx].state.compare_exchange_strong(
+                st, make_state(SlotState::kLeased, e, 0, now + vis_ms), std::memory_order_acq_rel,
+                std::memory_order_acquire)) {
+          continue;  // changed under us (a sweeper's PUBLISHING → READY): judge it again
+        }
+        LQS_CRASH_POINT("fifo.after_lease");
+        if (deliver(idx, e, now, vis_ms, unix_now, sys_mask, o, out.messages[out.count])) {
+          ++out.count;
+        }
+        idx = after;
+      }
+      // Taken from (now locked), or nothing available (a send, an expiry or the end of a
+      // delay puts it back): out of the ready list either way. (Only g's own entries changed
+      // meanwhile, so `next` is still in the list.)
+      ready_remove(g);
+      g = next;
+    }
+  }
+
+  // The FIFO end of a send, for the slot `idx` we hold in WRITING: under the index mutex,
+  // answer a duplicate with the first send's MessageId and SequenceNumber (and free the slot),
+  // or link the message at its group's tail with the next SequenceNumber, record its
+  // deduplication id, and make it READY (or DELAYED).
+  Result<void> fifo_commit(uint32_t idx, uint64_t writing, uint32_t epoch, int32_t delay,
+                           uint64_t now, std::string_view group, std::string_view dedup_id,
+                           bool moved, SendResult& result) {
+    const uint32_t flags = h_->fifo_flags.load(std::memory_order_relaxed);
+    const Key dkey =
+        key_of((flags & shm::kFifoScopeGroup) != 0 ? group : std::string_view(), dedup_id);
+    const Key gkey = key_of("g", group);
+    const int64_t unix_now = unix_ms();
+    FifoGuard guard(*this);
+    if (const shm::FifoDedup* d = dedup_find(dkey, unix_now); d != nullptr) {
+      std::memcpy(result.message_id.bytes.data(), d->message_id, 16);
+      result.sequence_number = sequence_string(d->seq);
+      release_slot(idx, writing);
+      return {};
+    }
+    const uint32_t g = group_add(gkey);
+    if (g == shm::kFifoNil) {
+      release_slot(idx, writing);
+      return make_error(ErrorCode::kQueueFull, "queue " + name_ +
+                                                   " has as many message groups as it can "
+                                                   "index (LqsCapacityMessages)");
+    }
+    shm::FifoDedup rec{};
+    rec.key_lo = dkey.lo;
+    rec.key_hi = dkey.hi;
+    rec.expires_unix_ms = unix_now + kDedupWindowMs;
+    rec.seq = fc_->next_seq + 1;
+    std::memcpy(rec.message_id, result.message_id.bytes.data(), 16);
+    if (!dedup_insert(rec, unix_now)) {
+      if (groups_[g].head == shm::kFifoNil) {
+        group_release(g);
+      }
+      release_slot(idx, writing);
+      return make_error(ErrorCode::kOverLimit,
+                        "queue " + name_ +
+                            " holds as many deduplication records as it can (4 per message "
+                            "slot, kept 5 minutes): retry later or raise LqsCapacityMessages");
+    }
+    const uint64_t seq = ++fc_->next_seq;
+    nodes_[idx].seq = seq;
+    link_tail(g, idx);
+    result.sequence_number = sequence_string(seq);
+    LQS_CRASH_POINT("fifo.send.after_link");
+    uint64_t expected = writing;
+    if (delay > 0) {
+      const uint64_t delayed =
+          make_state(SlotState::kDelayed, epoch, 0, now + static_cast<uint64_t>(delay) * 1000);
+      // release: the record and descriptor become visible with the state.
+      (void)slots_[idx].state.compare_exchange_strong(expected, delayed, std::memory_order_release,
+                                                      std::memory_order_relaxed);
+      lane_push(static_cast<uint64_t>(delay) * 1000, make_entry(idx, epoch, 0));
+    } else {
+      (void)slots_[idx].state.compare_exchange_strong(
+          expected, make_state(SlotState::kReady, epoch, 0, 0), std::memory_order_release,
+          std::memory_order_relaxed);
+    }
+    (void)moved;
+    if (!group_locked(g, now)) {
+      ready_push(g);
+    }
+    return {};
+  }
+
+  // ReceiveRequestAttemptId (REQUIRES: the FIFO mutex). The record of `key`, if unexpired.
+  shm::FifoAttempt* attempt_find(Key key, int64_t unix_now) noexcept {
+    for (uint32_t i = 0; i < shm::kFifoAttempts; ++i) {
+      shm::FifoAttempt& a = attempts_[i];
+      if (a.key_lo == key.lo && a.key_hi == key.hi && a.expires_unix_ms > unix_now) {
+        return &a;
+      }
+    }
+    return nullptr;
+  }
+
+  // Replays attempt `a`: the same messages and handles, their visibility reset. False (and
+  // `out` empty) when any of them was deleted, expired or received again since.
+  bool attempt_replay(const shm::FifoAttempt& a, uint64_t now, uint32_t sys_mask,
+                      const ReceiveOptions& o, ReceiveBatch& out) {
+    for (uint32_t i = 0; i < a.count; ++i) {
+      const shm::Slot& s = slots_[a.slot[i]];
+      const StateWord sw = StateWord::decode(s.state.load(std::memory_order_acquire));
+      if (s.incarnation.load(std::memory_order_acquire) != a.inc[i] ||
+          sw.state != SlotState::kLeased || sw.epoch != a.epoch[i] || sw.value <= now) {
+        return false;
+      }
+    }
+    if (out.messages.size() < a.count) {
+      out.messages.resize(a.count);
+    }
+    for (uint32_t i = 0; i < a.count; ++i) {
+      shm::Slot& s = slots_[a.slot[i]];
+      uint64_t st = s.state.load(std::memory_order_acquire);
+      const StateWord sw = StateWord::decode(st);
+      const uint32_t tv = (sw.tver + 1) & queue::kTverMask;
+      if (!s.state.compare_exchange_strong(
+              st, make_state(SlotState::kLeased, sw.epoch, tv, now + a.vis_ms),
+              std::memory_order_acq_rel)) {
+        out.count = 0;
+        return false;
+      }
+      lane_push(a.vis_ms, make_entry(a.slot[i], sw.epoch, tv));
+      if (!fill_message(a.slot[i], sw.epoch, s.receive_count.load(std::memory_order_relaxed),
+                        s.first_receive_unix_ms.load(std::memory_order_relaxed), sys_mask, o,
+                        out.messages[out.count])) {
+        out.count = 0;
+        return false;
+      }
+      ++out.count;
+    }
+    return true;
+  }
+
+  void attempt_record(Key key, int64_t unix_now, uint64_t vis_ms, const ReceiveBatch& out) {
+    shm::FifoAttempt& a = attempts_[fc_->attempt_next++ % shm::kFifoAttempts];
+    a.key_lo = 0;  // invalid while being written (a crash here loses only this record)
+    a.key_hi = 0;
+    a.expires_unix_ms = unix_now + kAttemptWindowMs;
+    a.vis_ms = static_cast<uint32_t>(vis_ms);
+    a.count = 0;
+    for (size_t i = 0; i < out.count && i < shm::kFifoMaxBatch; ++i) {
+      auto hd = parse_handle(out.messages[i].receipt_handle);
+      if (!hd) {
+        return;
+      }
+      a.slot[a.count] = hd->slot;
+      a.epoch[a.count] = hd->epoch;
+      a.inc[a.count] = hd->incarnation;
+      ++a.count;
+    }
+    a.key_hi = key.hi;
+    a.key_lo = key.lo;
+  }
+
+  // A FIFO receive with a ReceiveRequestAttemptId: a retry within 5 minutes replays the
+  // first answer (same messages and handles, visibility reset) while none of its messages
+  // changed; otherwise it is refused. A first attempt receives (through `receive`, without
+  // the id) and records what it returned.
+  template <typename Receive>
+  Result<void> receive_with_attempt(ReceiveBatch& out, const ReceiveOptions& o,
+                                    const Receive& receive) {
+    const Key key = key_of("a", o.receive_request_attempt_id);
+    const uint64_t vis_ms =
+        static_cast<uint64_t>(o.visibility_timeout_s
+                                  ? *o.visibility_timeout_s
+                                  : h_->visibility_timeout_s.load(std::memory_order_relaxed)) *
+        1000;
+    const uint32_t sys_mask = o.system_attribute_names.empty()
+                                  ? 0
+                                  : queue::system_attribute_mask(o.system_attribute_names);
+    {
+      FifoGuard guard(*this);
+      if (shm::FifoAttempt* a = attempt_find(key, unix_ms()); a != nullptr) {
+        if (a->count > 0 && attempt_replay(*a, now_rel_ms(), sys_mask, o, out)) {
+          return {};
+        }
+        if (a->count > 0) {
+          return make_error(ErrorCode::kInvalidParameterValue,
+                            "Value " + o.receive_request_attempt_id +
+                                " for parameter ReceiveRequestAttemptId is invalid. Reason: The "
+                                "receiveRequestAttemptId is not valid anymore since the receive "
+                                "call is not retryable.");
+        }
+      }
+    }
+    ReceiveOptions plain = o;
+    plain.receive_request_attempt_id.clear();
+    if (auto r = receive(out, plain); !r) {
+      return r;
+    }
+    if (out.count > 0) {
+      FifoGuard guard(*this);
+      attempt_record(key, unix_ms(), vis_ms, out);
+    }
+    return {};
+  }
+
+  // After a crash or a lost wake-up: every receivable group back into the ready list.
+  uint32_t fifo_requeue_groups() {
+    FifoGuard guard(*this);
+    const uint64_t now = now_rel_ms();
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < h_->fifo_group_capacity; ++i) {
+      const shm::FifoGroup& g = groups_[i];
+      if (g.head != shm::kFifoNil && g.ready_next == shm::kFifoNotReady && !group_locked(i, now)) {
+        ready_push(i);
+        ++n;
+      }
+    }
+    return n;
+  }
+
   // A receive that found nothing has time to spare: once per kFullSweepIntervalMs per queue
   // (whichever process wins the CAS) it sweeps every slot. This bounds how long a message
   // whose timer-lane entry was lost (a receiver killed between its lease CAS and its lane
@@ -1015,6 +1845,13 @@ class Queue::Impl {
     }
   }
 
+  // FIFO index (nullptr for a standard queue).
+  shm::FifoControl* fc_ = nullptr;
+  shm::FifoGroup* groups_ = nullptr;
+  shm::FifoNode* nodes_ = nullptr;
+  shm::FifoDedup* dedup_ = nullptr;
+  shm::FifoAttempt* attempts_ = nullptr;
+
   shm::Segment seg_;
   shm::SegmentHeader* h_ = nullptr;
   shm::Slot* slots_ = nullptr;
@@ -1044,6 +1881,12 @@ Result<Queue> Queue::create(const QueueLocation& where, const QueueAttributes& a
   }
   if (auto v = validate(attributes); !v) {
     return std::move(v).error();
+  }
+  if (where.name.ends_with(".fifo") != attributes.fifo_queue) {
+    // SQS: a FIFO queue's name ends in ".fifo", and only a FIFO queue's does.
+    return make_error(ErrorCode::kInvalidParameterValue,
+                      "Can only include alphanumeric characters, hyphens, or underscores. 1 to "
+                      "80 in length");
   }
   Clock* clock = where.clock != nullptr ? where.clock : &SystemClock::instance();
   auto seg = shm::Segment::create(where.shm_root, where.name, attributes, clock->unix_ms(),
@@ -1096,6 +1939,11 @@ QueueAttributes Queue::attributes() const noexcept {
   a.receive_message_wait_time_s = h->receive_message_wait_time_s.load(std::memory_order_relaxed);
   a.capacity_messages = h->slot_count;
   a.capacity_bytes = h->capacity_bytes;
+  a.fifo_queue = h->fifo_off != 0;
+  const uint32_t f = h->fifo_flags.load(std::memory_order_relaxed);
+  a.content_based_deduplication = (f & shm::kFifoContentDedup) != 0;
+  a.deduplication_scope_message_group = (f & shm::kFifoScopeGroup) != 0;
+  a.fifo_throughput_per_group = (f & shm::kFifoPerGroup) != 0;
   return a;
 }
 
@@ -1110,6 +1958,9 @@ Result<void> Queue::set_attributes(const QueueAttributes& a) {
   h->maximum_message_size.store(a.maximum_message_size, std::memory_order_relaxed);
   h->delay_s.store(a.delay_s, std::memory_order_relaxed);
   h->receive_message_wait_time_s.store(a.receive_message_wait_time_s, std::memory_order_relaxed);
+  if (h->fifo_off != 0) {
+    h->fifo_flags.store(shm::fifo_flags(a), std::memory_order_relaxed);
+  }
   h->last_modified_unix_ms.store(impl_->unix_ms(), std::memory_order_relaxed);
   return {};
 }
@@ -1218,6 +2069,15 @@ Result<void> Queue::receive(ReceiveBatch& out, const ReceiveOptions& o) {
     return v;
   }
   Impl& im = *impl_;
+  if (im.fifo() && !o.receive_request_attempt_id.empty()) {
+    if (auto v =
+            queue::validate_fifo_token(o.receive_request_attempt_id, "ReceiveRequestAttemptId");
+        !v) {
+      return v;
+    }
+    return im.receive_with_attempt(
+        out, o, [this](ReceiveBatch& b, const ReceiveOptions& opts) { return receive(b, opts); });
+  }
   // Counts the call when it returns, whichever way: messages returned, or one empty receive.
   // relaxed: statistics; these lines are shared by receivers only.
   struct CountOnReturn {
@@ -1253,6 +2113,10 @@ Result<void> Queue::receive(ReceiveBatch& out, const ReceiveOptions& o) {
   auto fill_at = [&](int64_t mono_ns) {
     const uint64_t now = im.rel_ms(mono_ns);
     const int64_t unix_now = im.unix_ms();
+    if (im.fifo()) {
+      im.fifo_fill(now, unix_now, vis_ms, sys_mask, o, out, want);
+      return;
+    }
     while (out.count < want) {
       uint32_t idx = 0;
       uint32_t epoch = 0;
@@ -1355,6 +2219,28 @@ Result<void> Queue::delete_message(std::string_view receipt_handle) {
   // CloudWatch's NumberOfMessagesDeleted does.
   im.h_->deleted_total.fetch_add(1, std::memory_order_relaxed);
   shm::Slot& s = im.slots_[hd->slot];
+  if (im.fifo()) {
+    // FIFO: only the current lease may delete; an expired one fails as on SQS.
+    for (int attempt = 0; attempt < 1000; ++attempt) {
+      if (s.incarnation.load(std::memory_order_acquire) != hd->incarnation) {
+        return {};  // already deleted
+      }
+      const uint64_t st = s.state.load(std::memory_order_acquire);
+      const StateWord sw = StateWord::decode(st);
+      if (sw.state == SlotState::kFree || sw.state == SlotState::kDeleting ||
+          sw.state == SlotState::kWriting) {
+        return {};
+      }
+      if (sw.epoch != hd->epoch || sw.state != SlotState::kLeased || sw.value <= im.now_rel_ms()) {
+        return expired_handle(receipt_handle);
+      }
+      if (im.delete_slot(hd->slot, st)) {
+        im.wake_receivers();  // the group may be receivable again
+        return {};
+      }
+    }
+    return {};
+  }
   for (int attempt = 0; attempt < 1000; ++attempt) {
     if (s.incarnation.load(std::memory_order_acquire) != hd->incarnation) {
       return {};  // already deleted: SQS answers success
@@ -1420,9 +2306,12 @@ Result<void> Queue::change_visibility(std::string_view receipt_handle, int32_t t
     uint64_t st = s.state.load(std::memory_order_acquire);
     StateWord sw = StateWord::decode(st);
     if (sw.epoch != hd->epoch) {
-      return not_available(receipt_handle);
+      return im.fifo() ? expired_handle(receipt_handle) : not_available(receipt_handle);
     }
     const uint64_t now = im.now_rel_ms();
+    if (im.fifo() && (sw.state != SlotState::kLeased || sw.value <= now)) {
+      return expired_handle(receipt_handle);  // FIFO: as SQS answers an expired handle
+    }
     if (sw.state == SlotState::kReady || sw.state == SlotState::kPublishing) {
       return {};  // the lease expired and was reclaimed: a no-op, as SQS does
     }
@@ -1504,6 +2393,15 @@ Result<void> Queue::purge() {
       }
     }
   }
+  if (im.fifo()) {
+    // PurgeQueue also clears the deduplication records (SQS_REFERENCE §1.3).
+    Impl::FifoGuard guard(im);
+    for (uint32_t i = 0; i < im.h_->fifo_dedup_capacity; ++i) {
+      im.dedup_[i].key_lo = 0;
+      im.dedup_[i].key_hi = 0;
+    }
+    im.fc_->dedup_used = 0;
+  }
   return {};
 }
 
@@ -1574,6 +2472,12 @@ RecoveryReport Queue::recover() {
   });
   r.chunks_reclaimed = st.chunks_reclaimed;
   r.free_hints_rebuilt += st.hints_rebuilt;
+  if (im.fifo()) {
+    // The dedup-window cleanup, and groups whose wake-up a dead process never gave.
+    Impl::FifoGuard guard(im);
+    r.dedup_records_expired = im.dedup_compact(unix_now);
+    r.fifo_groups_requeued = im.fifo_requeue_groups();
+  }
   return r;
 }
 

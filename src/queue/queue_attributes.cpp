@@ -79,6 +79,32 @@ bool parse_integer(std::string_view text, int64_t& out) noexcept {
   return ec == std::errc() && p == end;
 }
 
+// The FIFO attributes: SQS words, not integers.
+struct WordSpec {
+  std::string_view name;
+  std::string_view yes;  // value that sets the flag
+  std::string_view no;   // value that clears it
+  bool QueueAttributes::*flag;
+};
+
+constexpr WordSpec kWordSpecs[] = {
+    {"FifoQueue", "true", "false", &QueueAttributes::fifo_queue},
+    {"ContentBasedDeduplication", "true", "false", &QueueAttributes::content_based_deduplication},
+    {"DeduplicationScope", "messageGroup", "queue",
+     &QueueAttributes::deduplication_scope_message_group},
+    {"FifoThroughputLimit", "perMessageGroupId", "perQueue",
+     &QueueAttributes::fifo_throughput_per_group},
+};
+
+const WordSpec* find_word_spec(std::string_view name) noexcept {
+  for (const WordSpec& s : kWordSpecs) {
+    if (s.name == name) {
+      return &s;
+    }
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 Result<void> validate(const QueueAttributes& attributes) {
@@ -93,6 +119,16 @@ Result<void> validate(const QueueAttributes& attributes) {
 
 Result<void> set_attribute(QueueAttributes& attributes, std::string_view name,
                            std::string_view value) {
+  if (const WordSpec* w = find_word_spec(name); w != nullptr) {
+    if (value != w->yes && value != w->no) {
+      return make_error(ErrorCode::kInvalidAttributeValue,
+                        "Invalid value for the parameter " + std::string(name) +
+                            ". Reason: must be " + std::string(w->no) + " or " +
+                            std::string(w->yes) + ".");
+    }
+    attributes.*(w->flag) = value == w->yes;
+    return {};
+  }
   const Spec* s = find_spec(name);
   if (s == nullptr) {
     return unknown_attribute(name);
@@ -106,6 +142,9 @@ Result<void> set_attribute(QueueAttributes& attributes, std::string_view name,
 }
 
 Result<std::string> get_attribute(const QueueAttributes& attributes, std::string_view name) {
+  if (const WordSpec* w = find_word_spec(name); w != nullptr) {
+    return std::string(attributes.*(w->flag) ? w->yes : w->no);
+  }
   const Spec* s = find_spec(name);
   if (s == nullptr) {
     return unknown_attribute(name);

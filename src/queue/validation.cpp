@@ -344,6 +344,18 @@ Result<void> validate_message_group_id(std::string_view id) {
   return {};
 }
 
+Result<void> validate_fifo_token(std::string_view id, std::string_view parameter) {
+  if (id.empty() || id.size() > kMaxGroupIdLength ||
+      !std::all_of(id.begin(), id.end(), [](char c) { return is_alnum(c) || is_punct(c); })) {
+    return quoted("Value ", id,
+                  " for parameter " + std::string(parameter) +
+                      " is invalid. Reason: " + std::string(parameter) +
+                      " can only include alphanumeric and punctuation characters. 1 to 128 in "
+                      "length.");
+  }
+  return {};
+}
+
 Result<void> validate_delay(int32_t delay_s) {
   if (delay_s < 0 || delay_s > 900) {
     return invalid("Value " + std::to_string(delay_s) +
@@ -436,6 +448,7 @@ uint32_t system_attribute_mask(std::span<const std::string> names) noexcept {
 }
 
 Result<void> validate_queue_name(std::string_view name, bool fifo) {
+  fifo = fifo || name.ends_with(kFifoSuffix);  // a FIFO queue's name, checked as one
   std::string_view stem = name;
   bool ok = !name.empty() && name.size() <= kMaxQueueNameLength;
   if (fifo) {

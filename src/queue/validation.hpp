@@ -31,6 +31,8 @@ size_t message_size(std::string_view body, std::span<const MessageAttribute> att
 Result<void> validate_message_size(size_t size, int32_t maximum);
 /// 1..128 alphanumerics and ASCII punctuation; kInvalidParameterValue.
 Result<void> validate_message_group_id(std::string_view id);
+/// MessageDeduplicationId, ReceiveRequestAttemptId: 1..128 alphanumerics and punctuation.
+Result<void> validate_fifo_token(std::string_view id, std::string_view parameter);
 /// 0..900; kInvalidParameterValue.
 Result<void> validate_delay(int32_t delay_s);
 /// 1..80 of [A-Za-z0-9_-]; kInvalidBatchEntryId.
@@ -58,7 +60,8 @@ struct SystemAttributeMask {
 /// "All" = every bit; unknown names are ignored.
 uint32_t system_attribute_mask(std::span<const std::string> names) noexcept;
 
-/// 1..80 of [A-Za-z0-9_-]; with fifo, the name must end in ".fifo" (counted in the 80).
+/// 1..80 of [A-Za-z0-9_-]; a name ending in ".fifo" (or any name, with fifo) is checked as a
+/// FIFO queue's: the stem before ".fifo" (which counts in the 80) must be such characters.
 Result<void> validate_queue_name(std::string_view name, bool fifo = false);
 
 }  // namespace lqs::queue

@@ -49,7 +49,44 @@ bool make_dirs(const std::string& path) {
 
 }  // namespace
 
-Geometry compute_geometry(uint32_t capacity_messages, uint64_t capacity_bytes) noexcept {
+uint32_t fifo_flags(const QueueAttributes& a) noexcept {
+  return (a.content_based_deduplication ? kFifoContentDedup : 0) |
+         (a.deduplication_scope_message_group ? kFifoScopeGroup : 0) |
+         (a.fifo_throughput_per_group ? kFifoPerGroup : 0);
+}
+
+bool init_fifo_region(uint8_t* base, const Geometry& g) noexcept {
+  auto* c = new (base + g.fifo_off) FifoControl;  // NOLINT: zero bytes are a valid image
+  pthread_mutexattr_t attr;
+  if (pthread_mutexattr_init(&attr) != 0) {
+    return false;
+  }
+  const bool ok = pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED) == 0 &&
+                  pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST) == 0 &&
+                  pthread_mutex_init(&c->mu, &attr) == 0;
+  (void)pthread_mutexattr_destroy(&attr);
+  if (!ok) {
+    return false;
+  }
+  c->ready_head = kFifoNil;
+  c->ready_tail = kFifoNil;
+  auto* groups = reinterpret_cast<FifoGroup*>(base + g.fifo_groups_off);
+  for (uint32_t i = 0; i < g.fifo_group_capacity; ++i) {
+    groups[i].head = kFifoNil;
+    groups[i].tail = kFifoNil;
+    groups[i].ready_next = kFifoNotReady;
+    groups[i].ready_prev = kFifoNil;
+  }
+  auto* nodes = reinterpret_cast<FifoNode*>(base + g.fifo_nodes_off);
+  for (uint32_t i = 0; i < g.slot_count; ++i) {
+    nodes[i].next = kFifoNil;
+    nodes[i].prev = kFifoNil;
+    nodes[i].group = kFifoNil;
+  }
+  return true;
+}
+
+Geometry compute_geometry(uint32_t capacity_messages, uint64_t capacity_bytes, bool fifo) noexcept {
   Geometry g;
   g.slot_count = static_cast<uint32_t>(align_up(capacity_messages, 64));
   if (g.slot_count > kMaxSlots) {
@@ -73,6 +110,24 @@ Geometry compute_geometry(uint32_t capacity_messages, uint64_t capacity_bytes) n
   off += uint64_t{g.page_count} * sizeof(PageDesc);
   g.arena_off = align_up(off, 4096);
   g.total_size = g.arena_off + uint64_t{g.page_count} * kPageSize;
+  if (fifo) {
+    // Groups: at most one per message, at most half the table live (open addressing).
+    g.fifo_group_capacity = std::min<uint32_t>(next_pow2(g.slot_count) * 2, 1u << 20);
+    // Deduplication records live 5 minutes after their message may be gone: 4 per slot.
+    g.fifo_dedup_capacity = std::min<uint32_t>(next_pow2(g.slot_count) * 4, 1u << 22);
+    off = align_up(g.total_size, 4096);
+    g.fifo_off = off;
+    off += sizeof(FifoControl);
+    g.fifo_groups_off = off;
+    off += uint64_t{g.fifo_group_capacity} * sizeof(FifoGroup);
+    g.fifo_nodes_off = off;
+    off += uint64_t{g.slot_count} * sizeof(FifoNode);
+    g.fifo_dedup_off = off;
+    off += uint64_t{g.fifo_dedup_capacity} * sizeof(FifoDedup);
+    g.fifo_attempts_off = off;
+    off += uint64_t{kFifoAttempts} * sizeof(FifoAttempt);
+    g.total_size = align_up(off, 4096);
+  }
   return g;
 }
 
@@ -82,11 +137,22 @@ uint64_t geometry_check(const SegmentHeader& h) noexcept {
                              h.lane_capacity, h.page_count, h.page_size,     h.slots_off,
                              h.slot_bits_off, h.ring_off,   h.lanes_off,     h.pages_off,
                              h.arena_off};
+  // A standard queue's check is unchanged by the FIFO fields (all zero there).
   uint64_t x = 0xcbf29ce484222325ULL;
-  for (uint64_t f : fields) {
+  auto mix = [&x](uint64_t f) {
     for (int i = 0; i < 8; ++i) {
       x ^= (f >> (8 * i)) & 0xff;
       x *= 0x100000001b3ULL;
+    }
+  };
+  for (uint64_t f : fields) {
+    mix(f);
+  }
+  if (h.fifo_off != 0) {
+    for (uint64_t f :
+         {h.fifo_off, uint64_t{h.fifo_group_capacity}, uint64_t{h.fifo_dedup_capacity},
+          h.fifo_groups_off, h.fifo_nodes_off, h.fifo_dedup_off, h.fifo_attempts_off}) {
+      mix(f);
     }
   }
   return x;
@@ -134,12 +200,17 @@ Result<void> validate_segment(const void* base, size_t size) noexcept {
     return corrupt("page count out of range");
   }
   // Recompute the layout from the counts and require exactly the recorded offsets.
-  Geometry g = compute_geometry(h->slot_count, uint64_t{h->page_count} * kPageSize);
+  Geometry g =
+      compute_geometry(h->slot_count, uint64_t{h->page_count} * kPageSize, h->fifo_off != 0);
   if (g.slot_count != h->slot_count || g.ring_capacity != h->ring_capacity ||
       g.lane_capacity != h->lane_capacity || g.slots_off != h->slots_off ||
       g.slot_bits_off != h->slot_bits_off || g.ring_off != h->ring_off ||
       g.lanes_off != h->lanes_off || g.pages_off != h->pages_off || g.arena_off != h->arena_off ||
-      g.total_size != h->total_size) {
+      g.total_size != h->total_size || g.fifo_off != h->fifo_off ||
+      g.fifo_group_capacity != h->fifo_group_capacity ||
+      g.fifo_dedup_capacity != h->fifo_dedup_capacity || g.fifo_groups_off != h->fifo_groups_off ||
+      g.fifo_nodes_off != h->fifo_nodes_off || g.fifo_dedup_off != h->fifo_dedup_off ||
+      g.fifo_attempts_off != h->fifo_attempts_off) {
     return corrupt("offsets inconsistent with the geometry");
   }
   if (std::memchr(h->name, '\0', sizeof h->name) == nullptr ||
@@ -210,7 +281,8 @@ Result<Segment> Segment::create(const std::string& root, std::string_view name,
   }
   const std::string final_path = path_of(root, name);
   const std::string tmp_path = final_path + ".tmp." + std::to_string(::getpid());
-  Geometry g = compute_geometry(attributes.capacity_messages, attributes.capacity_bytes);
+  Geometry g = compute_geometry(attributes.capacity_messages, attributes.capacity_bytes,
+                                attributes.fifo_queue);
 
   int fd = ::open(tmp_path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0660);
   if (fd < 0) {
@@ -264,6 +336,13 @@ Result<Segment> Segment::create(const std::string& root, std::string_view name,
   h->pages_off = g.pages_off;
   h->arena_off = g.arena_off;
   h->capacity_bytes = attributes.capacity_bytes;
+  h->fifo_off = g.fifo_off;
+  h->fifo_group_capacity = g.fifo_group_capacity;
+  h->fifo_dedup_capacity = g.fifo_dedup_capacity;
+  h->fifo_groups_off = g.fifo_groups_off;
+  h->fifo_nodes_off = g.fifo_nodes_off;
+  h->fifo_dedup_off = g.fifo_dedup_off;
+  h->fifo_attempts_off = g.fifo_attempts_off;
   h->geometry_check = geometry_check(*h);
   std::memcpy(h->name, name.data(), name.size());
   h->visibility_timeout_s.store(attributes.visibility_timeout_s, std::memory_order_relaxed);
@@ -274,6 +353,14 @@ Result<Segment> Segment::create(const std::string& root, std::string_view name,
   h->receive_message_wait_time_s.store(attributes.receive_message_wait_time_s,
                                        std::memory_order_relaxed);
   h->last_modified_unix_ms.store(created_unix_ms, std::memory_order_relaxed);
+  if (g.fifo_off != 0) {
+    h->fifo_flags.store(fifo_flags(attributes), std::memory_order_relaxed);
+    if (!init_fifo_region(seg.base_, g)) {
+      (void)::close(fd);
+      (void)::unlink(tmp_path.c_str());
+      return make_error(ErrorCode::kSystem, "cannot initialise the FIFO index mutex");
+    }
+  }
   // Every slot starts FREE: set every free-hint bit.
   auto* bits = reinterpret_cast<std::atomic<uint64_t>*>(seg.base_ + g.slot_bits_off);
   for (uint32_t w = 0; w < g.slot_count / 64; ++w) {

@@ -28,10 +28,20 @@ struct Geometry {
   uint32_t page_count = 0;
   uint64_t slots_off = 0, slot_bits_off = 0, ring_off = 0, lanes_off = 0, pages_off = 0,
            arena_off = 0, total_size = 0;
+  // FIFO queues only (0 otherwise): the FIFO region follows the arena.
+  uint32_t fifo_group_capacity = 0;
+  uint32_t fifo_dedup_capacity = 0;
+  uint64_t fifo_off = 0, fifo_groups_off = 0, fifo_nodes_off = 0, fifo_dedup_off = 0,
+           fifo_attempts_off = 0;
 };
 
-Geometry compute_geometry(uint32_t capacity_messages, uint64_t capacity_bytes) noexcept;
+Geometry compute_geometry(uint32_t capacity_messages, uint64_t capacity_bytes,
+                          bool fifo = false) noexcept;
 uint64_t geometry_check(const SegmentHeader& h) noexcept;
+/// The SegmentHeader::fifo_flags bits for `a`.
+uint32_t fifo_flags(const QueueAttributes& a) noexcept;
+/// Initialises the FIFO region of a new segment at `base` (mutex, empty lists).
+bool init_fifo_region(uint8_t* base, const Geometry& g) noexcept;
 
 /// Checks that `size` bytes at `base` are a complete, consistent segment of this layout
 /// version: magic, version, sizes, offsets, geometry. Never trusts a field before checking

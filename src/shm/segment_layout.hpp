@@ -44,6 +44,8 @@
 #ifndef LQS_SHM_SEGMENT_LAYOUT_HPP_
 #define LQS_SHM_SEGMENT_LAYOUT_HPP_
 
+#include <pthread.h>
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -142,8 +144,91 @@ struct alignas(kCacheLine) SegmentHeader {
   // --- line 28: dead-letter moves out of this queue ---
   std::atomic<uint64_t> dlq_moves_total;  // 1792
   uint8_t pad28[56];
+  // --- line 29: FIFO queues (all zero for a standard queue) ---
+  uint64_t fifo_off;                 // 1856 offset of the FifoControl, 0 = standard queue
+  uint32_t fifo_group_capacity;      // 1864 power of two (immutable)
+  uint32_t fifo_dedup_capacity;      // 1868 power of two (immutable)
+  std::atomic<uint32_t> fifo_flags;  // 1872 kFifoContentDedup | kFifoScopeGroup | kFifoPerGroup
+  uint32_t reserved29a;              // 1876
+  uint64_t fifo_groups_off;          // 1880 FifoGroup[fifo_group_capacity]
+  uint64_t fifo_nodes_off;           // 1888 FifoNode[slot_count]
+  uint64_t fifo_dedup_off;           // 1896 FifoDedup[fifo_dedup_capacity]
+  uint64_t fifo_attempts_off;        // 1904 FifoAttempt[kFifoAttempts]
+  uint8_t pad29[8];                  // 1912
   // --- rest of the 4 KiB page ---
-  uint8_t reserved_tail[kHeaderSize - 1856];  // 1856
+  uint8_t reserved_tail[kHeaderSize - 1920];  // 1920
+};
+
+// FIFO flag bits (SegmentHeader::fifo_flags; relaxed loads, read per send).
+constexpr uint32_t kFifoContentDedup = 1;        // ContentBasedDeduplication=true
+constexpr uint32_t kFifoScopeGroup = 2;          // DeduplicationScope=messageGroup
+constexpr uint32_t kFifoPerGroup = 4;            // FifoThroughputLimit=perMessageGroupId
+constexpr uint32_t kFifoNil = 0xFFFFFFFFu;       // no slot / no group
+constexpr uint32_t kFifoNotReady = 0xFFFFFFFEu;  // FifoGroup::ready_next: not in the list
+constexpr uint32_t kFifoAttempts = 256;          // ReceiveRequestAttemptId records
+constexpr uint32_t kFifoMaxBatch = 10;
+
+// The FIFO index of a FIFO queue (FORMAT.md, "FIFO region"). Everything below is guarded by
+// the robust, process-shared mutex `mu`; the slots stay the truth for each message's state.
+// A process that dies holding `mu` leaves the lists possibly half-linked: the next locker
+// gets EOWNERDEAD and rebuilds every list from the slots (FifoNode::seq orders them).
+struct alignas(kCacheLine) FifoControl {
+  pthread_mutex_t mu;  // 0   robust, PTHREAD_PROCESS_SHARED
+  uint8_t pad0[kCacheLine - sizeof(pthread_mutex_t)];
+  uint64_t next_seq;      // 64  last SequenceNumber handed out
+  uint32_t ready_head;    // 72  first group in the ready list, kFifoNil
+  uint32_t ready_tail;    // 76
+  uint32_t groups_live;   // 80  group records in use
+  uint32_t groups_dead;   // 84  tombstones
+  uint32_t dedup_used;    // 88  dedup records occupied (live or expired)
+  uint32_t attempt_next;  // 92  next FifoAttempt to overwrite
+  uint64_t rebuilds;      // 96  times the index was rebuilt (owner died)
+  uint8_t pad1[kCacheLine - 40];
+};
+
+// A message group: a doubly linked list of slots in SequenceNumber order, and its link in
+// the list of groups that may have a receivable message ("ready list"). Keyed by a 128-bit
+// SipHash of the MessageGroupId; key {0,0} is empty, {0,1} a tombstone.
+struct FifoGroup {
+  uint64_t key_lo;      // 0
+  uint64_t key_hi;      // 8
+  uint32_t head;        // 16 slot index, kFifoNil when empty
+  uint32_t tail;        // 20
+  uint32_t ready_next;  // 24 kFifoNotReady when not in the ready list
+  uint32_t ready_prev;  // 28
+};
+
+// Per slot: its links in its group's list (valid while the slot is linked).
+struct FifoNode {
+  uint32_t next;   // 0
+  uint32_t prev;   // 4
+  uint32_t group;  // 8  kFifoNil when not linked
+  uint32_t pad;    // 12
+  uint64_t seq;    // 16 SequenceNumber of the message in the slot
+  uint64_t pad2;   // 24
+};
+
+// A deduplication record: the key (128-bit SipHash of scope + MessageDeduplicationId), when
+// it expires (5 minutes after the first accepted send) and what the first send returned.
+struct FifoDedup {
+  uint64_t key_lo;          // 0  {0,0}: empty
+  uint64_t key_hi;          // 8
+  int64_t expires_unix_ms;  // 16
+  uint64_t seq;             // 24
+  uint8_t message_id[16];   // 32
+};
+
+// A ReceiveRequestAttemptId and the messages its receive returned.
+struct FifoAttempt {
+  uint64_t key_lo;                // 0  {0,0}: unused
+  uint64_t key_hi;                // 8
+  int64_t expires_unix_ms;        // 16
+  uint32_t count;                 // 24
+  uint32_t vis_ms;                // 28 visibility the receive asked for
+  uint32_t slot[kFifoMaxBatch];   // 32
+  uint32_t epoch[kFifoMaxBatch];  // 72
+  uint32_t inc[kFifoMaxBatch];    // 112
+  uint32_t pad;                   // 152
 };
 
 /// A message slot. All fields are atomics (relaxed unless the state word says otherwise) so
@@ -212,6 +297,15 @@ static_assert(offsetof(SegmentHeader, hint_rebuild_due_ms) == 464);
 static_assert(offsetof(SegmentHeader, lane_duration_ms) == 512);
 static_assert(offsetof(SegmentHeader, class_hint) == 576);
 static_assert(sizeof(Slot) == 64);
+static_assert(offsetof(SegmentHeader, fifo_off) == 1856);
+static_assert(offsetof(SegmentHeader, fifo_flags) == 1872);
+static_assert(offsetof(SegmentHeader, fifo_attempts_off) == 1904);
+static_assert(sizeof(FifoControl) == 128);
+static_assert(offsetof(FifoControl, next_seq) == 64);
+static_assert(sizeof(FifoGroup) == 32);
+static_assert(sizeof(FifoNode) == 32);
+static_assert(sizeof(FifoDedup) == 48);
+static_assert(sizeof(FifoAttempt) == 160);
 static_assert(offsetof(Slot, record_off) == 16);
 static_assert(offsetof(Slot, lease_start_ms) == 48);
 static_assert(sizeof(RingControl) == 128);

@@ -93,7 +93,7 @@ TEST_F(RegistryTest, BadNamesAndAttributesGetSqsErrors) {
        {{"FifoQueue", "false"}},
        ErrorCode::kInvalidAttributeName,
        "Unknown Attribute FifoQueue."},
-      {"q", {{"FifoQueue", "true"}}, ErrorCode::kInvalidAttributeValue, "FIFO queues"},
+      {"q", {{"FifoQueue", "true"}}, ErrorCode::kInvalidParameterValue, "1 to 80 in length"},
       {"q",
        {{"ContentBasedDeduplication", "true"}},
        ErrorCode::kInvalidAttributeName,
@@ -618,6 +618,78 @@ TEST_F(RegistryTest, MoveTasksPersistAndResumeFromTheirStateFile) {
   auto bad = broken.load(clock_.unix_ms());
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().code, ErrorCode::kCorruption);
+}
+
+}  // namespace
+}  // namespace lqs::daemon
+
+namespace lqs::daemon {
+namespace {
+
+// FIFO queues through the registry: SQS's attribute rules, All listing, type-matched DLQs.
+TEST_F(RegistryTest, FifoQueuesFollowSqsAttributeRules) {
+  ASSERT_TRUE(reg_->create_queue("jobs.fifo",
+                                 {{"FifoQueue", "true"}, {"ContentBasedDeduplication", "true"}}));
+  // Idempotent with the same attributes; a different FIFO attribute is QueueAlreadyExists.
+  EXPECT_TRUE(reg_->create_queue("jobs.fifo",
+                                 {{"FifoQueue", "true"}, {"ContentBasedDeduplication", "true"}}));
+  EXPECT_EQ(reg_->create_queue("jobs.fifo",
+                               {{"FifoQueue", "true"}, {"ContentBasedDeduplication", "false"}})
+                .error()
+                .code,
+            ErrorCode::kQueueNameExists);
+  EXPECT_EQ(reg_->create_queue("x.fifo", {}).error().code, ErrorCode::kInvalidParameterValue);
+  EXPECT_EQ(reg_->create_queue("x.fifo", {{"FifoQueue", "true"}, {"DeduplicationScope", "all"}})
+                .error()
+                .code,
+            ErrorCode::kInvalidAttributeValue);
+  const std::vector<std::string> all = {"All"};
+  auto a = reg_->get_queue_attributes("jobs.fifo", all);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->at("FifoQueue"), "true");
+  EXPECT_EQ(a->at("ContentBasedDeduplication"), "true");
+  EXPECT_EQ(a->at("DeduplicationScope"), "queue");
+  EXPECT_EQ(a->at("FifoThroughputLimit"), "perQueue");
+  // High throughput: both settable later.
+  ASSERT_TRUE(reg_->set_queue_attributes(
+      "jobs.fifo",
+      {{"DeduplicationScope", "messageGroup"}, {"FifoThroughputLimit", "perMessageGroupId"}}));
+  a = reg_->get_queue_attributes("jobs.fifo", all);
+  EXPECT_EQ(a->at("DeduplicationScope"), "messageGroup");
+  EXPECT_EQ(a->at("FifoThroughputLimit"), "perMessageGroupId");
+  auto e = reg_->set_queue_attributes("jobs.fifo", {{"FifoQueue", "false"}});
+  EXPECT_EQ(e.error().code, ErrorCode::kInvalidAttributeValue);
+  EXPECT_EQ(e.error().message,
+            "Invalid value for the parameter FifoQueue. Reason: Modifying queue type is not "
+            "supported.");
+  // A standard queue does not list or accept them.
+  ASSERT_TRUE(reg_->create_queue("plain", {}));
+  EXPECT_FALSE(reg_->get_queue_attributes("plain", all)->contains("FifoQueue"));
+  EXPECT_EQ(
+      reg_->set_queue_attributes("plain", {{"ContentBasedDeduplication", "true"}}).error().code,
+      ErrorCode::kInvalidAttributeName);
+  // Dead-letter queues of the same type only.
+  const std::string plain_arn =
+      R"({"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:plain","maxReceiveCount":3})";
+  const std::string fifo_arn =
+      R"({"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:jobs.fifo","maxReceiveCount":3})";
+  e = reg_->set_queue_attributes("jobs.fifo", {{"RedrivePolicy", plain_arn}});
+  ASSERT_FALSE(e);
+  EXPECT_NE(e.error().message.find("same type"), std::string::npos);
+  EXPECT_FALSE(reg_->set_queue_attributes("plain", {{"RedrivePolicy", fifo_arn}}));
+  ASSERT_TRUE(reg_->create_queue("dlq.fifo", {{"FifoQueue", "true"}}));
+  EXPECT_TRUE(reg_->set_queue_attributes(
+      "jobs.fifo",
+      {{"RedrivePolicy",
+        R"({"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:dlq.fifo","maxReceiveCount":3})"}}));
+  // Survives a restart (the segment holds the FIFO attributes).
+  reg_.reset();
+  auto again = Registry::open(inst_);
+  ASSERT_TRUE(again);
+  a = (*again)->get_queue_attributes("jobs.fifo", all);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->at("FifoQueue"), "true");
+  EXPECT_EQ(a->at("DeduplicationScope"), "messageGroup");
 }
 
 }  // namespace

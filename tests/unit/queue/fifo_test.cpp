@@ -1,0 +1,397 @@
+// Copyright lqs authors. FIFO queues in one process with a FakeClock: per-group order, group
+// locks, deduplication (window edges, explicit ids against content hashes, both scopes, purge),
+// SequenceNumbers, expired handles and the validation errors (SQS_REFERENCE.md §4).
+#include "lqs/queue.hpp"
+
+#include "support/test_support.hpp"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+#include <vector>
+
+namespace lqs {
+namespace {
+
+using namespace std::chrono_literals;
+
+class FifoTest : public ::testing::Test {
+ protected:
+  QueueLocation where(const std::string& name = "jobs.fifo") {
+    QueueLocation w;
+    w.shm_root = root_.path();
+    w.name = name;
+    w.clock = &clock_;
+    return w;
+  }
+  Queue make(QueueAttributes a = {}, const std::string& name = "jobs.fifo") {
+    a.fifo_queue = true;
+    a.capacity_messages = 1024;
+    a.capacity_bytes = 8u << 20;
+    auto q = Queue::create(where(name), a);
+    EXPECT_TRUE(q.has_value()) << (q ? "" : q.error().message);
+    return std::move(q).value();
+  }
+  static SendRequest req(std::string_view body, std::string_view group,
+                         std::string_view dedup = {}) {
+    SendRequest r;
+    r.body = body;
+    r.message_group_id = group;
+    r.message_deduplication_id = dedup.empty() ? body : dedup;
+    return r;
+  }
+  static ReceiveOptions opts(int max = 10, std::optional<int> vis = std::nullopt) {
+    ReceiveOptions o;
+    o.max_number_of_messages = max;
+    o.visibility_timeout_s = vis;
+    o.wait_time_s = 0;
+    o.system_attribute_names = {"All"};
+    return o;
+  }
+  std::vector<std::string> bodies(Queue& q, int max = 10, std::optional<int> vis = std::nullopt) {
+    ReceiveBatch b;
+    EXPECT_TRUE(q.receive(b, opts(max, vis)));
+    std::vector<std::string> out;
+    for (size_t i = 0; i < b.count; ++i) out.push_back(b.messages[i].body);
+    return out;
+  }
+
+  test::TempShmRoot root_;
+  test::FakeClock clock_;
+};
+
+TEST_F(FifoTest, NamesAttributesAndReopen) {
+  QueueAttributes a;
+  a.fifo_queue = true;
+  EXPECT_EQ(Queue::create(where("nofifosuffix"), a).error().code,
+            ErrorCode::kInvalidParameterValue);
+  EXPECT_EQ(Queue::create(where("std.fifo"), QueueAttributes{}).error().code,
+            ErrorCode::kInvalidParameterValue);
+  a.content_based_deduplication = true;
+  a.deduplication_scope_message_group = true;
+  a.fifo_throughput_per_group = true;
+  Queue q = make(a);
+  auto back = Queue::open(where());
+  ASSERT_TRUE(back) << back.error().message;
+  const QueueAttributes got = back->attributes();
+  EXPECT_TRUE(got.fifo_queue);
+  EXPECT_TRUE(got.content_based_deduplication);
+  EXPECT_TRUE(got.deduplication_scope_message_group);
+  EXPECT_TRUE(got.fifo_throughput_per_group);
+  EXPECT_EQ(get_attribute(got, "DeduplicationScope").value(), "messageGroup");
+  EXPECT_EQ(get_attribute(got, "FifoThroughputLimit").value(), "perMessageGroupId");
+  EXPECT_TRUE(back->fsck().empty());
+}
+
+TEST_F(FifoTest, SendValidationErrors) {
+  Queue q = make();
+  SendRequest r;
+  r.body = "x";
+  r.message_deduplication_id = "d";
+  auto e = q.send(r);
+  EXPECT_EQ(e.error().code, ErrorCode::kMissingParameter);
+  EXPECT_EQ(e.error().message, "The request must contain the parameter MessageGroupId.");
+  r.message_group_id = "g";
+  r.delay_s = 5;
+  EXPECT_EQ(q.send(r).error().code, ErrorCode::kInvalidParameterValue);
+  r.delay_s = 0;  // accepted: the queue's delay applies
+  EXPECT_TRUE(q.send(r));
+  r.message_deduplication_id = {};
+  e = q.send(r);
+  EXPECT_EQ(e.error().code, ErrorCode::kInvalidParameterValue);
+  EXPECT_EQ(e.error().message,
+            "The queue should either have ContentBasedDeduplication enabled or "
+            "MessageDeduplicationId provided explicitly");
+  r.message_deduplication_id = std::string_view("bad id with spaces");
+  EXPECT_EQ(q.send(r).error().code, ErrorCode::kInvalidParameterValue);
+  const std::string long_id(129, 'a');
+  r.message_deduplication_id = long_id;
+  EXPECT_EQ(q.send(r).error().code, ErrorCode::kInvalidParameterValue);
+  // A standard queue refuses a deduplication id.
+  auto std_q = Queue::create(where("plain"), QueueAttributes{});
+  ASSERT_TRUE(std_q);
+  SendRequest s;
+  s.body = "x";
+  s.message_deduplication_id = "d";
+  EXPECT_EQ(std_q->send(s).error().code, ErrorCode::kInvalidParameterValue);
+}
+
+TEST_F(FifoTest, OrderWithinAGroupAndSequenceNumbersIncrease) {
+  Queue q = make();
+  std::string last;
+  for (int i = 0; i < 5; ++i) {
+    auto s = q.send(req("a" + std::to_string(i), "A"));
+    ASSERT_TRUE(s) << s.error().message;
+    ASSERT_EQ(s->sequence_number.size(), 20u);
+    EXPECT_GT(s->sequence_number, last);
+    last = s->sequence_number;
+  }
+  ReceiveBatch b;
+  ASSERT_TRUE(q.receive(b, opts(10)));
+  ASSERT_EQ(b.count, 5u);
+  for (size_t i = 0; i < b.count; ++i) {
+    EXPECT_EQ(b.messages[i].body, "a" + std::to_string(i));
+    EXPECT_EQ(b.messages[i].message_group_id, "A");
+    EXPECT_EQ(b.messages[i].message_deduplication_id, "a" + std::to_string(i));
+    EXPECT_EQ(b.messages[i].sequence_number.size(), 20u);
+    bool has_seq = false;
+    for (const auto& [k, v] : b.messages[i].system_attributes) {
+      has_seq = has_seq || (k == "SequenceNumber" && v == b.messages[i].sequence_number);
+    }
+    EXPECT_TRUE(has_seq);
+  }
+  EXPECT_EQ(b.messages[4].sequence_number, last);
+}
+
+// SQS: with visibility 0 and groups g1(m1,m2), g2(m1,m2), g3(m1), Max=3 returned g1-m1,
+// g1-m2, g2-m1 (as many as it can from one group, then others).
+TEST_F(FifoTest, ReceiveTakesAGroupThenFillsFromOthers) {
+  Queue q = make();
+  for (const auto& [g, m] : std::vector<std::pair<std::string, std::string>>{
+           {"g1", "g1-m1"}, {"g1", "g1-m2"}, {"g2", "g2-m1"}, {"g2", "g2-m2"}, {"g3", "g3-m1"}}) {
+    ASSERT_TRUE(q.send(req(m, g)));
+  }
+  EXPECT_EQ(bodies(q, 3, 0), (std::vector<std::string>{"g1-m1", "g1-m2", "g2-m1"}));
+}
+
+TEST_F(FifoTest, AGroupIsLockedWhileAMessageIsInFlight) {
+  Queue q = make();
+  ASSERT_TRUE(q.send(req("m1", "G")));
+  ASSERT_TRUE(q.send(req("m2", "G")));
+  ASSERT_TRUE(q.send(req("x1", "H")));
+  ReceiveBatch b;
+  ASSERT_TRUE(q.receive(b, opts(1, 30)));
+  ASSERT_EQ(b.count, 1u);
+  EXPECT_EQ(b.messages[0].body, "m1");
+  const std::string h1 = b.messages[0].receipt_handle;
+  // G is locked: only H's message comes; then nothing.
+  EXPECT_EQ(bodies(q, 10, 30), std::vector<std::string>{"x1"});
+  EXPECT_TRUE(bodies(q).empty());
+  // A send to a locked group does not unlock it.
+  ASSERT_TRUE(q.send(req("m3", "G")));
+  EXPECT_TRUE(bodies(q).empty());
+  // Deleting the in-flight message unlocks it at once, in order.
+  ASSERT_TRUE(q.delete_message(h1));
+  EXPECT_EQ(bodies(q, 10, 30), (std::vector<std::string>{"m2", "m3"}));
+}
+
+TEST_F(FifoTest, VisibilityExpiryAndChangeVisibilityUnlockInOrder) {
+  Queue q = make();
+  ASSERT_TRUE(q.send(req("m1", "G")));
+  ASSERT_TRUE(q.send(req("m2", "G")));
+  ReceiveBatch b;
+  ASSERT_TRUE(q.receive(b, opts(1, 10)));
+  ASSERT_EQ(b.messages[0].body, "m1");
+  const std::string expired = b.messages[0].receipt_handle;
+  clock_.advance(11s);
+  // m1 comes back first, with its count incremented; m2 follows it.
+  ASSERT_TRUE(q.receive(b, opts(10, 10)));
+  ASSERT_EQ(b.count, 2u);
+  EXPECT_EQ(b.messages[0].body, "m1");
+  EXPECT_EQ(b.messages[0].receive_count, 2u);
+  EXPECT_EQ(b.messages[1].body, "m2");
+  // The old handle has expired: FIFO refuses it, for delete and for visibility changes.
+  auto d = q.delete_message(expired);
+  ASSERT_FALSE(d);
+  EXPECT_EQ(d.error().code, ErrorCode::kInvalidParameterValue);
+  EXPECT_NE(d.error().message.find("The receipt handle has expired."), std::string::npos);
+  EXPECT_FALSE(q.change_visibility(expired, 5));
+  // Visibility 0 on both makes the group receivable again, in order.
+  ASSERT_TRUE(q.change_visibility(b.messages[1].receipt_handle, 0));
+  EXPECT_TRUE(bodies(q).empty()) << "m1 is still in flight";
+  ASSERT_TRUE(q.change_visibility(b.messages[0].receipt_handle, 0));
+  EXPECT_EQ(bodies(q, 10, 10), (std::vector<std::string>{"m1", "m2"}));
+  // A handle whose lease expired without a new receive is also refused.
+  ASSERT_TRUE(q.send(req("m9", "K")));
+  ASSERT_TRUE(q.receive(b, opts(1, 5)));
+  ASSERT_EQ(b.messages[0].body, "m9");
+  clock_.advance(6s);
+  EXPECT_EQ(q.delete_message(b.messages[0].receipt_handle).error().code,
+            ErrorCode::kInvalidParameterValue);
+}
+
+TEST_F(FifoTest, DuplicatesWithinFiveMinutesReturnTheOriginalAndAreNotEnqueued) {
+  Queue q = make();
+  auto first = q.send(req("one", "G", "d1"));
+  ASSERT_TRUE(first);
+  clock_.advance(299s);
+  auto dup = q.send(req("other body", "G", "d1"));
+  ASSERT_TRUE(dup);
+  EXPECT_EQ(dup->message_id, first->message_id);
+  EXPECT_EQ(dup->sequence_number, first->sequence_number);
+  // Records outlive receive and delete.
+  ReceiveBatch b;
+  ASSERT_TRUE(q.receive(b, opts()));
+  ASSERT_EQ(b.count, 1u);
+  EXPECT_EQ(b.messages[0].body, "one");
+  ASSERT_TRUE(q.delete_message(b.messages[0].receipt_handle));
+  EXPECT_EQ(q.send(req("again", "G", "d1"))->message_id, first->message_id);
+  EXPECT_TRUE(bodies(q).empty());
+  // At five minutes after the first send the window is over.
+  clock_.advance(1s);
+  auto later = q.send(req("later", "G", "d1"));
+  ASSERT_TRUE(later);
+  EXPECT_NE(later->message_id, first->message_id);
+  EXPECT_EQ(bodies(q), std::vector<std::string>{"later"});
+}
+
+TEST_F(FifoTest, ContentBasedDeduplicationHashesTheBodyAndAnExplicitIdOverrides) {
+  QueueAttributes a;
+  a.content_based_deduplication = true;
+  Queue q = make(a);
+  SendRequest r;
+  r.body = "same body";
+  r.message_group_id = "G";
+  auto s1 = q.send(r);
+  ASSERT_TRUE(s1);
+  MessageAttribute attr{"k", "String", "v"};
+  r.attributes = std::span<const MessageAttribute>(&attr, 1);  // attributes do not count
+  EXPECT_EQ(q.send(r)->message_id, s1->message_id);
+  r.message_deduplication_id = "explicit";
+  EXPECT_NE(q.send(r)->message_id, s1->message_id);
+  ReceiveBatch b;
+  ASSERT_TRUE(q.receive(b, opts(10, 0)));
+  ASSERT_EQ(b.count, 2u);
+  // The generated id is the SHA-256 of the body, and is what the message carries.
+  // sha256("same body"), computed with Python's hashlib.
+  EXPECT_EQ(b.messages[0].message_deduplication_id,
+            "8f6372a8b1509601faa57ff3a292cfcccb95aa2325c18b8e50b0c035ea1648fe");
+  EXPECT_EQ(b.messages[1].message_deduplication_id, "explicit");
+  // An explicit id equal to another message's generated hash is a duplicate of it.
+  SendRequest clash;
+  clash.body = "different";
+  clash.message_group_id = "H";
+  clash.message_deduplication_id = b.messages[0].message_deduplication_id;
+  EXPECT_EQ(q.send(clash)->message_id, s1->message_id);
+}
+
+TEST_F(FifoTest, DeduplicationScopeQueueSpansGroupsAndMessageGroupDoesNot) {
+  Queue by_queue = make({}, "q.fifo");
+  ASSERT_TRUE(by_queue.send(req("a", "G1", "same")));
+  ASSERT_TRUE(by_queue.send(req("b", "G2", "same")));
+  EXPECT_EQ(bodies(by_queue, 10, 0), std::vector<std::string>{"a"});
+  QueueAttributes a;
+  a.deduplication_scope_message_group = true;
+  Queue by_group = make(a, "g.fifo");
+  ASSERT_TRUE(by_group.send(req("a", "G1", "same")));
+  ASSERT_TRUE(by_group.send(req("b", "G2", "same")));
+  ASSERT_TRUE(by_group.send(req("c", "G2", "same")));  // a duplicate within G2
+  auto got = bodies(by_group, 10, 0);
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, (std::vector<std::string>{"a", "b"}));
+}
+
+TEST_F(FifoTest, PurgeClearsMessagesAndDeduplicationRecords) {
+  Queue q = make();
+  auto first = q.send(req("one", "G", "d1"));
+  ASSERT_TRUE(first);
+  ASSERT_TRUE(q.purge());
+  EXPECT_EQ(q.counts().visible, 0u);
+  auto again = q.send(req("one", "G", "d1"));
+  ASSERT_TRUE(again);
+  EXPECT_NE(again->message_id, first->message_id);
+  EXPECT_EQ(bodies(q), std::vector<std::string>{"one"});
+}
+
+TEST_F(FifoTest, QueueDelayAppliesAndKeepsOrder) {
+  QueueAttributes a;
+  a.delay_s = 5;
+  Queue q = make(a);
+  ASSERT_TRUE(q.send(req("m1", "G")));
+  ASSERT_TRUE(q.send(req("m2", "G")));
+  EXPECT_TRUE(bodies(q).empty());
+  EXPECT_EQ(q.counts().delayed, 2u);
+  clock_.advance(5s);
+  EXPECT_EQ(bodies(q), (std::vector<std::string>{"m1", "m2"}));
+}
+
+TEST_F(FifoTest, DeadLetterMoveKeepsTheMessageAndUnblocksTheGroup) {
+  Queue dlq = make({}, "dlq.fifo");
+  Queue q = make({}, "src.fifo");
+  ASSERT_TRUE(q.set_redrive_policy(RedrivePolicy{"dlq.fifo", 2}));
+  auto poison = q.send(req("poison", "G"));
+  ASSERT_TRUE(q.send(req("next", "G")));
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(bodies(q, 1, 1), std::vector<std::string>{"poison"});
+    clock_.advance(2s);
+  }
+  // The third receive moves it and goes on with the group.
+  EXPECT_EQ(bodies(q, 1, 1), std::vector<std::string>{"next"});
+  ReceiveBatch b;
+  ASSERT_TRUE(dlq.receive(b, opts()));
+  ASSERT_EQ(b.count, 1u);
+  EXPECT_EQ(b.messages[0].message_id, poison->message_id);
+  EXPECT_EQ(b.messages[0].message_group_id, "G");
+  EXPECT_EQ(b.messages[0].dead_letter_source_queue, "src.fifo");
+  // The dead-letter queue deduplicates by the original MessageId.
+  EXPECT_EQ(b.messages[0].message_deduplication_id, poison->message_id.to_string());
+}
+
+TEST_F(FifoTest, ManyGroupsAndIdleGroupsAreReclaimed) {
+  Queue q = make();
+  // 3 rounds of 900 distinct groups through a 1024-slot queue: groups must be reclaimed.
+  for (int round = 0; round < 3; ++round) {
+    for (int g = 0; g < 900; ++g) {
+      const std::string id = "r" + std::to_string(round) + "g" + std::to_string(g);
+      auto s = q.send(req(id, id));
+      ASSERT_TRUE(s) << s.error().message;
+    }
+    int got = 0;
+    ReceiveBatch b;
+    while (q.receive(b, opts(10, 30)) && b.count > 0) {
+      for (size_t i = 0; i < b.count; ++i) {
+        ASSERT_TRUE(q.delete_message(b.messages[i].receipt_handle));
+        ++got;
+      }
+    }
+    EXPECT_EQ(got, 900);
+  }
+  const RecoveryReport r = q.recover();
+  EXPECT_EQ(r.fifo_groups_requeued, 0u);
+}
+
+TEST_F(FifoTest, RecoverDropsExpiredDeduplicationRecords) {
+  Queue q = make();
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(q.send(req("m" + std::to_string(i), "G")));
+  }
+  EXPECT_EQ(q.recover().dedup_records_expired, 0u);
+  clock_.advance(301s);
+  EXPECT_EQ(q.recover().dedup_records_expired, 20u);
+}
+
+TEST_F(FifoTest, ReceiveRequestAttemptIdRetriesReturnTheSameMessagesUntilOneChanges) {
+  Queue q = make();
+  ASSERT_TRUE(q.send(req("m1", "G")));
+  ASSERT_TRUE(q.send(req("m2", "G")));
+  ASSERT_TRUE(q.send(req("h1", "H")));
+  ReceiveOptions o = opts(2, 10);
+  o.receive_request_attempt_id = "attempt-1";
+  ReceiveBatch first;
+  ASSERT_TRUE(q.receive(first, o));
+  ASSERT_EQ(first.count, 2u);
+  clock_.advance(8s);
+  // The retry (e.g. after a lost response) gets the same messages and handles, with a fresh
+  // visibility timeout: still in flight 8 s after the retry, 16 s after the first receive.
+  ReceiveBatch retry;
+  ASSERT_TRUE(q.receive(retry, o));
+  ASSERT_EQ(retry.count, 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(retry.messages[i].message_id, first.messages[i].message_id);
+    EXPECT_EQ(retry.messages[i].receipt_handle, first.messages[i].receipt_handle);
+  }
+  clock_.advance(8s);
+  EXPECT_EQ(bodies(q, 10, 10), std::vector<std::string>{"h1"});
+  // Once a message of the answer is deleted, the id is no longer retryable.
+  ASSERT_TRUE(q.delete_message(first.messages[0].receipt_handle));
+  auto refused = q.receive(retry, o);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kInvalidParameterValue);
+  EXPECT_NE(refused.error().message.find("not valid anymore"), std::string::npos);
+  o.receive_request_attempt_id = "bad id";
+  EXPECT_EQ(q.receive(retry, o).error().code, ErrorCode::kInvalidParameterValue);
+}
+
+}  // namespace
+}  // namespace lqs
