@@ -47,7 +47,12 @@ namespace lqs {
   X(kUnsupportedOperation,      "UnsupportedOperation",            "AWS.SimpleQueueService.UnsupportedOperation",           400) \
   X(kInvalidAction,             "UnknownOperationException",       "InvalidAction",                                         400) \
   X(kMalformedRequest,          "SerializationException",          "MalformedQueryString",                                  400) \
-  X(kMissingAction,             "MissingAction",                   "MissingAction",                                         400)
+  X(kMissingAction,             "MissingAction",                   "MissingAction",                                         400) \
+  X(kMissingAuthenticationToken, "MissingAuthenticationToken",     "MissingAuthenticationToken",                            403) \
+  X(kIncompleteSignature,       "IncompleteSignature",             "IncompleteSignature",                                   400) \
+  X(kInvalidClientTokenId,      "InvalidClientTokenId",            "InvalidClientTokenId",                                  403) \
+  X(kSignatureDoesNotMatch,     "SignatureDoesNotMatch",           "SignatureDoesNotMatch",                                 403) \
+  X(kRequestExpired,            "RequestExpired",                  "RequestExpired",                                        400)
 // clang-format on
 
 /// Every error the library reports. Values are stable (they may be stored in shared memory).

@@ -122,7 +122,17 @@ void SqsHttp::handle_query(const http::Request& r, const http::Respond& respond)
 }
 
 void SqsHttp::handle(const http::Request& r, const http::Respond& respond) {
-  if (!(r.method == "POST" && r.header("X-Amz-Target").starts_with(kTargetPrefix))) {
+  const bool is_json = r.method == "POST" && r.header("X-Amz-Target").starts_with(kTargetPrefix);
+  if (verify_) {
+    if (auto ok = verify_(r); !ok) {
+      const std::string id = request_id();
+      const Error& e = ok.error();
+      respond(is_json ? json_error(e, id)
+                      : xml_response(sqs_http_status(e.code), query::render_error(e, id), id));
+      return;
+    }
+  }
+  if (!is_json) {
     handle_query(r, respond);
     return;
   }

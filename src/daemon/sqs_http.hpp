@@ -13,11 +13,19 @@
 #include "daemon/sqs_api.hpp"
 #include "http/server.hpp"
 
+#include <functional>
+#include <utility>
+
 namespace lqs::daemon {
 
 class SqsHttp {
  public:
-  explicit SqsHttp(SqsApi& api) : api_(api) {}
+  /// Checks a request before it is decoded (SigV4, sigv4.hpp); its error is the answer, in the
+  /// request's protocol, with the error's HTTP status.
+  using Verifier = std::function<Result<void>(const http::Request&)>;
+
+  /// With no `verify`, every request is served (any or no credentials).
+  explicit SqsHttp(SqsApi& api, Verifier verify = {}) : api_(api), verify_(std::move(verify)) {}
 
   /// True if `r` is an SQS request this class serves.
   static bool accepts(const http::Request& r);
@@ -28,6 +36,7 @@ class SqsHttp {
   void handle_query(const http::Request& r, const http::Respond& respond);
 
   SqsApi& api_;
+  Verifier verify_;
 };
 
 }  // namespace lqs::daemon

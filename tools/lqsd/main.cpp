@@ -3,13 +3,14 @@
 // declared queue file, runs the housekeeping agent and serves /metrics over HTTP; the SQS API
 // on that port and dead-letter moves are later work (see README).
 //
-//   lqsd [--shm-root DIR] [--data-dir DIR] [--listen HOST:PORT] [--config FILE] ...
-//   (each also from LQS_SHM_ROOT, LQS_DATA_DIR, LQS_LISTEN, LQS_CONFIG)
+//   lqsd [--shm-root DIR] [--data-dir DIR] [--listen HOST:PORT] [--config FILE] [--sigv4] ...
+//   (each also from LQS_SHM_ROOT, LQS_DATA_DIR, LQS_LISTEN, LQS_CONFIG, LQS_SIGV4)
 #include "daemon/housekeeper.hpp"
 #include "daemon/long_poll.hpp"
 #include "daemon/metrics.hpp"
 #include "daemon/move_tasks.hpp"
 #include "daemon/registry.hpp"
+#include "daemon/sigv4.hpp"
 #include "daemon/sqs_api.hpp"
 #include "daemon/sqs_http.hpp"
 #include "http/server.hpp"
@@ -106,7 +107,10 @@ json yaml_to_json(const YAML::Node& n) {
   }
 }
 
-bool apply_config(Registry& registry, const std::string& path, std::string& error) {
+// Also reads the optional `auth` section into `auth` (sigv4.hpp), before any queue is touched;
+// `auth.sigv4` set on entry (--sigv4) stays set.
+bool apply_config(Registry& registry, const std::string& path, std::string& error,
+                  lqs::daemon::sigv4::AuthConfig& auth) {
   std::ifstream in(path);
   if (!in) {
     error = "cannot read config " + path + ": " +
@@ -131,10 +135,23 @@ bool apply_config(Registry& registry, const std::string& path, std::string& erro
     return false;
   }
   for (const auto& [k, v] : j.items()) {
-    if (k != "queues") {
-      error = "config " + path + ": unknown key \"" + k + "\" (expected \"queues\")";
+    if (k != "queues" && k != "auth") {
+      error = "config " + path + ": unknown key \"" + k + "\" (expected \"queues\", \"auth\")";
       return false;
     }
+  }
+  if (j.contains("auth")) {
+    auto a = lqs::daemon::sigv4::parse_auth_config(j["auth"]);
+    if (!a) {
+      error = "config " + path + ": " + a.error().message;
+      return false;
+    }
+    a->sigv4 = a->sigv4 || auth.sigv4;
+    auth = std::move(*a);
+  }
+  if (auth.sigv4 && auth.credentials.empty()) {
+    error = "config " + path + ": SigV4 verification is on but auth.credentials is empty";
+    return false;
   }
   const json queues = j.value("queues", json::array());
   if (!queues.is_array()) {
@@ -204,7 +221,8 @@ int main(int argc, char** argv) {
       ->envname("LQS_LISTEN")
       ->capture_default_str();
   app.add_option("--config", config,
-                 "JSON or YAML (.yaml/.yml) file declaring queues, applied at start-up")
+                 "JSON or YAML (.yaml/.yml) file declaring queues, applied at start-up, and "
+                 "optionally credentials (auth, below)")
       ->envname("LQS_CONFIG");
   app.add_option("--region", region, "region in queue ARNs")->capture_default_str();
   app.add_option("--account-id", account_id, "12-digit account id in queue ARNs")
@@ -219,7 +237,28 @@ int main(int argc, char** argv) {
                  "further ones are closed")
       ->check(CLI::Range(size_t{1}, size_t{1'000'000}))
       ->capture_default_str();
+  lqs::daemon::sigv4::AuthConfig auth;
+  app.add_flag("--sigv4", auth.sigv4,
+               "require SigV4-signed SQS requests, with the credentials of the --config file's "
+               "auth section (an auth section alone turns this on too)")
+      ->envname("LQS_SIGV4");
+  app.footer(
+      "Authentication is off by default: any or no credentials are accepted. To require SigV4 "
+      "signatures, give the --config file an auth section:\n"
+      "  auth:\n"
+      "    sigv4: true\n"
+      "    credentials:\n"
+      "      - {access_key_id: AKIDEXAMPLE, secret_access_key: SECRET}\n"
+      "(JSON: \"auth\": {\"sigv4\": true, \"credentials\": [{\"access_key_id\": ..., "
+      "\"secret_access_key\": ...}]}). Unsigned or badly signed requests then get "
+      "MissingAuthenticationToken, InvalidClientTokenId, SignatureDoesNotMatch or "
+      "RequestExpired, as from SQS.");
   CLI11_PARSE(app, argc, argv);
+  if (auth.sigv4 && config.empty()) {
+    return fail(
+        "--sigv4 needs credentials: give a --config file with an auth section "
+        "(see lqsd --help)");
+  }
 
   // Long polls hold a connection each: take every file descriptor the hard limit allows.
   if (rlimit nofile{};
@@ -280,7 +319,7 @@ int main(int argc, char** argv) {
   Registry& reg = **registry;
   if (!config.empty()) {
     std::string error;
-    if (!apply_config(reg, config, error)) {
+    if (!apply_config(reg, config, error, auth)) {
       return fail(error);
     }
   }
@@ -293,7 +332,11 @@ int main(int argc, char** argv) {
   const auto now_ms = [] { return lqs::SystemClock::instance().unix_ms(); };
   lqs::daemon::LongPoller poller;
   lqs::daemon::SqsApi api(reg, tasks, tasks_mu, now_ms, poller);
-  lqs::daemon::SqsHttp sqs(api);
+  lqs::daemon::SqsHttp sqs(api, auth.sigv4 ? lqs::daemon::sigv4::http_verifier(auth.credentials)
+                                           : lqs::daemon::SqsHttp::Verifier{});
+  if (auth.sigv4) {
+    info("sigv4", "credentials=" + std::to_string(auth.credentials.size()));
+  }
   lqs::http::ServerOptions http_options;
   http_options.listen = listen;
   http_options.max_connections = max_connections;

@@ -41,13 +41,14 @@ def fail(message):
 class Lqsd:
     """One lqsd process in its own temporary directories."""
 
-    def __init__(self, path, ready_timeout_s=20.0):
+    def __init__(self, path, ready_timeout_s=20.0, extra_args=()):
         if not path:
             fail("no lqsd binary: pass --lqsd PATH or set LQSD (ctest does both for you)")
         if not os.access(path, os.X_OK):
             fail(f"lqsd binary {path!r} is missing or not executable: build the lqsd target")
         self.path = path
         self.ready_timeout_s = ready_timeout_s
+        self.extra_args = list(extra_args)  # e.g. ["--config", FILE]
         self.proc = None
         self.data_dir = None
         self.shm_root = None
@@ -66,7 +67,7 @@ class Lqsd:
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
                 [self.path, "--shm-root", self.shm_root, "--data-dir", self.data_dir,
-                 "--listen", "127.0.0.1:0"],
+                 "--listen", "127.0.0.1:0"] + self.extra_args,
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log)
         deadline = time.monotonic() + self.ready_timeout_s
         line = b""
