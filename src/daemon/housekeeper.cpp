@@ -21,6 +21,8 @@ HousekeepingReport Housekeeper::do_work(int64_t now_ms) {
       out.deletes_completed += r.deletes_completed;
       out.chunks_reclaimed += r.chunks_reclaimed;
       out.dead_waiters_reaped += r.dead_waiters_reaped;
+      out.dedup_records_expired += r.dedup_records_expired;
+      out.fifo_groups_requeued += r.fifo_groups_requeued;
     });
   }
   return out;

@@ -25,6 +25,8 @@ struct HousekeepingReport {
   uint64_t deletes_completed = 0;
   uint64_t chunks_reclaimed = 0;
   uint64_t dead_waiters_reaped = 0;
+  uint64_t dedup_records_expired = 0;  ///< FIFO deduplication records past their 5 minutes
+  uint64_t fifo_groups_requeued = 0;   ///< FIFO groups whose wake-up a dead process lost
 };
 
 class Housekeeper {

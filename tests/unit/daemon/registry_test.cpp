@@ -694,3 +694,36 @@ TEST_F(RegistryTest, FifoQueuesFollowSqsAttributeRules) {
 
 }  // namespace
 }  // namespace lqs::daemon
+
+namespace lqs::daemon {
+namespace {
+
+// The dedup-window cleanup agent: the housekeeper, stepped with the fake clock, drops FIFO
+// deduplication records once their 5 minutes are over, and not before.
+TEST_F(RegistryTest, HousekeeperDropsExpiredFifoDeduplicationRecords) {
+  ASSERT_TRUE(reg_->create_queue("d.fifo", {{"FifoQueue", "true"}}));
+  Queue q = open_queue("d.fifo");
+  for (int i = 0; i < 7; ++i) {
+    SendRequest r;
+    const std::string body = "m" + std::to_string(i);
+    r.body = body;
+    r.message_group_id = "G";
+    r.message_deduplication_id = body;
+    ASSERT_TRUE(q.send(r));
+  }
+  Housekeeper keeper(*reg_, 1000);
+  clock_.advance(299s);
+  EXPECT_EQ(keeper.do_work(clock_.unix_ms()).dedup_records_expired, 0u);
+  clock_.advance(2s);
+  EXPECT_EQ(keeper.do_work(clock_.unix_ms()).dedup_records_expired, 7u);
+  // The same ids are new messages now.
+  SendRequest r;
+  r.body = "m0";
+  r.message_group_id = "G";
+  r.message_deduplication_id = "m0";
+  ASSERT_TRUE(q.send(r));
+  EXPECT_EQ(q.counts().visible, 8u);
+}
+
+}  // namespace
+}  // namespace lqs::daemon
