@@ -11,9 +11,12 @@ HousekeepingReport Housekeeper::do_work(int64_t now_ms) {
   next_due_ms_ = now_ms + interval_ms_;
   out.passes = 1;
   for (const std::string& name : registry_.queue_names()) {
-    // A queue deleted meanwhile answers kQueueDoesNotExist: nothing to do for it.
-    (void)registry_.with_queue(name, [&](Queue& q) {
-      const RecoveryReport r = q.recover();
+    // Outside the registry's lock: a sweep of a large queue takes milliseconds, and the HTTP
+    // thread takes that lock on every request. A queue deleted meanwhile is skipped (or
+    // swept once more through the mapping we hold, which is harmless).
+    const std::shared_ptr<Queue> q = registry_.queue(name);
+    if (q) {
+      const RecoveryReport r = q->recover();
       ++out.queues;
       out.leases_expired += r.leases_expired;
       out.retention_expired += r.retention_expired;
@@ -23,7 +26,7 @@ HousekeepingReport Housekeeper::do_work(int64_t now_ms) {
       out.dead_waiters_reaped += r.dead_waiters_reaped;
       out.dedup_records_expired += r.dedup_records_expired;
       out.fifo_groups_requeued += r.fifo_groups_requeued;
-    });
+    }
   }
   return out;
 }
