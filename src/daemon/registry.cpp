@@ -531,6 +531,13 @@ Result<void> Registry::create_queue(std::string_view name, const AttributeMap& a
       extra[k] = v;
     }
   }
+  if (attrs.capacity_bytes > instance_.max_queue_bytes) {
+    return make_error(ErrorCode::kInvalidAttributeValue,
+                      "Invalid value for the parameter LqsCapacityBytes. Reason: this lqsd allows "
+                      "at most " +
+                          std::to_string(instance_.max_queue_bytes) +
+                          " bytes per queue (--max-queue-bytes).");
+  }
   if (extra.contains("KmsMasterKeyId") && extra.contains("SqsManagedSseEnabled") &&
       extra["SqsManagedSseEnabled"] == "true") {
     return make_error(ErrorCode::kInvalidAttributeName,

@@ -47,6 +47,8 @@ struct Instance {
   std::string region = "us-east-1";  ///< for QueueArn
   std::string account_id = "000000000000";
   Clock* clock = nullptr;  ///< nullptr: SystemClock::instance()
+  /// Largest LqsCapacityBytes a CreateQueue may ask for (reserved in the shm root at once).
+  uint64_t max_queue_bytes = uint64_t{8} << 30;
 };
 
 using AttributeMap = std::map<std::string, std::string, std::less<>>;

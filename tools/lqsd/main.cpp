@@ -231,6 +231,12 @@ int main(int argc, char** argv) {
                  "how often every queue is swept for expired leases, delays and retention")
       ->check(CLI::Range(int64_t{10}, int64_t{3'600'000}))
       ->capture_default_str();
+  uint64_t max_queue_bytes = uint64_t{8} << 30;
+  app.add_option("--max-queue-bytes", max_queue_bytes,
+                 "largest LqsCapacityBytes a CreateQueue may ask for (reserved in the shm root "
+                 "when the queue is created)")
+      ->check(CLI::Range(uint64_t{2} << 20, uint64_t{64} << 30))
+      ->capture_default_str();
   size_t max_connections = 10000;
   app.add_option("--max-connections", max_connections,
                  "HTTP connections served at once (each waiting long poll holds one); "
@@ -309,6 +315,7 @@ int main(int argc, char** argv) {
   inst.data_dir = data_dir;
   inst.region = region;
   inst.account_id = account_id;
+  inst.max_queue_bytes = max_queue_bytes;
   auto registry = Registry::open(
       inst, [](std::string_view component, std::string_view event, std::string_view fields) {
         log_line("info", component, event, fields);

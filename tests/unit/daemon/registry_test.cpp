@@ -727,3 +727,18 @@ TEST_F(RegistryTest, HousekeeperDropsExpiredFifoDeduplicationRecords) {
 
 }  // namespace
 }  // namespace lqs::daemon
+
+namespace lqs::daemon {
+namespace {
+
+// A CreateQueue may not reserve more of the shm root than the instance allows.
+TEST_F(RegistryTest, QueueCapacityIsCappedPerInstance) {
+  auto e = reg_->create_queue("huge", {{"LqsCapacityBytes", "68719476736"}});
+  ASSERT_FALSE(e);
+  EXPECT_EQ(e.error().code, ErrorCode::kInvalidAttributeValue);
+  EXPECT_NE(e.error().message.find("--max-queue-bytes"), std::string::npos);
+  EXPECT_TRUE(reg_->create_queue("fits", {{"LqsCapacityBytes", "4194304"}}));
+}
+
+}  // namespace
+}  // namespace lqs::daemon
