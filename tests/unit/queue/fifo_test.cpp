@@ -393,5 +393,40 @@ TEST_F(FifoTest, ReceiveRequestAttemptIdRetriesReturnTheSameMessagesUntilOneChan
   EXPECT_EQ(q.receive(retry, o).error().code, ErrorCode::kInvalidParameterValue);
 }
 
+// 100,000 distinct groups active at once, next to one group with a deep backlog whose head is
+// in flight: every other group is served, each message once.
+TEST_F(FifoTest, HundredThousandActiveGroupsBesideADeepBacklog) {
+  QueueAttributes a;
+  a.fifo_queue = true;
+  a.capacity_messages = 131072;
+  a.capacity_bytes = 64u << 20;
+  auto made = Queue::create(where("wide.fifo"), a);
+  ASSERT_TRUE(made) << made.error().message;
+  Queue& q = *made;
+  constexpr int kGroups = 100000;
+  constexpr int kDeep = 20000;
+  for (int i = 0; i < kDeep; ++i) {
+    ASSERT_TRUE(q.send(req("deep" + std::to_string(i), "deep")));
+  }
+  ReceiveBatch b;
+  ASSERT_TRUE(q.receive(b, opts(1, 600)));
+  ASSERT_EQ(b.count, 1u);
+  EXPECT_EQ(b.messages[0].body, "deep0");  // the deep group is now locked
+  for (int g = 0; g < kGroups; ++g) {
+    const std::string id = "g" + std::to_string(g);
+    auto s = q.send(req(id, id));
+    ASSERT_TRUE(s) << g << ": " << s.error().message;
+  }
+  std::set<std::string> seen;
+  while (q.receive(b, opts(10, 600)) && b.count > 0) {
+    for (size_t i = 0; i < b.count; ++i) {
+      EXPECT_TRUE(seen.insert(b.messages[i].body).second) << b.messages[i].body;
+      EXPECT_NE(b.messages[i].message_group_id, "deep");
+    }
+  }
+  EXPECT_EQ(seen.size(), static_cast<size_t>(kGroups));
+  EXPECT_EQ(q.counts().visible, static_cast<uint64_t>(kDeep - 1));
+}
+
 }  // namespace
 }  // namespace lqs
