@@ -31,6 +31,9 @@ export async function need(pkg) {
   }
 }
 
+/** FIFO SequenceNumber: 128-bit, sent as a decimal string of about 20 digits (§4). */
+export const SEQUENCE_NUMBER = /^[0-9]{20}$/;
+
 export function arn(name) {
   return `arn:aws:sqs:${REGION}:${ACCOUNT}:${name}`;
 }
@@ -149,6 +152,57 @@ export function sqsClient(SQS, endpoint) {
     config.endpoint = endpoint;
   }
   return new SQS.SQSClient(config); // md5 checks stay on (the default)
+}
+
+/** A timer as a promise, cancelled after use: a pending one would keep node (and ctest) waiting. */
+function timer(ms, value) {
+  let id;
+  const promise = new Promise((resolve) => {
+    id = setTimeout(resolve, ms, value);
+  });
+  return { promise, cancel: () => clearTimeout(id) };
+}
+
+/**
+ * Starts an sqs-consumer Consumer and stops it once it processed `count` messages, at its first
+ * error event (no point polling on), or after `timeoutMs`. Resolves to
+ * { outcome: "done" | "error" | "timeout", processed, errors }.
+ */
+export async function consumeAll(consumer, count, timeoutMs = 20000) {
+  const errors = [];
+  let processed = 0;
+  const settled = new Promise((resolve) => {
+    consumer.on("message_processed", () => {
+      processed += 1;
+      if (processed === count) resolve("done");
+    });
+    for (const event of ["error", "processing_error", "timeout_error"]) {
+      consumer.on(event, (err) => {
+        errors.push(`${event}: ${err.name}: ${err.message}`);
+        resolve("error");
+      });
+    }
+  });
+  const stopped = new Promise((resolve) => consumer.on("stopped", resolve));
+  consumer.start();
+  const deadline = timer(timeoutMs, "timeout");
+  const outcome = await Promise.race([settled, deadline.promise]);
+  deadline.cancel();
+  consumer.stop();
+  const grace = timer(5000);
+  await Promise.race([stopped, grace.promise]);
+  grace.cancel();
+  return { outcome, processed, errors };
+}
+
+/** [ApproximateNumberOfMessages, ApproximateNumberOfMessagesNotVisible] of a queue. */
+export async function counts(S, sqs, QueueUrl) {
+  const { Attributes } = await sqs.send(new S.GetQueueAttributesCommand({
+    QueueUrl,
+    AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+  }));
+  return [Number(Attributes.ApproximateNumberOfMessages),
+    Number(Attributes.ApproximateNumberOfMessagesNotVisible)];
 }
 
 /** Asserts that `promise` rejects with the SQS error SDKs show for a query-compatible error. */

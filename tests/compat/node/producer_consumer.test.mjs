@@ -1,11 +1,13 @@
 // lqsd with sqs-producer (SendMessageBatch) and sqs-consumer (long-poll ReceiveMessage with
 // empty filter lists, DeleteMessageBatch with MessageIds as entry Ids). The consumer's client
 // has no endpoint, so every request goes to the QueueUrl lqsd returned, as sqs-consumer does
-// by default (useQueueUrlAsEndpoint).
+// by default (useQueueUrlAsEndpoint). The last test does the same with a FIFO queue.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 
-import { ACCOUNT, md5Hex, need, sqsClient, startLqsd, uniqueName } from "./lqsd.mjs";
+import {
+  ACCOUNT, consumeAll, counts, md5Hex, need, SEQUENCE_NUMBER, sqsClient, startLqsd, uniqueName,
+} from "./lqsd.mjs";
 
 let S;
 let Producer;
@@ -47,8 +49,6 @@ test("producer sends a batch; consumer consumes, deletes it all", { timeout: 450
 
   const consumerSqs = sqsClient(S, null);
   const bodies = new Set();
-  const errors = [];
-  let processed = 0;
   const consumer = Consumer.create({
     queueUrl: QueueUrl,
     sqs: consumerSqs,
@@ -63,25 +63,7 @@ test("producer sends a batch; consumer consumes, deletes it all", { timeout: 450
       return messages; // acknowledge all: sqs-consumer deletes them with DeleteMessageBatch
     },
   });
-  // Settles at the 12th processed message, or at the first error (no point polling on).
-  const allProcessed = new Promise((resolve) => {
-    consumer.on("message_processed", () => {
-      processed += 1;
-      if (processed === 12) resolve("done");
-    });
-    for (const event of ["error", "processing_error", "timeout_error"]) {
-      consumer.on(event, (err) => {
-        errors.push(`${event}: ${err.name}: ${err.message}`);
-        resolve("error");
-      });
-    }
-  });
-  const stopped = new Promise((resolve) => consumer.on("stopped", resolve));
-  consumer.start();
-  const deadline = new Promise((resolve) => setTimeout(resolve, 20000, "timeout"));
-  const outcome = await Promise.race([allProcessed, deadline]);
-  consumer.stop();
-  await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, 5000))]);
+  const { outcome, processed, errors } = await consumeAll(consumer, 12);
   consumerSqs.destroy();
 
   assert.deepEqual(errors, []);
@@ -95,3 +77,47 @@ test("producer sends a batch; consumer consumes, deletes it all", { timeout: 450
     ApproximateNumberOfMessages: "0", ApproximateNumberOfMessagesNotVisible: "0",
   });
 });
+
+test("fifo: sqs-producer sends groups; sqs-consumer consumes each group in order",
+  { timeout: 45000 }, async () => {
+    const QueueName = `${uniqueName("fpc")}.fifo`;
+    const { QueueUrl } = await sqs.send(new S.CreateQueueCommand({
+      QueueName, Attributes: { FifoQueue: "true", ContentBasedDeduplication: "true" },
+    }));
+    const producer = Producer.create({ queueUrl: QueueUrl, sqs });
+    const outgoing = Array.from({ length: 12 }, (_, i) => ({
+      id: `m${i}`, body: `${i % 2 ? "odd" : "even"} ${i}`, groupId: i % 2 ? "odd" : "even",
+    }));
+    outgoing[0].deduplicationId = "explicit-0";
+    const results = await producer.send(outgoing); // 12 entries: two SendMessageBatch calls
+    assert.equal(results.length, 12);
+    for (const r of results) assert.match(r.SequenceNumber, SEQUENCE_NUMBER);
+    assert.equal(await producer.queueSize(), 12);
+
+    const consumerSqs = sqsClient(S, null);
+    const seen = { even: [], odd: [] };
+    const consumer = Consumer.create({
+      queueUrl: QueueUrl,
+      sqs: consumerSqs,
+      batchSize: 4, // several receives, each taking from one group first
+      waitTimeSeconds: 1,
+      suppressFifoWarning: true,
+      messageSystemAttributeNames: ["MessageGroupId"],
+      handleMessageBatch: async (messages) => {
+        for (const m of messages) {
+          assert.equal(m.Attributes.MessageGroupId, m.Body.split(" ")[0]);
+          seen[m.Attributes.MessageGroupId].push(m.Body);
+        }
+        return messages;
+      },
+    });
+    const { outcome, processed, errors } = await consumeAll(consumer, 12);
+    consumerSqs.destroy();
+
+    assert.deepEqual(errors, []);
+    assert.notEqual(outcome, "timeout", `only ${processed} of 12 messages processed in 20 s`);
+    for (const group of ["even", "odd"]) {
+      assert.deepEqual(seen[group], outgoing.filter((m) => m.groupId === group).map((m) => m.body));
+    }
+    assert.deepEqual(await counts(S, sqs, QueueUrl), [0, 0]);
+  });

@@ -14,7 +14,8 @@ MD5OfMessageBody / MD5OfBody / MD5OfMessageAttributes itself, with the algorithm
 SQS_REFERENCE §5.3 (itself checked against the AWS-recorded vectors in test_md5_vectors).
 
 Test names say what they need: test_control_* use only the control actions lqsd serves
-today; test_message_* need the message actions (SendMessage, ReceiveMessage, ...).
+today; test_message_* need the message actions (SendMessage, ReceiveMessage, ...);
+test_fifo_* need FIFO queues (SQS_REFERENCE §4).
 Every run starts its own lqsd (lqsd_harness.py) and uses fresh queue names.
 """
 
@@ -68,6 +69,14 @@ def unique_name(tag):
 
 
 BATCH_ID = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+SEQUENCE_NUMBER = re.compile(r"^[0-9]{20}$")
+# GetQueueAttributes All on a fresh standard queue (LS-validated, SQS_REFERENCE §2.2); a FIFO
+# queue adds its four FIFO attributes.
+ALL_ATTRIBUTES_STANDARD = frozenset({
+    "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesDelayed",
+    "ApproximateNumberOfMessagesNotVisible", "CreatedTimestamp", "LastModifiedTimestamp",
+    "QueueArn", "DelaySeconds", "MaximumMessageSize", "MessageRetentionPeriod",
+    "ReceiveMessageWaitTimeSeconds", "VisibilityTimeout", "SqsManagedSseEnabled"})
 
 
 def make_client(validate=True):
@@ -164,6 +173,23 @@ class SqsCompat(unittest.TestCase):
         self.assertEqual(url, f"{ENDPOINT}/{ACCOUNT}/{name}")
         return name, url
 
+    def new_fifo_queue(self, tag, attributes=None):
+        """A FIFO queue: a .fifo name and FifoQueue=true (SQS_REFERENCE §1.3, §2.1)."""
+        name = unique_name(tag) + ".fifo"
+        url = self.sqs.create_queue(QueueName=name, Attributes={
+            "FifoQueue": "true", **(attributes or {})})["QueueUrl"]
+        self.assertEqual(url, f"{ENDPOINT}/{ACCOUNT}/{name}")
+        return name, url
+
+    def send_fifo(self, url, body, group, dedup=None, **kwargs):
+        """SendMessage to a FIFO queue, with the response's digests and SequenceNumber checked."""
+        if dedup is not None:
+            kwargs["MessageDeduplicationId"] = dedup
+        response = self.sqs.send_message(QueueUrl=url, MessageBody=body, MessageGroupId=group,
+                                         **kwargs)
+        self.check_sent(response, body, kwargs.get("MessageAttributes"), fifo=True)
+        return response
+
     def assert_error(self, code, status, call, *args, shape=None, **kwargs):
         """Calls call(*args, **kwargs), which must fail with `code` (the legacy code both
         protocols surface in Error.Code) and HTTP `status`. With `shape`, also checks the
@@ -188,7 +214,7 @@ class SqsCompat(unittest.TestCase):
             return err
         self.fail(f"{getattr(call, '__name__', call)} succeeded; expected {code} ({status})")
 
-    def check_sent(self, response, body, attributes=None):
+    def check_sent(self, response, body, attributes=None, fifo=False):
         if "Id" not in response:  # a batch entry has no metadata of its own
             self.assertEqual(response["ResponseMetadata"]["HTTPStatusCode"], 200)
         self.assertEqual(response["MD5OfMessageBody"], md5_of_body(body))
@@ -196,7 +222,10 @@ class SqsCompat(unittest.TestCase):
             self.assertEqual(response["MD5OfMessageAttributes"], md5_of_attributes(attributes))
         else:
             self.assertNotIn("MD5OfMessageAttributes", response)
-        self.assertNotIn("SequenceNumber", response)   # standard queue
+        if fifo:   # a 128-bit number as a decimal string of about 20 digits (§4)
+            self.assertRegex(response["SequenceNumber"], SEQUENCE_NUMBER)
+        else:
+            self.assertNotIn("SequenceNumber", response)
         # sqs-consumer uses MessageId as a batch entry Id (SQS_REFERENCE §2.3).
         self.assertRegex(response["MessageId"], BATCH_ID)
 
@@ -310,12 +339,7 @@ class SqsCompat(unittest.TestCase):
         before = int(time.time())
         name, url = self.new_queue("attrs")
         attributes = self.queue_attributes(url, "All")
-        self.assertEqual(set(attributes), {
-            "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesDelayed",
-            "ApproximateNumberOfMessagesNotVisible", "CreatedTimestamp",
-            "LastModifiedTimestamp", "QueueArn", "DelaySeconds", "MaximumMessageSize",
-            "MessageRetentionPeriod", "ReceiveMessageWaitTimeSeconds", "VisibilityTimeout",
-            "SqsManagedSseEnabled"})
+        self.assertEqual(set(attributes), ALL_ATTRIBUTES_STANDARD)
         expected = {"ApproximateNumberOfMessages": "0", "ApproximateNumberOfMessagesDelayed": "0",
                     "ApproximateNumberOfMessagesNotVisible": "0", "QueueArn": arn(name),
                     "DelaySeconds": "0", "MaximumMessageSize": "1048576",
@@ -861,6 +885,327 @@ class SqsCompat(unittest.TestCase):
         self.assertIn("garbage", err["Message"])
         self.assertEqual(self.counts(url), (0, 0, 0))
 
+    # --- FIFO queues (SQS_REFERENCE §4; names and attribute rules §1.3, §2) ----------------
+
+    def test_fifo_create_and_queue_attributes(self):
+        name, url = self.new_fifo_queue("fcreate")
+        attributes = self.queue_attributes(url, "All")
+        fifo_keys = ("FifoQueue", "ContentBasedDeduplication", "DeduplicationScope",
+                     "FifoThroughputLimit")
+        self.assertEqual(set(attributes), ALL_ATTRIBUTES_STANDARD | set(fifo_keys))
+        self.assertEqual({k: attributes[k] for k in fifo_keys + ("QueueArn",)}, {
+            "FifoQueue": "true", "ContentBasedDeduplication": "false",
+            "DeduplicationScope": "queue", "FifoThroughputLimit": "perQueue",
+            "QueueArn": arn(name)})
+        self.assertEqual(self.sqs.create_queue(QueueName=name, Attributes={
+            "FifoQueue": "true"})["QueueUrl"], url)
+
+        # The name and the type must agree, both ways (LS-validated messages, §1.3).
+        for kwargs in ({"QueueName": unique_name("fnoattr") + ".fifo"},
+                       {"QueueName": unique_name("fnosuffix"),
+                        "Attributes": {"FifoQueue": "true"}}):
+            err = self.assert_error("InvalidParameterValue", 400, self.sqs.create_queue,
+                                    shape="InvalidParameterValueException", **kwargs)
+            self.assertEqual(err["Message"], "Can only include alphanumeric characters, "
+                                             "hyphens, or underscores. 1 to 80 in length")
+        # FIFO-only attributes on a standard queue.
+        for attribute, value, message in (
+                ("ContentBasedDeduplication", "true",
+                 "Unknown Attribute ContentBasedDeduplication."),
+                ("DeduplicationScope", "queue",
+                 "You can specify the DeduplicationScope only when FifoQueue is set to true."),
+                ("FifoThroughputLimit", "perQueue",   # "likewise" in §1.3
+                 "You can specify the FifoThroughputLimit only when FifoQueue is set to true.")):
+            with self.subTest(attribute=attribute):
+                err = self.assert_error("InvalidAttributeName", 400, self.sqs.create_queue,
+                                        QueueName=unique_name("stdfifoattr"),
+                                        Attributes={attribute: value},
+                                        shape="InvalidAttributeName")
+                self.assertEqual(err["Message"], message)
+        _, std_url = self.new_queue("stdsetfifo")
+        err = self.assert_error("InvalidAttributeName", 400, self.sqs.set_queue_attributes,
+                                QueueUrl=std_url, Attributes={"FifoQueue": "true"},
+                                shape="InvalidAttributeName")
+        self.assertEqual(err["Message"], "Unknown Attribute FifoQueue.")
+        # The type is create-only.
+        err = self.assert_error("InvalidAttributeValue", 400, self.sqs.set_queue_attributes,
+                                QueueUrl=url, Attributes={"FifoQueue": "false"},
+                                shape="InvalidAttributeValue")
+        self.assertEqual(err["Message"], "Invalid value for the parameter FifoQueue. Reason: "
+                                         "Modifying queue type is not supported.")
+
+        # High throughput (messageGroup + perMessageGroupId) is settable at any time.
+        high = {"DeduplicationScope": "messageGroup", "FifoThroughputLimit": "perMessageGroupId"}
+        self.sqs.set_queue_attributes(QueueUrl=url, Attributes={
+            **high, "ContentBasedDeduplication": "true"})
+        self.assertEqual(self.queue_attributes(url, *fifo_keys),
+                         {"FifoQueue": "true", "ContentBasedDeduplication": "true", **high})
+        self.sqs.set_queue_attributes(QueueUrl=url, Attributes={
+            "DeduplicationScope": "queue", "FifoThroughputLimit": "perQueue"})
+        self.assertEqual(self.queue_attributes(url, "DeduplicationScope", "FifoThroughputLimit"),
+                         {"DeduplicationScope": "queue", "FifoThroughputLimit": "perQueue"})
+        _, high_url = self.new_fifo_queue("fhigh", high)
+        self.assertEqual(self.queue_attributes(high_url, *fifo_keys),
+                         {"FifoQueue": "true", "ContentBasedDeduplication": "false", **high})
+
+    def test_fifo_send_rules_and_sequence_numbers(self):
+        _, url = self.new_fifo_queue("fsend")
+        err = self.assert_error("MissingParameter", 400, self.sqs.send_message, QueueUrl=url,
+                                MessageBody="x", MessageDeduplicationId="d",
+                                shape="MissingRequiredParameterException")
+        self.assertEqual(err["Message"], "The request must contain the parameter MessageGroupId.")
+        err = self.assert_error("InvalidParameterValue", 400, self.sqs.send_message,
+                                QueueUrl=url, MessageBody="x", MessageGroupId="g",
+                                MessageDeduplicationId="d", DelaySeconds=2,
+                                shape="InvalidParameterValueException")
+        self.assertEqual(err["Message"], "Value 2 for parameter DelaySeconds is invalid. Reason: "
+                         "The request include parameter that is not valid for this queue type.")
+        err = self.assert_error("InvalidParameterValue", 400, self.sqs.send_message,
+                                QueueUrl=url, MessageBody="x", MessageGroupId="g",
+                                shape="InvalidParameterValueException")
+        self.assertEqual(err["Message"], "The queue should either have ContentBasedDeduplication "
+                                         "enabled or MessageDeduplicationId provided explicitly")
+        self.assertEqual(self.counts(url), (0, 0, 0))
+
+        attrs = {"k": {"DataType": "String", "StringValue": "v ✓"}}
+        sent = [self.send_fifo(url, "single 0", "g", dedup="s0", DelaySeconds=0),
+                self.send_fifo(url, "single 1", "g", dedup="s1", MessageAttributes=attrs),
+                self.send_fifo(url, "single 2", "g", dedup="s2")]
+        entries = [{"Id": f"b{i}", "MessageBody": f"batch {i}", "MessageGroupId": "g",
+                    "MessageDeduplicationId": f"b{i}"} for i in range(4)]
+        entries[2]["MessageAttributes"] = attrs
+        response = self.sqs.send_message_batch(QueueUrl=url, Entries=entries)
+        self.assertEqual(response.get("Failed", []), [])
+        self.assertEqual([e["Id"] for e in response["Successful"]], [e["Id"] for e in entries])
+        for entry, result in zip(entries, response["Successful"]):
+            self.check_sent(result, entry["MessageBody"], entry.get("MessageAttributes"),
+                            fifo=True)
+        sent += response["Successful"]
+        numbers = [int(r["SequenceNumber"]) for r in sent]
+        self.assertEqual(numbers, sorted(set(numbers)), "SequenceNumber must increase in a group")
+
+        # One group: a single receive returns all of it, in send (= batch request) order.
+        got = self.receive(url, MaxNumberOfMessages=10, VisibilityTimeout=30,
+                           AttributeNames=["SequenceNumber"], MessageAttributeNames=["All"])
+        self.assertEqual([m["Body"] for m in got], [f"single {i}" for i in range(3)] +
+                         [f"batch {i}" for i in range(4)])
+        self.assertEqual([m["MessageId"] for m in got], [r["MessageId"] for r in sent])
+        self.assertEqual([m["Attributes"]["SequenceNumber"] for m in got],
+                         [r["SequenceNumber"] for r in sent])
+        self.assertEqual(got[1]["MessageAttributes"], attrs)
+        self.assertEqual(got[5]["MessageAttributes"], attrs)
+
+    def test_fifo_order_within_a_group_across_receives(self):
+        _, url = self.new_fifo_queue("forder", {"ContentBasedDeduplication": "true"})
+        bodies = [f"step {i}" for i in range(6)]
+        for body in bodies:
+            self.send_fifo(url, body, "orders")
+        got = []
+        for _ in range(10):
+            if len(got) == len(bodies):
+                break
+            batch = self.receive(url, MaxNumberOfMessages=2, VisibilityTimeout=30)
+            self.assertTrue(batch, f"nothing received after {got}")
+            got += [m["Body"] for m in batch]
+            # The group stays locked while these are in flight.
+            self.assertEqual(self.receive(url, MaxNumberOfMessages=10), [])
+            for m in batch:
+                self.sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+        self.assertEqual(got, bodies)
+        self.assertEqual(self.counts(url), (0, 0, 0))
+
+    def test_fifo_receive_fills_from_other_groups(self):
+        # LS-validated test_fifo_receive_message_with_zero_visibility_timeout (§4).
+        _, url = self.new_fifo_queue("ffill", {"ContentBasedDeduplication": "true"})
+        for body in ("g1-m1", "g1-m2", "g2-m1", "g2-m2", "g3-m1"):
+            self.send_fifo(url, body, body[:2])
+        got = self.receive(url, MaxNumberOfMessages=3, VisibilityTimeout=0,
+                           AttributeNames=["MessageGroupId"])
+        self.assertEqual([m["Body"] for m in got], ["g1-m1", "g1-m2", "g2-m1"])
+        for m in got:
+            self.assertEqual(m["Attributes"], {"MessageGroupId": m["Body"][:2]})
+
+    def test_fifo_group_lock(self):
+        _, url = self.new_fifo_queue("flock", {"ContentBasedDeduplication": "true"})
+        for body in ("a1", "a2", "b1"):
+            self.send_fifo(url, body, body[0])
+        first = self.receive(url, MaxNumberOfMessages=1, VisibilityTimeout=30)
+        self.assertEqual([m["Body"] for m in first], ["a1"])
+        # Group a is locked while a1 is in flight; group b is not.
+        self.assertEqual([m["Body"] for m in self.receive(url, MaxNumberOfMessages=10,
+                                                          VisibilityTimeout=30)], ["b1"])
+        self.send_fifo(url, "a3", "a")   # a send does not unlock the group
+        self.assertEqual(self.receive(url, MaxNumberOfMessages=10), [])
+        self.sqs.delete_message(QueueUrl=url, ReceiptHandle=first[0]["ReceiptHandle"])
+        second = self.receive(url, MaxNumberOfMessages=1, VisibilityTimeout=30)
+        self.assertEqual([m["Body"] for m in second], ["a2"])
+        self.assertEqual(self.receive(url, MaxNumberOfMessages=10), [])
+        # ChangeMessageVisibility 0 ends the lock: a2 comes back, still first.
+        self.sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=second[0]["ReceiptHandle"],
+                                           VisibilityTimeout=0)
+        again = self.receive(url, MaxNumberOfMessages=10, VisibilityTimeout=30,
+                             AttributeNames=["ApproximateReceiveCount"])
+        self.assertEqual([m["Body"] for m in again], ["a2", "a3"])
+        self.assertEqual(again[0]["MessageId"], second[0]["MessageId"])
+        self.assertEqual([m["Attributes"]["ApproximateReceiveCount"] for m in again], ["2", "1"])
+        self.assertEqual(self.counts(url), (0, 3, 0))
+
+    def test_fifo_delete_after_visibility_expired(self):
+        _, url = self.new_fifo_queue("fexpire", {"ContentBasedDeduplication": "true"})
+        self.send_fifo(url, "too late", "g")
+        message = self.receive(url, VisibilityTimeout=1)[0]
+        time.sleep(1.5)
+        err = self.assert_error("InvalidParameterValue", 400, self.sqs.delete_message,
+                                QueueUrl=url, ReceiptHandle=message["ReceiptHandle"],
+                                shape="InvalidParameterValueException")
+        self.assertTrue(err["Message"].endswith(
+            "for parameter ReceiptHandle is invalid. Reason: The receipt handle has expired."),
+            err["Message"])
+        again = self.receive(url, VisibilityTimeout=30, AttributeNames=["ApproximateReceiveCount"])
+        self.assertEqual([m["MessageId"] for m in again], [message["MessageId"]])
+        self.assertEqual(again[0]["Attributes"]["ApproximateReceiveCount"], "2")
+        self.sqs.delete_message(QueueUrl=url, ReceiptHandle=again[0]["ReceiptHandle"])
+        self.assertEqual(self.counts(url), (0, 0, 0))
+
+    def test_fifo_dedup_explicit_queue_scope_and_purge(self):
+        _, url = self.new_fifo_queue("fdedup")
+        first = self.send_fifo(url, "original", "g1", dedup="same")
+        # A duplicate is accepted but not enqueued. What it returns is not AWS-recorded (§4);
+        # the original MessageId is what emulators return (floci-io/floci#901).
+        dup = self.sqs.send_message(QueueUrl=url, MessageBody="original", MessageGroupId="g1",
+                                    MessageDeduplicationId="same")
+        self.assertEqual(dup["MessageId"], first["MessageId"])
+        self.assertEqual(dup["MD5OfMessageBody"], md5_of_body("original"))
+        # DeduplicationScope=queue (the default): another group's message with the same ID is
+        # dropped too (LS-validated test_sqs_fifo_same_dedup_id_different_message_groups).
+        self.sqs.send_message(QueueUrl=url, MessageBody="original", MessageGroupId="g2",
+                              MessageDeduplicationId="same")
+        self.assertEqual(self.counts(url), (1, 0, 0))
+        got = self.receive(url, MaxNumberOfMessages=10, VisibilityTimeout=30)
+        self.assertEqual([m["MessageId"] for m in got], [first["MessageId"]])
+        # The record outlives the message.
+        self.sqs.delete_message(QueueUrl=url, ReceiptHandle=got[0]["ReceiptHandle"])
+        self.sqs.send_message(QueueUrl=url, MessageBody="original", MessageGroupId="g1",
+                              MessageDeduplicationId="same")
+        self.assertEqual(self.counts(url), (0, 0, 0))
+        # PurgeQueue clears the records (LS-validated).
+        self.send_fifo(url, "to purge", "g1", dedup="other")
+        self.sqs.purge_queue(QueueUrl=url)
+        deadline = time.monotonic() + 5
+        while self.counts(url) != (0, 0, 0) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        self.assertEqual(self.counts(url), (0, 0, 0))
+        after = self.send_fifo(url, "original", "g1", dedup="same")
+        self.assertNotEqual(after["MessageId"], first["MessageId"])
+        self.send_fifo(url, "to purge", "g1", dedup="other")
+        self.assertEqual(self.counts(url), (2, 0, 0))
+
+    def test_fifo_dedup_content_based(self):
+        _, url = self.new_fifo_queue("fcbd", {"ContentBasedDeduplication": "true"})
+        s = lambda v: {"k": {"DataType": "String", "StringValue": v}}  # noqa: E731
+        first = self.send_fifo(url, "payload", "g", MessageAttributes=s("1"))
+        # The hash covers the body only: other attributes are still a duplicate.
+        dup = self.sqs.send_message(QueueUrl=url, MessageBody="payload", MessageGroupId="g",
+                                    MessageAttributes=s("2"))
+        self.assertEqual(dup["MessageId"], first["MessageId"])
+        # An explicit ID overrides the hash.
+        explicit = self.send_fifo(url, "payload", "g", dedup="explicit-id")
+        self.assertNotEqual(explicit["MessageId"], first["MessageId"])
+        self.send_fifo(url, "another payload", "g")
+        self.assertEqual(self.counts(url), (3, 0, 0))
+        got = self.receive(url, MaxNumberOfMessages=10, AttributeNames=["All"],
+                           MessageAttributeNames=["All"])
+        self.assertEqual([m["Body"] for m in got], ["payload", "payload", "another payload"])
+        self.assertEqual(got[0]["MessageAttributes"], s("1"))
+        self.assertEqual(got[1]["Attributes"]["MessageDeduplicationId"], "explicit-id")
+        self.assertTrue(got[0]["Attributes"]["MessageDeduplicationId"])
+        self.assertNotEqual(got[0]["Attributes"]["MessageDeduplicationId"],
+                            got[2]["Attributes"]["MessageDeduplicationId"])
+
+    def test_fifo_dedup_scope_message_group(self):
+        # LS-validated test_sqs_fifo_message_group_scope_no_throughput_setting (§4).
+        _, url = self.new_fifo_queue("fscope", {"DeduplicationScope": "messageGroup"})
+        a = self.send_fifo(url, "in g1", "g1", dedup="shared")
+        b = self.send_fifo(url, "in g2", "g2", dedup="shared")
+        self.assertNotEqual(a["MessageId"], b["MessageId"])
+        dup = self.sqs.send_message(QueueUrl=url, MessageBody="in g1", MessageGroupId="g1",
+                                    MessageDeduplicationId="shared")
+        self.assertEqual(dup["MessageId"], a["MessageId"])
+        self.assertEqual(self.counts(url), (2, 0, 0))
+        got = self.receive(url, MaxNumberOfMessages=10, VisibilityTimeout=30)
+        self.assertEqual(sorted(m["Body"] for m in got), ["in g1", "in g2"])
+
+    def test_fifo_system_attributes_on_receive(self):
+        _, url = self.new_fifo_queue("fsys", {"VisibilityTimeout": "0"})
+        sent = self.send_fifo(url, "sys", "grp-1", dedup="dedup-1")
+        every = self.receive(url, AttributeNames=["All"])[0]["Attributes"]
+        self.assertLessEqual({"SenderId", "SentTimestamp", "ApproximateReceiveCount",
+                              "ApproximateFirstReceiveTimestamp", "SequenceNumber",
+                              "MessageDeduplicationId", "MessageGroupId"}, set(every))
+        self.assertNotIn("DeadLetterQueueSourceArn", every)
+        fifo = {"SequenceNumber": sent["SequenceNumber"], "MessageDeduplicationId": "dedup-1",
+                "MessageGroupId": "grp-1"}
+        self.assertEqual({k: every[k] for k in fifo}, fifo)
+        one = self.receive(url, AttributeNames=["MessageGroupId", "SequenceNumber"])[0]
+        self.assertEqual(one["Attributes"], {"MessageGroupId": "grp-1",
+                                             "SequenceNumber": sent["SequenceNumber"]})
+        if PROTOCOL != "json":
+            return   # MessageSystemAttributeNames is not in any Query-era model (§5.2)
+        every2 = self.receive(url, MessageSystemAttributeNames=["All"])[0]["Attributes"]
+        self.assertEqual({k: every2[k] for k in fifo}, fifo)
+        self.assertEqual(set(every2), set(every))
+        one = self.receive(url, MessageSystemAttributeNames=["MessageDeduplicationId"])[0]
+        self.assertEqual(one["Attributes"], {"MessageDeduplicationId": "dedup-1"})
+
+    def test_fifo_receive_request_attempt_id(self):
+        _, url = self.new_fifo_queue("fattempt", {"ContentBasedDeduplication": "true"})
+        for i in range(3):
+            self.send_fifo(url, f"r{i}", "g")
+        kwargs = {"MaxNumberOfMessages": 10, "VisibilityTimeout": 30}
+        first = self.receive(url, ReceiveRequestAttemptId="attempt-1", **kwargs)
+        self.assertEqual([m["Body"] for m in first], ["r0", "r1", "r2"])
+        retry = self.receive(url, ReceiveRequestAttemptId="attempt-1", **kwargs)
+        self.assertEqual([(m["MessageId"], m["ReceiptHandle"]) for m in retry],
+                         [(m["MessageId"], m["ReceiptHandle"]) for m in first])
+        self.assertEqual(self.receive(url, ReceiveRequestAttemptId="attempt-2", **kwargs), [])
+        self.sqs.delete_message(QueueUrl=url, ReceiptHandle=first[0]["ReceiptHandle"])
+        err = self.assert_error("InvalidParameterValue", 400, self.sqs.receive_message,
+                                QueueUrl=url, ReceiveRequestAttemptId="attempt-1",
+                                shape="InvalidParameterValueException", **kwargs)
+        # Message as AWS sent it in aws/aws-sdk-java#2613 (§1.2).
+        self.assertEqual(err["Message"], "Value attempt-1 for parameter ReceiveRequestAttemptId "
+                         "is invalid. Reason: The receiveRequestAttemptId is not valid anymore "
+                         "since the receive call is not retryable.")
+
+    def test_fifo_dead_letter_queue(self):
+        dlq_name, dlq_url = self.new_fifo_queue("fdlq")
+        src_name, src_url = self.new_fifo_queue("fsrc", {
+            "ContentBasedDeduplication": "true",
+            "RedrivePolicy": f'{{"deadLetterTargetArn":"{arn(dlq_name)}","maxReceiveCount":1}}'})
+        attrs = {"kind": {"DataType": "String", "StringValue": "poison"}}
+        sent = self.send_fifo(src_url, "poison pill", "pg", MessageAttributes=attrs)
+        first = self.receive(src_url, VisibilityTimeout=0)
+        self.assertEqual([m["MessageId"] for m in first], [sent["MessageId"]])
+        # The receive after maxReceiveCount moves it instead of returning it.
+        self.assertEqual(self.receive(src_url, WaitTimeSeconds=1), [])
+        dead = self.receive(dlq_url, WaitTimeSeconds=3, VisibilityTimeout=0,
+                            AttributeNames=["All"], MessageAttributeNames=["All"])
+        self.assertEqual([m["MessageId"] for m in dead], [sent["MessageId"]])
+        self.assertEqual(dead[0]["Body"], "poison pill")
+        self.assertEqual(dead[0]["MessageAttributes"], attrs)
+        self.assertEqual(dead[0]["Attributes"]["DeadLetterQueueSourceArn"], arn(src_name))
+        self.assertEqual(dead[0]["Attributes"]["MessageGroupId"], "pg")
+        self.assertEqual(self.counts(src_url), (0, 0, 0))
+        self.assertEqual(self.sqs.list_dead_letter_source_queues(QueueUrl=dlq_url)["queueUrls"],
+                         [src_url])
+        # A FIFO source needs a FIFO DLQ (§2.1).
+        std_name, _ = self.new_queue("stddlq")
+        self.assert_error("InvalidParameterValue", 400, self.sqs.create_queue,
+                          QueueName=unique_name("fsrcstd") + ".fifo", Attributes={
+                              "FifoQueue": "true", "RedrivePolicy": (
+                                  f'{{"deadLetterTargetArn":"{arn(std_name)}",'
+                                  f'"maxReceiveCount":1}}')},
+                          shape="InvalidParameterValueException")
 
 def main():
     global PROTOCOL, ENDPOINT, LQSD, boto3, botocore, ClientError, Config
