@@ -1481,6 +1481,17 @@ class Queue::Impl {
     return std::to_string(uint64_t{10'000'000'000'000'000'000ULL} + seq);
   }
 
+  // FIFO queues: the queue's DelaySeconds is retroactive (SQS_REFERENCE §4): a message never
+  // received is due at SentTimestamp + the current delay, whatever the delay was at its send.
+  bool retro_due(uint32_t idx, int64_t unix_now) const noexcept {
+    const shm::Slot& s = slots_[idx];
+    if (s.receive_count.load(std::memory_order_relaxed) != 0) {
+      return true;  // delays apply before the first receive only
+    }
+    const int64_t delay_ms = int64_t{h_->delay_s.load(std::memory_order_relaxed)} * 1000;
+    return s.sent_unix_ms.load(std::memory_order_relaxed) + delay_ms <= unix_now;
+  }
+
   // The slot `idx` (PUBLISHING → READY done or not): wakes its group if it is receivable.
   void fifo_group_may_be_ready(uint32_t idx) {
     FifoGuard guard(*this);
@@ -1557,10 +1568,14 @@ class Queue::Impl {
           idx = after;  // being deleted by someone who will unlink it
           continue;
         }
-        const bool available =
-            sw.state == SlotState::kReady || sw.state == SlotState::kPublishing ||
-            ((sw.state == SlotState::kLeased || sw.state == SlotState::kDelayed) &&
-             sw.value <= now);
+        bool available = sw.state == SlotState::kReady || sw.state == SlotState::kPublishing ||
+                         ((sw.state == SlotState::kLeased || sw.state == SlotState::kDelayed) &&
+                          sw.value <= now);
+        if (sw.state == SlotState::kDelayed && !available) {
+          available = retro_due(idx, unix_now);  // the queue's delay may have been shortened
+        } else if (available && sw.state != SlotState::kLeased && !retro_due(idx, unix_now)) {
+          available = false;  // ... or lengthened
+        }
         if (!available) {
           break;  // a delay not yet over: nothing behind it may go first
         }

@@ -428,5 +428,24 @@ TEST_F(FifoTest, HundredThousandActiveGroupsBesideADeepBacklog) {
   EXPECT_EQ(q.counts().visible, static_cast<uint64_t>(kDeep - 1));
 }
 
+// The queue's DelaySeconds is retroactive on FIFO queues: lengthening it hides messages already
+// waiting until SentTimestamp + the new delay; shortening it releases them.
+TEST_F(FifoTest, QueueDelayChangesApplyToMessagesAlreadyWaiting) {
+  Queue q = make();
+  ASSERT_TRUE(q.send(req("m1", "G")));
+  QueueAttributes a = q.attributes();
+  a.delay_s = 30;
+  ASSERT_TRUE(q.set_attributes(a));
+  clock_.advance(10s);
+  EXPECT_TRUE(bodies(q).empty()) << "m1 is due 30 s after its send";
+  ASSERT_TRUE(q.send(req("m2", "G")));
+  clock_.advance(21s);
+  EXPECT_EQ(bodies(q, 1, 0), std::vector<std::string>{"m1"});
+  a.delay_s = 0;
+  ASSERT_TRUE(q.set_attributes(a));
+  // m2 was sent with a 30 s delay 21 s ago; the shorter delay releases it now, after m1.
+  EXPECT_EQ(bodies(q, 10, 30), (std::vector<std::string>{"m1", "m2"}));
+}
+
 }  // namespace
 }  // namespace lqs
