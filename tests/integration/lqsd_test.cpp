@@ -926,6 +926,39 @@ TEST_F(LqsdTest, MoveTaskResumesAfterLqsdIsKilled) {
   EXPECT_EQ(wait_exit(d), 0);
 }
 
+// A slow client (a request trickling in) neither blocks others nor keeps its connection past
+// the idle timeout; a header over the limit gets 431.
+TEST_F(LqsdTest, SlowClientsAreCutOffAndDoNotBlockOthers) {
+  const pid_t d = start("slow", {"--http-idle-timeout", "1"});
+  ASSERT_TRUE(wait_ready("slow")) << slurp(dir_ + "/slow.err");
+  const int port = ready_port(slurp(dir_ + "/slow.out"));
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::string part = "POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: AmazonSQS.ListQueues\r\n";
+  ASSERT_EQ(::send(fd, part.data(), part.size(), MSG_NOSIGNAL), static_cast<ssize_t>(part.size()));
+  // Meanwhile others are served.
+  EXPECT_NE(http_exchange(port, "GET /health HTTP/1.1\r\nConnection: close\r\n\r\n").find("ok"),
+            std::string::npos);
+  // The slow request is cut off: the server closes (recv returns 0 or an error).
+  timeval tv{10, 0};
+  (void)::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  char buf[256];
+  const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+  EXPECT_LE(n, 0) << std::string(buf, n > 0 ? static_cast<size_t>(n) : 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 8s) << "not closed by the 1 s idle timeout";
+  ::close(fd);
+  const std::string huge =
+      "GET /health HTTP/1.1\r\nX-Big: " + std::string(20000, 'a') + "\r\nConnection: close\r\n\r\n";
+  EXPECT_NE(http_exchange(port, huge).find(" 431 "), std::string::npos);
+  (void)::kill(d, SIGTERM);
+  EXPECT_EQ(wait_exit(d), 0);
+}
+
 // Every control-plane validation error over HTTP, with SQS's code, status and message.
 TEST_F(LqsdTest, EveryControlValidationErrorOverHttp) {
   const pid_t d = start("val", {"--config", config_});

@@ -237,6 +237,12 @@ int main(int argc, char** argv) {
                  "when the queue is created)")
       ->check(CLI::Range(uint64_t{2} << 20, uint64_t{64} << 30))
       ->capture_default_str();
+  int64_t idle_timeout_s = 60;
+  app.add_option("--http-idle-timeout", idle_timeout_s,
+                 "seconds a connection may take to send a request (slow clients are closed "
+                 "after it) or stay idle between requests")
+      ->check(CLI::Range(int64_t{1}, int64_t{3600}))
+      ->capture_default_str();
   size_t max_connections = 10000;
   app.add_option("--max-connections", max_connections,
                  "HTTP connections served at once (each waiting long poll holds one); "
@@ -347,6 +353,7 @@ int main(int argc, char** argv) {
   lqs::http::ServerOptions http_options;
   http_options.listen = listen;
   http_options.max_connections = max_connections;
+  http_options.idle_timeout = std::chrono::seconds(idle_timeout_s);
   auto server = lqs::http::Server::start(
       http_options,
       [&reg, &sqs, &poller](const lqs::http::Request& r, const lqs::http::Respond& respond) {

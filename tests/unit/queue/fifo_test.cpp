@@ -7,8 +7,11 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <atomic>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace lqs {
@@ -445,6 +448,53 @@ TEST_F(FifoTest, QueueDelayChangesApplyToMessagesAlreadyWaiting) {
   ASSERT_TRUE(q.set_attributes(a));
   // m2 was sent with a 30 s delay 21 s ago; the shorter delay releases it now, after m1.
   EXPECT_EQ(bodies(q, 10, 30), (std::vector<std::string>{"m1", "m2"}));
+}
+
+// Threads over one mapping (TSan runs this): 2 producers on their own groups, 2 consumers;
+// every message once, each group in order.
+TEST_F(FifoTest, ThreadsKeepGroupOrder) {
+  Queue q = make();
+  constexpr int kGroups = 8;
+  constexpr int kPerGroup = 200;
+  std::array<std::atomic<int>, kGroups> next{};
+  std::atomic<int> done{0};
+  std::atomic<int> bad{0};
+  std::vector<std::thread> threads;
+  for (int p = 0; p < 2; ++p) {
+    threads.emplace_back([&, p] {
+      for (int i = 0; i < kPerGroup; ++i) {
+        for (int g = p; g < kGroups; g += 2) {
+          const std::string group = "g" + std::to_string(g);
+          const std::string body = group + ":" + std::to_string(i);
+          while (!q.send(req(body, group))) std::this_thread::yield();
+        }
+      }
+    });
+  }
+  for (int c = 0; c < 2; ++c) {
+    threads.emplace_back([&] {
+      ReceiveBatch b;
+      while (done.load() < kGroups * kPerGroup) {
+        if (!q.receive(b, opts(10, 60)) || b.count == 0) {
+          std::this_thread::yield();
+          continue;
+        }
+        for (size_t i = 0; i < b.count; ++i) {
+          const ReceivedMessage& m = b.messages[i];
+          const int g = std::stoi(m.message_group_id.substr(1));
+          const int idx = std::stoi(m.body.substr(m.body.find(':') + 1));
+          if (next[g].load() != idx) bad.fetch_add(1);
+          next[g].store(idx + 1);
+          if (!q.delete_message(m.receipt_handle)) bad.fetch_add(1);
+          done.fetch_add(1);
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(bad.load(), 0);
+  EXPECT_EQ(done.load(), kGroups * kPerGroup);
+  EXPECT_EQ(q.counts().visible + q.counts().in_flight, 0u);
 }
 
 }  // namespace
