@@ -5,10 +5,12 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <optional>
 #include <thread>
+#include <vector>
 
 namespace lqs::http {
 namespace {
@@ -150,7 +152,9 @@ struct Server::Impl {
   ~Impl() = default;
 
   void accept() {
-    acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
+    // Each connection gets a strand: its handlers never run concurrently, whichever of the
+    // I/O threads runs them.
+    acceptor.async_accept(asio::make_strand(io), [this](beast::error_code ec, tcp::socket socket) {
       if (ec == asio::error::operation_aborted) {
         return;  // stopping
       }
@@ -172,9 +176,9 @@ struct Server::Impl {
   ServerOptions options;
   Handler handler;
   std::atomic<size_t> live{0};
-  asio::io_context io{1};
+  asio::io_context io;
   tcp::acceptor acceptor;
-  std::thread thread;
+  std::vector<std::thread> threads;
   std::atomic<bool> stopped{false};
 };
 
@@ -212,7 +216,10 @@ Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options, Hand
   }
   impl->accept();
   Impl* raw = impl.get();
-  impl->thread = std::thread([raw] { raw->io.run(); });
+  const unsigned n = std::max(1u, options.threads);
+  for (unsigned i = 0; i < n; ++i) {
+    impl->threads.emplace_back([raw] { raw->io.run(); });
+  }
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
 
@@ -235,8 +242,10 @@ void Server::stop() {
     impl->acceptor.close(ignored);
   });
   impl_->io.stop();  // abandons open connections; their sockets close as the Sessions die
-  if (impl_->thread.joinable()) {
-    impl_->thread.join();
+  for (std::thread& t : impl_->threads) {
+    if (t.joinable()) {
+      t.join();
+    }
   }
 }
 

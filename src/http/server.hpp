@@ -1,8 +1,8 @@
 // Copyright lqs authors. A small asynchronous HTTP/1.1 server (Boost.Beast on Asio) for lqsd:
-// one io_context thread, keep-alive, bounded header and body sizes, a bounded number of
-// connections, an idle timeout, and a graceful stop. Requests go to one handler function.
-// lqsd serves the SQS API, /metrics and /health through it. Responses may be given later
-// from another thread (long polls), without a thread per waiting request.
+// one or more io_context threads (a strand per connection), keep-alive, bounded header and body
+// sizes, a bounded number of connections, an idle timeout, and a graceful stop. Requests go to one
+// handler function. lqsd serves the SQS API, /metrics and /health through it. Responses may be
+// given later from another thread (long polls), without a thread per waiting request.
 #ifndef LQS_HTTP_SERVER_HPP_
 #define LQS_HTTP_SERVER_HPP_
 
@@ -37,7 +37,9 @@ struct Response {
 /// long poll answers up to 20 s later); the connection reads nothing more until then.
 using Respond = std::function<void(Response)>;
 /// Handles one request. `request` (and its header()) is valid only during the call: take what
-/// is needed before returning. Runs on the server's I/O thread: it must not block.
+/// is needed before returning. Runs on one of the server's I/O threads (several requests of
+/// different connections at once when ServerOptions::threads > 1): it must not block and must
+/// be thread-safe.
 using Handler = std::function<void(const Request& request, Respond respond)>;
 
 struct ServerOptions {
@@ -46,6 +48,7 @@ struct ServerOptions {
   uint32_t max_header_bytes = 16 * 1024;  ///< larger headers: 431, connection closed
   uint64_t max_body_bytes = 2 * 1024 * 1024;
   std::chrono::seconds idle_timeout{60};
+  unsigned threads = 1;  ///< I/O threads; each connection's handlers run on its own strand
 };
 
 class Server {

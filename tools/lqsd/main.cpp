@@ -34,6 +34,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <algorithm>
+#include <thread>
 
 namespace {
 
@@ -243,6 +245,10 @@ int main(int argc, char** argv) {
                  "after it) or stay idle between requests")
       ->check(CLI::Range(int64_t{1}, int64_t{3600}))
       ->capture_default_str();
+  unsigned http_threads = std::max(1u, std::min(4u, std::thread::hardware_concurrency()));
+  app.add_option("--http-threads", http_threads,
+                 "HTTP I/O threads (default: the number of CPUs, at most 4)")
+      ->check(CLI::Range(1u, 64u));
   size_t max_connections = 10000;
   app.add_option("--max-connections", max_connections,
                  "HTTP connections served at once (each waiting long poll holds one); "
@@ -353,6 +359,7 @@ int main(int argc, char** argv) {
   lqs::http::ServerOptions http_options;
   http_options.listen = listen;
   http_options.max_connections = max_connections;
+  http_options.threads = http_threads;
   http_options.idle_timeout = std::chrono::seconds(idle_timeout_s);
   auto server = lqs::http::Server::start(
       http_options,
