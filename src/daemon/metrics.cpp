@@ -68,7 +68,10 @@ std::string render_metrics(Registry& registry, int64_t now_unix_ms, const Daemon
   };
   std::vector<Row> rows;
   for (const std::string& name : registry.queue_names()) {
-    (void)registry.with_queue(name, [&](Queue& q) { rows.push_back(Row{name, q.stats()}); });
+    // Outside the registry's lock (stats() scans the slot table; requests take that lock).
+    if (const std::shared_ptr<Queue> q = registry.queue(name)) {
+      rows.push_back(Row{name, q->stats()});
+    }
   }
   std::string out;
   out.reserve(512 + rows.size() * 8 * 96);

@@ -1073,16 +1073,6 @@ std::vector<std::string> Registry::queue_names() const {
   return out;
 }
 
-Result<void> Registry::with_queue(std::string_view name, const std::function<void(Queue&)>& fn) {
-  std::lock_guard lock(mu_);
-  Entry* e = find(name);
-  if (e == nullptr) {
-    return no_such_queue();
-  }
-  fn(*e->queue);
-  return {};
-}
-
 std::shared_ptr<Queue> Registry::queue(std::string_view name) const {
   std::lock_guard lock(mu_);
   const Entry* e = find(name);

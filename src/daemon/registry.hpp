@@ -121,8 +121,6 @@ class Registry {
   /// it outside the registry's lock; a queue deleted meanwhile stays usable by its holders
   /// (the mapping outlives the segment file) and vanishes with the last of them.
   std::shared_ptr<Queue> queue(std::string_view name) const;
-  /// Runs `fn` on the open queue `name` under the registry's lock (housekeeping, metrics).
-  Result<void> with_queue(std::string_view name, const std::function<void(Queue&)>& fn);
 
   ~Registry();
   Registry(const Registry&) = delete;
