@@ -476,6 +476,25 @@ Result<std::optional<RedrivePolicy>> Registry::check_redrive(std::string_view so
   if (t->queue->attributes().fifo_queue != source.ends_with(".fifo")) {
     return bad_redrive(kName, value, "Dead-letter queue must be same type of queue as the source.");
   }
+  if (t->queue->attributes().fifo_queue) {
+    // lqs: no cycle of FIFO dead-letter queues. A move holds the source's index mutex while it
+    // sends to the target, so a cycle could make two processes wait on each other.
+    std::string at = *target;
+    for (size_t hops = 0; hops <= queues_.size(); ++hops) {
+      const Entry* e = find(at);
+      const auto next = e != nullptr ? e->queue->redrive_policy() : std::nullopt;
+      if (!next) {
+        break;
+      }
+      if (next->dead_letter_queue == source) {
+        return bad_redrive(kName, value,
+                           "lqs does not allow a cycle of FIFO dead-letter queues (" +
+                               std::string(source) + " is already the dead-letter queue of " + at +
+                               ").");
+      }
+      at = next->dead_letter_queue;
+    }
+  }
   if (auto allow = t->extra.find("RedriveAllowPolicy");
       allow != t->extra.end() && !allow->second.empty()) {
     const json a = json::parse(allow->second, nullptr, false);

@@ -682,6 +682,13 @@ TEST_F(RegistryTest, FifoQueuesFollowSqsAttributeRules) {
       "jobs.fifo",
       {{"RedrivePolicy",
         R"({"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:dlq.fifo","maxReceiveCount":3})"}}));
+  // No cycle of FIFO dead-letter queues (a move holds the source's index mutex).
+  e = reg_->set_queue_attributes(
+      "dlq.fifo",
+      {{"RedrivePolicy",
+        R"({"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:jobs.fifo","maxReceiveCount":3})"}});
+  ASSERT_FALSE(e);
+  EXPECT_NE(e.error().message.find("cycle"), std::string::npos) << e.error().message;
   // Survives a restart (the segment holds the FIFO attributes).
   reg_.reset();
   auto again = Registry::open(inst_);
