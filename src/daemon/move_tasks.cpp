@@ -30,25 +30,12 @@ struct MoveTasks::Task {
   int32_t rate = kDefaultRate;
   double allowance = 0;  // messages the rate allows now (token bucket, at most one second)
   int64_t last_ms = 0;
-  std::unique_ptr<Queue> source_q;
-  std::map<std::string, std::unique_ptr<Queue>, std::less<>> destinations;
+  std::shared_ptr<Queue> source_q;  // the registry's queues, held while the task runs
+  std::map<std::string, std::shared_ptr<Queue>, std::less<>> destinations;
 };
 
 MoveTasks::MoveTasks(Registry& registry, std::string state_file)
     : registry_(registry), state_file_(std::move(state_file)) {}
-
-Result<void> MoveTasks::open_source(Task& t) {
-  QueueLocation loc;
-  loc.shm_root = registry_.instance().shm_root;
-  loc.name = t.source;
-  loc.clock = registry_.instance().clock;
-  auto q = Queue::open(loc);
-  if (!q) {
-    return std::move(q).error();
-  }
-  t.source_q = std::make_unique<Queue>(std::move(q).value());
-  return {};
-}
 
 void MoveTasks::save(int64_t now_ms, bool force) {
   if (state_file_.empty() || (!force && now_ms - saved_ms_ < 1000)) {
@@ -114,7 +101,8 @@ Result<void> MoveTasks::load(int64_t now_ms) {
       next_id_ = std::max(next_id_, t->id + 1);
       if (t->info.status == "RUNNING") {
         t->last_ms = now_ms;
-        if (open_source(*t)) {
+        t->source_q = registry_.queue(t->source);
+        if (t->source_q) {
           t->info.task_handle = std::string(kHandlePrefix) + std::to_string(t->id);
         } else {
           t->info.status = "FAILED";
@@ -165,7 +153,8 @@ Result<std::string> MoveTasks::start(std::string_view source_arn, std::string_vi
   }
   auto t = std::make_unique<Task>();
   t->source = *source;
-  if (!open_source(*t)) {
+  t->source_q = registry_.queue(t->source);
+  if (!t->source_q) {
     return not_found("SourceArn");
   }
   t->id = next_id_++;
@@ -261,13 +250,7 @@ uint64_t MoveTasks::do_work(int64_t now_ms) {
             t->destination.empty() ? m.dead_letter_source_queue : t->destination;
         auto& dq = t->destinations[dest];
         if (!dq && !dest.empty()) {
-          QueueLocation loc;
-          loc.shm_root = registry_.instance().shm_root;
-          loc.name = dest;
-          loc.clock = registry_.instance().clock;
-          if (auto q = Queue::open(loc)) {
-            dq = std::make_unique<Queue>(std::move(q).value());
-          }
+          dq = registry_.queue(dest);
         }
         SendRequest r;
         r.body = m.body;

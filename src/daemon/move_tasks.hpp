@@ -68,7 +68,6 @@ class MoveTasks {
 
  private:
   struct Task;
-  Result<void> open_source(Task& t);
   void save(int64_t now_ms, bool force);
   Registry& registry_;
   std::string state_file_;

@@ -77,10 +77,8 @@ std::optional<int64_t> parse_int(std::string_view v) {
 }
 
 // Checks one attribute of a CreateQueue or SetQueueAttributes call that is not an engine one.
-Result<void> check_extra(std::string_view name, std::string_view value, bool creating) {
+Result<void> check_extra(std::string_view name, std::string_view value) {
   if (name == "FifoQueue") {
-    (void)creating;
-    (void)value;
     return unknown_attribute(name);  // on a standard queue (FIFO queues handle it first)
   }
   if (name == "ContentBasedDeduplication") {
@@ -544,7 +542,7 @@ Result<void> Registry::create_queue(std::string_view name, const AttributeMap& a
     } else if (one_of(k, kReadOnly)) {
       return unknown_attribute(k);
     } else {
-      if (auto s = check_extra(k, v, true); !s) {
+      if (auto s = check_extra(k, v); !s) {
         return s;
       }
       extra[k] = v;
@@ -807,7 +805,7 @@ Result<void> Registry::set_queue_attributes(std::string_view name, const Attribu
     } else if (one_of(k, kReadOnly)) {
       return unknown_attribute(k);
     } else {
-      if (auto s = check_extra(k, v, false); !s) {
+      if (auto s = check_extra(k, v); !s) {
         return s;
       }
       extra[k] = v;

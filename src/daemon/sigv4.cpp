@@ -333,13 +333,6 @@ Result<Claim> from_query(std::string_view query) {
 
 }  // namespace
 
-std::string sha256_hex(std::string_view data) {
-  std::array<unsigned char, 32> d{};
-  unsigned int len = 0;
-  (void)EVP_Digest(data.data(), data.size(), d.data(), &len, EVP_sha256(), nullptr);
-  return hex(d.data(), d.size());
-}
-
 std::string canonical_request(const SignedRequest& r, std::string_view signed_headers) {
   std::string out(r.method);
   out += '\n';

@@ -34,6 +34,7 @@
 
 #include "lqs/result.hpp"
 
+#include "common/md5.hpp"
 #include "http/server.hpp"
 
 #include <cstdint>
@@ -84,8 +85,8 @@ std::function<Result<void>(const http::Request&)> http_verifier(Credentials cred
 
 // --- building blocks, exposed for tests ---------------------------------------------------
 
-/// Lower-case hex SHA-256 of `data`.
-std::string sha256_hex(std::string_view data);
+/// Lower-case hex SHA-256 (the library's, also used for FIFO content-based deduplication).
+using common::sha256_hex;
 /// The canonical request for `r` with the given signed headers (";"-separated, lower case),
 /// the presigned X-Amz-Signature left out of the query string.
 std::string canonical_request(const SignedRequest& r, std::string_view signed_headers);

@@ -4,8 +4,9 @@
 // the HTTP layer (sqs_http) decodes both wire protocols into that shape and encodes the
 // results back, so every rule and error lives here once.
 //
-// Threading: call() runs on the HTTP server's I/O thread and never blocks. Every action but a
-// ReceiveMessage that has to wait replies before call() returns; a waiting ReceiveMessage
+// Threading: call() runs on the HTTP server's I/O threads, several at once, and never blocks;
+// it is thread-safe (the registry, the move tasks and the queues guard themselves). Every action
+// but a ReceiveMessage that has to wait replies before call() returns; a waiting ReceiveMessage
 // replies later from the long poller's thread.
 #ifndef LQS_DAEMON_SQS_API_HPP_
 #define LQS_DAEMON_SQS_API_HPP_

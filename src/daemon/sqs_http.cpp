@@ -50,6 +50,22 @@ http::Response xml_response(int status, std::string body, const std::string& id)
   return r;
 }
 
+http::Response xml_error(const Error& e, const std::string& id) {
+  return xml_response(sqs_http_status(e.code), query::render_error(e, id), id);
+}
+
+// What a call knows of its request besides its input (both protocols).
+CallContext context_of(const http::Request& r, bool query_protocol) {
+  CallContext ctx;
+  ctx.host = r.header("Host");
+  if (ctx.host.empty()) {
+    ctx.host = "localhost";
+  }
+  ctx.trace_header = r.header("X-Amzn-Trace-Id");
+  ctx.query_protocol = query_protocol;
+  return ctx;
+}
+
 std::string_view path_of(const std::string& target) {
   return std::string_view(target).substr(0, target.find('?'));
 }
@@ -97,17 +113,10 @@ void SqsHttp::handle_query(const http::Request& r, const http::Respond& respond)
   auto req =
       query::parse(r.method == "POST" ? std::string_view(r.body) : std::string_view(), url_query);
   if (!req) {
-    respond(
-        xml_response(sqs_http_status(req.error().code), query::render_error(req.error(), id), id));
+    respond(xml_error(req.error(), id));
     return;
   }
-  CallContext ctx;
-  ctx.host = r.header("Host");
-  if (ctx.host.empty()) {
-    ctx.host = "localhost";
-  }
-  ctx.trace_header = r.header("X-Amzn-Trace-Id");
-  ctx.query_protocol = true;
+  const CallContext ctx = context_of(r, true);
   if (is_queue_path(path) && !req->input.contains("QueueUrl")) {
     req->input["QueueUrl"] = "http://" + ctx.host + std::string(path);  // the URL is the queue
   }
@@ -115,8 +124,7 @@ void SqsHttp::handle_query(const http::Request& r, const http::Respond& respond)
     if (out) {
       respond(xml_response(200, query::render_result(action, *out, id), id));
     } else {
-      respond(xml_response(sqs_http_status(out.error().code), query::render_error(out.error(), id),
-                           id));
+      respond(xml_error(out.error(), id));
     }
   });
 }
@@ -127,8 +135,7 @@ void SqsHttp::handle(const http::Request& r, const http::Respond& respond) {
     if (auto ok = verify_(r); !ok) {
       const std::string id = request_id();
       const Error& e = ok.error();
-      respond(is_json ? json_error(e, id)
-                      : xml_response(sqs_http_status(e.code), query::render_error(e, id), id));
+      respond(is_json ? json_error(e, id) : xml_error(e, id));
       return;
     }
   }
@@ -146,13 +153,7 @@ void SqsHttp::handle(const http::Request& r, const http::Respond& respond) {
         id));
     return;
   }
-  CallContext ctx;
-  ctx.host = r.header("Host");
-  if (ctx.host.empty()) {
-    ctx.host = "localhost";
-  }
-  ctx.trace_header = r.header("X-Amzn-Trace-Id");
-  api_.call(action, in, ctx, [respond, id](Result<json> out) {
+  api_.call(action, in, context_of(r, false), [respond, id](Result<json> out) {
     respond(out ? json_ok(*out, id) : json_error(out.error(), id));
   });
 }

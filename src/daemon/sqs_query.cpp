@@ -1,6 +1,8 @@
 // Copyright lqs authors.
 #include "daemon/sqs_query.hpp"
 
+#include "queue/validation.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
@@ -76,39 +78,6 @@ int hex_value(char c) {
   return -1;
 }
 
-// True if `s` is well-formed UTF-8 (no overlong forms, no surrogates, at most U+10FFFF).
-bool valid_utf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    size_t n = 0;
-    uint32_t cp = 0;
-    uint32_t min = 0;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    if ((c & 0xE0) == 0xC0) {
-      n = 1, cp = c & 0x1Fu, min = 0x80;
-    } else if ((c & 0xF0) == 0xE0) {
-      n = 2, cp = c & 0x0Fu, min = 0x800;
-    } else if ((c & 0xF8) == 0xF0) {
-      n = 3, cp = c & 0x07u, min = 0x10000;
-    } else {
-      return false;
-    }
-    if (s.size() - i <= n) return false;
-    for (size_t k = 1; k <= n; ++k) {
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3Fu);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    i += n + 1;
-  }
-  return true;
-}
-
 // application/x-www-form-urlencoded: '+' is a space, %XX a byte.
 Result<std::string> form_decode(std::string_view in) {
   std::string out;
@@ -130,7 +99,7 @@ Result<std::string> form_decode(std::string_view in) {
       i += 2;
     }
   }
-  if (!valid_utf8(out)) {
+  if (!queue::is_valid_utf8(out)) {
     return malformed("The query string contains a parameter that is not valid UTF-8.");
   }
   return out;

@@ -352,6 +352,8 @@ class Queue::Impl {
       // FIFO: mark and unlink under the index mutex, so a slot is never freed (and reused)
       // while linked. A crash between the two is repaired by the rebuild (EOWNERDEAD).
       FifoGuard guard(*this);
+      // acq_rel: wins the message against sweepers (they CAS without the mutex) and other
+      // deleters, as below; the mutex orders only the unlink.
       if (!slots_[idx].state.compare_exchange_strong(s, deleting, std::memory_order_acq_rel)) {
         return false;
       }
@@ -373,7 +375,8 @@ class Queue::Impl {
   void publish(uint32_t idx, uint64_t s) noexcept {
     StateWord sw = StateWord::decode(s);
     if (fifo()) {
-      // FIFO: no ready ring; the message keeps its place in its group's list.
+      // FIFO: no ready ring; the message keeps its place in its group's list. release: as
+      // below (the record was written before PUBLISHING; a receiver's acquire CAS pairs).
       uint64_t expected = s;
       (void)slots_[idx].state.compare_exchange_strong(
           expected, make_state(SlotState::kReady, sw.epoch, sw.tver, 0), std::memory_order_release,
@@ -795,8 +798,8 @@ class Queue::Impl {
     const uint64_t writing = make_state(SlotState::kWriting, epoch, 0, common::self_owner_token());
     const uint64_t now = now_rel_ms();
     if (fifo()) {
-      auto done = fifo_commit(idx, writing, epoch, delay, now, r.message_group_id, dedup_id,
-                              move != nullptr, result);
+      auto done =
+          fifo_commit(idx, writing, epoch, delay, now, r.message_group_id, dedup_id, result);
       if (!done) {
         return std::move(done).error();
       }
@@ -1537,6 +1540,8 @@ class Queue::Impl {
         const StateWord sw = StateWord::decode(seen);
         const uint64_t publishing = make_state(SlotState::kPublishing, sw.epoch, sw.tver, now);
         uint64_t expected = seen;
+        // acq_rel: the expiry wins against a racing delete or visibility change (as the
+        // sweep's expiry CAS in repair_slot).
         if (slots_[idx].state.compare_exchange_strong(expected, publishing,
                                                       std::memory_order_acq_rel)) {
           publish(idx, publishing);
@@ -1585,6 +1590,8 @@ class Queue::Impl {
           continue;
         }
         const uint32_t e = next_epoch(sw.epoch);
+        // acq_rel: wins the message; acquire pairs with the sender's release CAS in
+        // fifo_commit() (or publish()), so the record is visible. On failure `st` is reloaded.
         if (!slots_[idx].state.compare_exchange_strong(
                 st, make_state(SlotState::kLeased, e, 0, now + vis_ms), std::memory_order_acq_rel,
                 std::memory_order_acquire)) {
@@ -1610,7 +1617,7 @@ class Queue::Impl {
   // deduplication id, and make it READY (or DELAYED).
   Result<void> fifo_commit(uint32_t idx, uint64_t writing, uint32_t epoch, int32_t delay,
                            uint64_t now, std::string_view group, std::string_view dedup_id,
-                           bool moved, SendResult& result) {
+                           SendResult& result) {
     const uint32_t flags = h_->fifo_flags.load(std::memory_order_relaxed);
     const Key dkey =
         key_of((flags & shm::kFifoScopeGroup) != 0 ? group : std::string_view(), dedup_id);
@@ -1660,11 +1667,12 @@ class Queue::Impl {
                                                       std::memory_order_relaxed);
       lane_push(static_cast<uint64_t>(delay) * 1000, make_entry(idx, epoch, 0));
     } else {
+      // release: the record and descriptor become visible with the state (pairs with the
+      // lease CAS in fifo_fill()).
       (void)slots_[idx].state.compare_exchange_strong(
           expected, make_state(SlotState::kReady, epoch, 0, 0), std::memory_order_release,
           std::memory_order_relaxed);
     }
-    (void)moved;
     if (!group_locked(g, now)) {
       ready_push(g);
     }
@@ -1702,6 +1710,7 @@ class Queue::Impl {
       uint64_t st = s.state.load(std::memory_order_acquire);
       const StateWord sw = StateWord::decode(st);
       const uint32_t tv = (sw.tver + 1) & queue::kTverMask;
+      // acq_rel: as change_visibility()'s CAS; a new tver retires the old lane entry.
       if (!s.state.compare_exchange_strong(
               st, make_state(SlotState::kLeased, sw.epoch, tv, now + a.vis_ms),
               std::memory_order_acq_rel)) {

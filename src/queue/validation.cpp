@@ -64,10 +64,11 @@ bool is_valid_attribute_name(std::string_view name) noexcept {
 }
 
 // Decodes the multi-byte sequence at p[0..n) (p[0] >= 0x80) and returns its length, or 0 if
-// it is ill-formed UTF-8 or encodes a code point outside the allowed set. The lead-byte and
-// second-byte ranges are those of Unicode Table 3-7, which excludes overlong forms,
-// surrogates (ED A0..BF) and code points above U+10FFFF (F4 90.., F5..FF).
-size_t allowed_sequence_length(const unsigned char* p, size_t n) noexcept {
+// it is ill-formed UTF-8 or (unless `nonchars`) encodes U+FFFE or U+FFFF, which SQS's
+// message character set excludes. The lead-byte and second-byte ranges are those of Unicode
+// Table 3-7, which excludes overlong forms, surrogates (ED A0..BF) and code points above
+// U+10FFFF (F4 90.., F5..FF).
+size_t allowed_sequence_length(const unsigned char* p, size_t n, bool nonchars = false) noexcept {
   const auto cont = [](unsigned char b) { return (b & 0xC0) == 0x80; };
   const unsigned char c = p[0];
   if (c >= 0xC2 && c <= 0xDF) {
@@ -83,7 +84,7 @@ size_t allowed_sequence_length(const unsigned char* p, size_t n) noexcept {
     if (c == 0xED && p[1] > 0x9F) {
       return 0;  // U+D800..U+DFFF
     }
-    if (c == 0xEF && p[1] == 0xBF && p[2] >= 0xBE) {
+    if (!nonchars && c == 0xEF && p[1] == 0xBF && p[2] >= 0xBE) {
       return 0;  // U+FFFE, U+FFFF
     }
     return 3;
@@ -225,6 +226,22 @@ Result<void> validate_attribute_name(std::span<const MessageAttribute> earlier,
 }
 
 }  // namespace
+
+bool is_valid_utf8(std::string_view s) noexcept {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  for (size_t i = 0; i < s.size();) {
+    if (p[i] < 0x80) {
+      ++i;
+      continue;
+    }
+    const size_t len = allowed_sequence_length(p + i, s.size() - i, /*nonchars=*/true);
+    if (len == 0) {
+      return false;
+    }
+    i += len;
+  }
+  return true;
+}
 
 bool is_valid_message_text(std::string_view utf8) noexcept {
   const auto* p = reinterpret_cast<const unsigned char*>(utf8.data());

@@ -15,6 +15,8 @@ namespace lqs::queue {
 
 // Every function here is pure, and none allocates unless it returns an error.
 
+/// True iff `s` is well-formed UTF-8: no overlong forms, no surrogates, at most U+10FFFF.
+bool is_valid_utf8(std::string_view s) noexcept;
 /// True iff `utf8` is valid UTF-8 (no overlong forms, surrogates or code points above
 /// U+10FFFF) and every code point is #x9 | #xA | #xD | #x20–#xD7FF | #xE000–#xFFFD |
 /// #x10000–#x10FFFF. Runs on every send: printable ASCII is checked 8 bytes at a time.
