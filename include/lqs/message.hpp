@@ -63,6 +63,9 @@ struct SendResult {
 
 struct SendOptions {
   bool compute_md5 = false;
+  /// LqsDurability=sync: how long a send waits for lqsd to put its record on disk before it
+  /// fails with kTimedOut (the message was sent; it may or may not survive a reboot).
+  int64_t durability_timeout_ms = 10'000;
 };
 
 /// ReceiveMessage parameters (SQS_REFERENCE.md §1.3, §3).

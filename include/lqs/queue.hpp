@@ -14,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -168,6 +169,64 @@ class Queue {
   RecoveryReport recover();
   /// Checks the segment's invariants without changing it; returns the problems found.
   std::vector<std::string> fsck() const;
+
+  // ---- Durability: lqsd's side of the journal (src/shm/FORMAT.md, "Journal") -------------
+  /// One event read from the journal. For a send whose message is still in its slot, the
+  /// message's arena record (RecordHeader, body, group, trace, source, attributes) and
+  /// descriptor; `has_record` is false when the message was gone before it was read (its
+  /// delete follows in the journal).
+  struct JournalEntry {
+    uint64_t ticket = 0;
+    uint32_t kind = 0;  ///< shm::JournalKind
+    MessageId message_id;
+    int64_t unix_ms = 0;
+    uint32_t arg = 0;
+    bool has_record = false;
+    std::string record;
+    int64_t sent_unix_ms = 0;
+    uint32_t receive_count = 0;
+    uint64_t sequence = 0;  ///< FIFO SequenceNumber, 0 for a standard queue
+  };
+  /// A live message as a snapshot (checkpoint) sees it, or as restore() takes it back.
+  struct StoredMessage {
+    MessageId message_id;
+    std::string record;
+    int64_t sent_unix_ms = 0;
+    uint32_t receive_count = 0;
+    uint64_t sequence = 0;
+    /// restore() only: FIFO, the message itself is gone (deleted), only its deduplication
+    /// record is put back (if still within its 5-minute window).
+    bool dedup_only = false;
+  };
+  /// Claims the journal for this process (lqsd's durability agent). False if another live
+  /// process holds it.
+  bool journal_attach() noexcept;
+  void journal_detach() noexcept;
+  /// The first ticket not yet durable, and the next ticket a producer will claim.
+  uint64_t journal_head() const noexcept;
+  uint64_t journal_tail() const noexcept;
+  /// Appends to `out` up to `max_events` published events from ticket `from` on; returns the
+  /// ticket after the last one read. A cell claimed by a producer that has not published it
+  /// for kJournalStallMs (a dead producer) is skipped and the overflow flag raised.
+  uint64_t journal_read(uint64_t from, size_t max_events, std::vector<JournalEntry>& out);
+  /// Every event before `ticket` is on disk: frees their cells, advances the head and wakes
+  /// `sync` senders waiting for them.
+  void journal_commit(uint64_t ticket) noexcept;
+  /// Takes the overflow flag: true if events were lost since the last call (the journal was
+  /// full, a cell was skipped, or the queue became durable), so that lqsd must snapshot.
+  bool journal_take_overflow() noexcept;
+  /// The word `sync` senders bump when lqsd sleeps (for futex_waitv), and lqsd's flag saying
+  /// it is about to sleep on it.
+  const std::atomic<uint32_t>* journal_doorbell() const noexcept;
+  void journal_set_sleeping(bool sleeping) noexcept;
+  /// Visits every live message (visible, delayed or in flight), FIFO queues in SequenceNumber
+  /// order. The copy of each record is consistent (re-checked against its slot).
+  void snapshot(const std::function<void(const StoredMessage&)>& visit) const;
+  /// Puts a message back after the shm root was lost (reboot recovery): visible now, with its
+  /// MessageId, record, SentTimestamp, receive count and, in a FIFO queue, SequenceNumber and
+  /// deduplication record (if still within its window). Not journaled. Errors: kCorruption
+  /// (the record is not well formed), kQueueFull.
+  Result<void> restore(const StoredMessage& message);
 
   class Impl;
 

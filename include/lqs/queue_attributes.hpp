@@ -11,6 +11,17 @@
 
 namespace lqs {
 
+/// LqsDurability (lqs's own attribute; SQS clients pass it through like any other name).
+///  - kMemory: messages live in shared memory only: they survive any process crash, lqsd's
+///    included, but not a reboot or the loss of the shm root.
+///  - kAsync (the default): every send, delete, visibility change and purge is also
+///    recorded in the queue's journal, and lqsd writes the journal to its write-ahead log
+///    within a bounded delay (10 ms by default). A reboot loses at most that window. With no
+///    lqsd running it behaves as kMemory (and lqsd takes a snapshot when it comes back).
+///  - kSync: as kAsync, and a send returns only once its record is on disk; without lqsd it
+///    fails after its deadline (kTimedOut) instead of hanging.
+enum class Durability : int32_t { kMemory = 0, kAsync = 1, kSync = 2 };
+
 /// The settable attributes of a standard queue (SQS_REFERENCE.md §2.1) and the segment's
 /// capacity. Defaults are SQS's.
 struct QueueAttributes {
@@ -25,7 +36,8 @@ struct QueueAttributes {
   bool fifo_queue = false;                         ///< FifoQueue
   bool content_based_deduplication = false;        ///< ContentBasedDeduplication
   bool deduplication_scope_message_group = false;  ///< DeduplicationScope: messageGroup|queue
-  bool fifo_throughput_per_group = false;  ///< FifoThroughputLimit: perMessageGroupId|perQueue
+  bool fifo_throughput_per_group = false;      ///< FifoThroughputLimit: perMessageGroupId|perQueue
+  Durability durability = Durability::kAsync;  ///< LqsDurability: memory | async | sync
 };
 
 /// Checks every field against its range. Error: kInvalidAttributeValue, naming the attribute

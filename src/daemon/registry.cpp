@@ -30,8 +30,9 @@ constexpr size_t kMaxTagValue = 256;
 
 // The attributes the segment holds (settable, except the Lqs capacities: create only).
 constexpr std::string_view kEngineSettable[] = {
-    "DelaySeconds", "MaximumMessageSize", "MessageRetentionPeriod", "ReceiveMessageWaitTimeSeconds",
-    "VisibilityTimeout"};
+    "DelaySeconds",           "MaximumMessageSize",
+    "MessageRetentionPeriod", "ReceiveMessageWaitTimeSeconds",
+    "VisibilityTimeout",      "LqsDurability"};
 constexpr std::string_view kEngineCreateOnly[] = {"LqsCapacityMessages", "LqsCapacityBytes"};
 // FIFO queues only: FifoQueue at creation, the others settable any time.
 constexpr std::string_view kFifoSettable[] = {"ContentBasedDeduplication", "DeduplicationScope",
@@ -348,8 +349,8 @@ Result<void> Registry::load() {
     if (!q && q.error().code == ErrorCode::kQueueDoesNotExist) {
       q = Queue::create(location(name), attrs);
       if (q) {
-        log("queue_recreated",
-            "queue=" + name + " reason=segment_missing note=messages_were_in_memory_only");
+        log("queue_recreated", "queue=" + name + " reason=segment_missing");
+        recreated_.push_back(name);
       }
     }
     if (!q) {
@@ -750,7 +751,7 @@ Result<AttributeMap> Registry::get_queue_attributes(std::string_view name,
   put("LastModifiedTimestamp", true, std::to_string(e->queue->last_modified_unix_ms() / 1000));
   put("QueueArn", true, queue_arn(name));
   for (std::string_view k : kEngineSettable) {
-    put(k, true, get_attribute(a, k).value());
+    put(k, !k.starts_with("Lqs"), get_attribute(a, k).value());  // lqs-only: by name
   }
   for (std::string_view k : kEngineCreateOnly) {
     put(k, false, get_attribute(a, k).value());  // lqs-only: by name, not in "All"

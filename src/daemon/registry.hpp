@@ -9,8 +9,9 @@
 //    file, fsynced and renamed, so a crash leaves the old or the new file, never half of one.
 //  - open() reconciles both: a segment without metadata (a queue created through liblqs
 //    directly) is adopted with default metadata; metadata without a segment (the shm root was
-//    lost, e.g. by a reboot: lqs has no write-ahead log yet) re-creates the queue, empty, with
-//    its attributes, and says so in the log.
+//    lost, e.g. by a reboot) re-creates the queue, empty, with its attributes, says so in the
+//    log and lists it in recreated(); lqsd's durability agent then restores its messages
+//    from the write-ahead log (daemon/durability.hpp).
 //  - Thread-safe: every public method takes one mutex (control-plane rates only).
 //
 // Crash table
@@ -121,6 +122,8 @@ class Registry {
   /// it outside the registry's lock; a queue deleted meanwhile stays usable by its holders
   /// (the mapping outlives the segment file) and vanishes with the last of them.
   std::shared_ptr<Queue> queue(std::string_view name) const;
+  /// The queues open() re-created empty because their segment was missing (a reboot).
+  const std::vector<std::string>& recreated() const noexcept { return recreated_; }
 
   ~Registry();
   Registry(const Registry&) = delete;
@@ -154,6 +157,7 @@ class Registry {
   mutable std::mutex mu_;
   std::map<std::string, std::unique_ptr<Entry>, std::less<>> queues_;
   std::map<std::string, int64_t, std::less<>> deleted_at_ms_;  // name → DeleteQueue time
+  std::vector<std::string> recreated_;                         // set by open(), then fixed
 };
 
 }  // namespace lqs::daemon

@@ -182,6 +182,10 @@ class Queue::Impl {
     }
     arena_ = Arena(h_, reinterpret_cast<shm::PageDesc*>(b + h_->pages_off), b + h_->arena_off,
                    h_->page_count);
+    jc_ = reinterpret_cast<shm::JournalControl*>(b + h_->journal_off);
+    jcells_ =
+        reinterpret_cast<shm::JournalCell*>(b + h_->journal_off + sizeof(shm::JournalControl));
+    jmask_ = h_->journal_capacity - 1;
     if (h_->fifo_off != 0) {
       fc_ = reinterpret_cast<shm::FifoControl*>(b + h_->fifo_off);
       groups_ = reinterpret_cast<shm::FifoGroup*>(b + h_->fifo_groups_off);
@@ -345,7 +349,7 @@ class Queue::Impl {
 
   // Moves a live slot (READY, PUBLISHING, DELAYED, LEASED) in state `s` to DELETING and frees
   // it. Returns false if the state changed first.
-  bool delete_slot(uint32_t idx, uint64_t s) noexcept {
+  bool delete_slot(uint32_t idx, uint64_t s, bool journal = true) noexcept {
     StateWord sw = StateWord::decode(s);
     const uint64_t deleting = make_state(SlotState::kDeleting, sw.epoch, sw.tver, 0);
     if (fifo()) {
@@ -358,6 +362,9 @@ class Queue::Impl {
         return false;
       }
       LQS_CRASH_POINT("fifo.delete.after_mark");
+      if (journal) {
+        journal_delete(idx);
+      }
       unlink(idx);
       release_slot(idx, deleting);
       return true;
@@ -367,8 +374,214 @@ class Queue::Impl {
       return false;
     }
     LQS_CRASH_POINT("delete.after_mark");
+    if (journal) {
+      journal_delete(idx);
+    }
     release_slot(idx, deleting);
     return true;
+  }
+
+  // ---- durability journal (FORMAT.md, "Journal") ------------------------------------------
+  static constexpr uint64_t kNoTicket = UINT64_MAX;
+
+  [[nodiscard]] Durability durability() const noexcept {
+    // relaxed: an attribute, read once per operation.
+    return static_cast<Durability>(h_->durability.load(std::memory_order_relaxed));
+  }
+
+  void raise_overflow() noexcept {
+    // relaxed: a flag lqsd polls; it snapshots the slots, which carry their own ordering.
+    jc_->overflow.store(1, std::memory_order_relaxed);
+  }
+
+  [[nodiscard]] bool drainer_alive() const noexcept {
+    // acquire: pairs with journal_attach()'s CAS (only to read a complete token).
+    const uint64_t o = jc_->drainer_owner.load(std::memory_order_acquire);
+    return o != 0 && common::owner_alive(o);
+  }
+
+  // Wakes lqsd if it sleeps on the doorbell: one seq_cst load and no syscall otherwise.
+  void ring_doorbell() noexcept {
+    // seq_cst: Dekker pair with lqsd's journal_set_sleeping(true) (seq_cst store) followed by
+    // its re-check of our tail: either it sees our event, or we see it sleeping.
+    if (jc_->drainer_sleeping.load(std::memory_order_seq_cst) != 0) {
+      jc_->doorbell.fetch_add(1, std::memory_order_seq_cst);
+      common::futex_wake(&jc_->doorbell, INT_MAX);
+    }
+  }
+
+  // Appends one event. Returns its ticket, or kNoTicket when the queue is memory-only or the
+  // event was not journaled (journal full, or lqsd skipped our cell): then `overflow` is
+  // raised and lqsd will snapshot the queue instead. A sync sender gives a live lqsd up to
+  // 100 ms to make room first.
+  uint64_t journal_append(uint32_t kind, uint32_t slot, uint32_t inc, const uint8_t* message_id,
+                          uint32_t arg, uint64_t sequence) noexcept {
+    const Durability d = durability();
+    if (d == Durability::kMemory) {
+      return kNoTicket;
+    }
+    // relaxed: the cell's seq (acquire, below) decides whether ticket t is ours to take.
+    uint64_t t = jc_->tail.load(std::memory_order_relaxed);
+    std::chrono::steady_clock::time_point room_deadline{};
+    for (;;) {
+      shm::JournalCell& c = jcells_[t & jmask_];
+      // acquire: pairs with lqsd's release when it freed the cell, so its reads of the
+      // previous lap's fields happen before our writes below.
+      const uint64_t seq = c.seq.load(std::memory_order_acquire);
+      const auto diff = static_cast<int64_t>(seq - t);
+      if (diff == 0) {
+        // relaxed: Vyukov's ring; the cell's seq carries the ordering.
+        if (jc_->tail.compare_exchange_weak(t, t + 1, std::memory_order_relaxed)) {
+          break;
+        }
+      } else if (diff < 0) {  // full: lqsd has not freed the previous lap's cell yet
+        if (d == Durability::kSync && drainer_alive()) {
+          const auto now = std::chrono::steady_clock::now();
+          if (room_deadline == std::chrono::steady_clock::time_point{}) {
+            room_deadline = now + std::chrono::milliseconds(100);
+          }
+          if (now < room_deadline) {
+            ring_doorbell();
+            std::this_thread::yield();
+            t = jc_->tail.load(std::memory_order_relaxed);
+            continue;
+          }
+        }
+        // relaxed: statistics and a flag.
+        jc_->overflows_total.fetch_add(1, std::memory_order_relaxed);
+        raise_overflow();
+        return kNoTicket;
+      } else {
+        t = jc_->tail.load(std::memory_order_relaxed);
+      }
+    }
+    LQS_CRASH_POINT("journal.after_claim");
+    shm::JournalCell& c = jcells_[t & jmask_];
+    uint64_t id[2] = {0, 0};
+    if (message_id != nullptr) {
+      std::memcpy(id, message_id, 16);
+    }
+    // relaxed: published by the seq CAS below.
+    c.kind.store(kind, std::memory_order_relaxed);
+    c.slot.store(slot, std::memory_order_relaxed);
+    c.incarnation.store(inc, std::memory_order_relaxed);
+    c.arg.store(arg, std::memory_order_relaxed);
+    c.unix_ms.store(unix_ms(), std::memory_order_relaxed);
+    c.message_id[0].store(id[0], std::memory_order_relaxed);
+    c.message_id[1].store(id[1], std::memory_order_relaxed);
+    c.reserved[0].store(sequence, std::memory_order_relaxed);
+    uint64_t expected = t;
+    // release: publishes the fields; pairs with lqsd's acquire load of seq. A CAS, not a
+    // store: lqsd may have skipped this cell after we stalled kJournalStallMs.
+    if (!c.seq.compare_exchange_strong(expected, t + 1, std::memory_order_release,
+                                       std::memory_order_relaxed)) {
+      raise_overflow();
+      return kNoTicket;
+    }
+    return t;
+  }
+
+  // Journals the deletion of the message in `idx`, which the caller holds in DELETING (so
+  // its record is still allocated).
+  void journal_delete(uint32_t idx) noexcept {
+    if (durability() == Durability::kMemory) {
+      return;
+    }
+    const shm::Slot& s = slots_[idx];
+    const uint64_t off = s.record_off.load(std::memory_order_relaxed);
+    const uint32_t len = s.record_len.load(std::memory_order_relaxed);
+    if (len < sizeof(shm::RecordHeader) || !arena_.valid_ref(off, len)) {
+      return;  // a corrupt record: nothing a log could restore either
+    }
+    (void)journal_append(shm::kJournalDelete, idx, s.incarnation.load(std::memory_order_relaxed),
+                         arena_.record(off), 0, 0);
+  }
+
+  // Journals a visibility change of the message in `idx` (which the caller holds leased or
+  // just made visible; a concurrent delete makes the read id stale, which replay ignores).
+  void journal_visibility(uint32_t idx, uint32_t timeout_s) noexcept {
+    if (durability() == Durability::kMemory) {
+      return;
+    }
+    const shm::Slot& s = slots_[idx];
+    const uint64_t off = s.record_off.load(std::memory_order_relaxed);
+    const uint32_t len = s.record_len.load(std::memory_order_relaxed);
+    if (len < sizeof(shm::RecordHeader) || !arena_.valid_ref(off, len)) {
+      return;
+    }
+    uint8_t id[16];
+    std::memcpy(id, arena_.record(off), 16);
+    (void)journal_append(shm::kJournalVisibility, idx,
+                         s.incarnation.load(std::memory_order_relaxed), id, timeout_s, 0);
+  }
+
+  // Restore (REQUIRES: the FIFO mutex): the deduplication record of restored message `m`
+  // (parsed as `rm`), if its 5-minute window is still open.
+  void restore_dedup(const ReceivedMessage& rm, const Queue::StoredMessage& m, int64_t unix_now) {
+    const int64_t expires = m.sent_unix_ms + kDedupWindowMs;
+    if (expires <= unix_now || rm.message_deduplication_id.empty()) {
+      return;
+    }
+    const uint32_t flags = h_->fifo_flags.load(std::memory_order_relaxed);
+    const Key dkey =
+        key_of((flags & shm::kFifoScopeGroup) != 0 ? rm.message_group_id : std::string_view(),
+               rm.message_deduplication_id);
+    if (dedup_find(dkey, unix_now) != nullptr) {
+      return;
+    }
+    shm::FifoDedup rec{};
+    rec.key_lo = dkey.lo;
+    rec.key_hi = dkey.hi;
+    rec.expires_unix_ms = expires;
+    rec.seq = m.sequence;
+    std::memcpy(rec.message_id, m.message_id.bytes.data(), 16);
+    (void)dedup_insert(rec, unix_now);
+  }
+
+  // A sync sender waits until lqsd has put `ticket` on disk (kNoTicket: the event was not
+  // journaled, so it cannot be confirmed).
+  Result<void> wait_durable(uint64_t ticket, int64_t timeout_ms) {
+    if (ticket == kNoTicket) {
+      return make_error(ErrorCode::kTimedOut,
+                        "LqsDurability=sync: the journal of queue " + name_ +
+                            " is full (is lqsd running?); the message was sent but is not "
+                            "known to be on disk");
+    }
+    const auto deadline = std::chrono::steady_clock::now() +
+                          std::chrono::milliseconds(std::max<int64_t>(0, timeout_ms));
+    for (int spin = 0;; ++spin) {
+      // seq_cst: see the Dekker pair in journal_commit().
+      if (jc_->head.load(std::memory_order_seq_cst) > ticket) {
+        return {};
+      }
+      ring_doorbell();
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= deadline) {
+        return make_error(ErrorCode::kTimedOut,
+                          drainer_alive()
+                              ? "LqsDurability=sync: lqsd did not confirm the record on disk "
+                                "within " +
+                                    std::to_string(timeout_ms) +
+                                    " ms; the message was sent but may not survive a reboot"
+                              : "LqsDurability=sync: no lqsd is running for queue " + name_ +
+                                    " to write its journal to disk; the message was sent but "
+                                    "is not durable");
+      }
+      if (spin < 8) {
+        std::this_thread::yield();
+        continue;
+      }
+      const int64_t left_ns =
+          std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - now).count();
+      // seq_cst: Dekker pair with journal_commit(): we announce ourselves, then re-check head;
+      // lqsd stores head, then checks sync_waiters. One of the two sees the other.
+      jc_->sync_waiters.fetch_add(1, std::memory_order_seq_cst);
+      const uint32_t v = jc_->durable_futex.load(std::memory_order_seq_cst);
+      if (jc_->head.load(std::memory_order_seq_cst) <= ticket) {
+        common::futex_wait(&jc_->durable_futex, v, std::min<int64_t>(left_ns, 50'000'000));
+      }
+      jc_->sync_waiters.fetch_sub(1, std::memory_order_seq_cst);
+    }
   }
 
   // PUBLISHING → (push) → READY, for a slot whose PUBLISHING state `s` we just wrote or found.
@@ -595,7 +808,15 @@ class Queue::Impl {
     if (len < sizeof(shm::RecordHeader) || !arena_.valid_ref(off, len)) {
       return false;
     }
-    const uint8_t* p = arena_.record(off);
+    return parse_record(arena_.record(off), len, m, o);
+  }
+
+  // Parses the `len` bytes of a record at `p` (from shared memory or the log: untrusted).
+  static bool parse_record(const uint8_t* p, uint64_t len, ReceivedMessage& m,
+                           const ReceiveOptions& o) {
+    if (len < sizeof(shm::RecordHeader)) {
+      return false;
+    }
     shm::RecordHeader rh{};
     std::memcpy(&rh, p, sizeof rh);
     const uint64_t fixed =
@@ -659,8 +880,27 @@ class Queue::Impl {
     std::string_view source_queue;
   };
 
+  // `ticket_out`: where to leave the journal ticket of the send for the caller to wait on
+  // (send_batch waits once for all entries); nullptr: a sync send waits here.
   Result<SendResult> send_one(const SendRequest& r, const SendOptions& opts, bool wake,
-                              const MoveSpec* move = nullptr) {
+                              const MoveSpec* move = nullptr, uint64_t* ticket_out = nullptr) {
+    uint64_t ticket = kNoTicket;
+    auto res = send_impl(r, opts, wake, move, ticket);
+    if (!res || durability() != Durability::kSync) {
+      return res;
+    }
+    if (ticket_out != nullptr) {
+      *ticket_out = ticket;
+      return res;
+    }
+    if (auto w = wait_durable(ticket, opts.durability_timeout_ms); !w) {
+      return std::move(w).error();
+    }
+    return res;
+  }
+
+  Result<SendResult> send_impl(const SendRequest& r, const SendOptions& opts, bool wake,
+                               const MoveSpec* move, uint64_t& ticket) {
     if (auto v = queue::validate_body(r.body); !v) {
       return std::move(v).error();
     }
@@ -789,6 +1029,9 @@ class Queue::Impl {
     s.receive_count.store(move != nullptr ? move->receive_count : 0, std::memory_order_relaxed);
     s.lease_start_ms.store(0, std::memory_order_relaxed);
     LQS_CRASH_POINT("send.after_write");
+    // The send event is journaled before the message can be received, so that its delete
+    // can only follow it in the journal (FORMAT.md, "Journal"). FIFO: in fifo_commit(), once
+    // the deduplication check has accepted the message.
     // 4. Publish: DELAYED (timer lane) or PUBLISHING → ready ring → READY.
     // A dead-letter move is visible at once: the message already waited out its delays.
     // FIFO: only the queue's delay (an explicit DelaySeconds=0 does not override it).
@@ -798,8 +1041,8 @@ class Queue::Impl {
     const uint64_t writing = make_state(SlotState::kWriting, epoch, 0, common::self_owner_token());
     const uint64_t now = now_rel_ms();
     if (fifo()) {
-      auto done =
-          fifo_commit(idx, writing, epoch, delay, now, r.message_group_id, dedup_id, result);
+      auto done = fifo_commit(idx, writing, epoch, delay, now, r.message_group_id, dedup_id, result,
+                              ticket);
       if (!done) {
         return std::move(done).error();
       }
@@ -810,6 +1053,7 @@ class Queue::Impl {
       h_->sent_total.fetch_add(1, std::memory_order_relaxed);
       return result;
     }
+    ticket = journal_append(shm::kJournalSend, idx, inc, result.message_id.bytes.data(), 0, 0);
     if (delay > 0) {
       const uint64_t delayed =
           make_state(SlotState::kDelayed, epoch, 0, now + static_cast<uint64_t>(delay) * 1000);
@@ -1066,7 +1310,8 @@ class Queue::Impl {
     r.attributes = m.attributes;
     r.message_group_id = m.message_group_id;
     r.aws_trace_header = m.aws_trace_header;
-    if (!dlq_->impl_->send_one(r, SendOptions{}, true, &spec)) {
+    uint64_t dlq_ticket = kNoTicket;  // a sync dead-letter queue: not waited for here
+    if (!dlq_->impl_->send_one(r, SendOptions{}, true, &spec, &dlq_ticket)) {
       return false;  // the dead-letter queue refused it (full, too large): deliver
     }
     LQS_CRASH_POINT("dlq.after_copy");
@@ -1617,7 +1862,7 @@ class Queue::Impl {
   // deduplication id, and make it READY (or DELAYED).
   Result<void> fifo_commit(uint32_t idx, uint64_t writing, uint32_t epoch, int32_t delay,
                            uint64_t now, std::string_view group, std::string_view dedup_id,
-                           SendResult& result) {
+                           SendResult& result, uint64_t& ticket) {
     const uint32_t flags = h_->fifo_flags.load(std::memory_order_relaxed);
     const Key dkey =
         key_of((flags & shm::kFifoScopeGroup) != 0 ? group : std::string_view(), dedup_id);
@@ -1658,6 +1903,9 @@ class Queue::Impl {
     link_tail(g, idx);
     result.sequence_number = sequence_string(seq);
     LQS_CRASH_POINT("fifo.send.after_link");
+    ticket = journal_append(shm::kJournalSend, idx,
+                            slots_[idx].incarnation.load(std::memory_order_relaxed),
+                            result.message_id.bytes.data(), 0, seq);
     uint64_t expected = writing;
     if (delay > 0) {
       const uint64_t delayed =
@@ -1870,6 +2118,12 @@ class Queue::Impl {
   }
 
   // FIFO index (nullptr for a standard queue).
+  shm::JournalControl* jc_ = nullptr;
+  shm::JournalCell* jcells_ = nullptr;
+  uint32_t jmask_ = 0;
+  // lqsd's side (journal_read): the claimed-but-unpublished cell being timed, and since when.
+  uint64_t stall_ticket_ = UINT64_MAX;
+  std::chrono::steady_clock::time_point stall_since_{};
   shm::FifoControl* fc_ = nullptr;
   shm::FifoGroup* groups_ = nullptr;
   shm::FifoNode* nodes_ = nullptr;
@@ -1968,6 +2222,8 @@ QueueAttributes Queue::attributes() const noexcept {
   a.content_based_deduplication = (f & shm::kFifoContentDedup) != 0;
   a.deduplication_scope_message_group = (f & shm::kFifoScopeGroup) != 0;
   a.fifo_throughput_per_group = (f & shm::kFifoPerGroup) != 0;
+  const int32_t d = h->durability.load(std::memory_order_relaxed);
+  a.durability = d >= 0 && d <= 2 ? static_cast<Durability>(d) : Durability::kMemory;
   return a;
 }
 
@@ -1976,6 +2232,13 @@ Result<void> Queue::set_attributes(const QueueAttributes& a) {
     return v;
   }
   shm::SegmentHeader* h = impl_->h_;
+  // relaxed: an attribute read per operation. Memory → durable: what was sent before was
+  // never journaled, so lqsd must snapshot the queue (the overflow flag asks for that).
+  const int32_t was =
+      h->durability.exchange(static_cast<int32_t>(a.durability), std::memory_order_relaxed);
+  if (was == static_cast<int32_t>(Durability::kMemory) && a.durability != Durability::kMemory) {
+    impl_->raise_overflow();
+  }
   // relaxed: each attribute is read independently per operation.
   h->visibility_timeout_s.store(a.visibility_timeout_s, std::memory_order_relaxed);
   h->message_retention_period_s.store(a.message_retention_period_s, std::memory_order_relaxed);
@@ -2080,10 +2343,33 @@ Result<void> Queue::send_batch(std::span<const SendRequest> requests,
                           std::to_string(total) + " bytes.");
   }
   out.reserve(requests.size());
+  // LqsDurability=sync: one wait for the whole batch (the entries' events are consecutive
+  // in the journal but for other senders', so waiting for the last one covers all).
+  uint64_t last = Impl::kNoTicket;
+  bool unjournaled = false;
   for (const auto& r : requests) {
-    out.push_back(impl_->send_one(r, options, false));
+    uint64_t ticket = Impl::kNoTicket;
+    out.push_back(impl_->send_one(r, options, false, nullptr, &ticket));
+    if (out.back() && impl_->durability() == Durability::kSync) {
+      if (ticket == Impl::kNoTicket) {
+        unjournaled = true;
+      } else {
+        last = last == Impl::kNoTicket ? ticket : std::max(last, ticket);
+      }
+    }
   }
   impl_->wake_receivers();
+  if (unjournaled || last != Impl::kNoTicket) {
+    auto w =
+        impl_->wait_durable(unjournaled ? Impl::kNoTicket : last, options.durability_timeout_ms);
+    if (!w) {
+      for (auto& e : out) {
+        if (e) {
+          e = w.error();
+        }
+      }
+    }
+  }
   return {};
 }
 
@@ -2357,6 +2643,7 @@ Result<void> Queue::change_visibility(std::string_view receipt_handle, int32_t t
     if (timeout_s == 0) {
       const uint64_t publishing = make_state(SlotState::kPublishing, sw.epoch, sw.tver, now);
       if (s.state.compare_exchange_strong(st, publishing, std::memory_order_acq_rel)) {
+        im.journal_visibility(hd->slot, 0);
         im.publish(hd->slot, publishing);
         im.wake_receivers();
         return {};
@@ -2367,6 +2654,7 @@ Result<void> Queue::change_visibility(std::string_view receipt_handle, int32_t t
     if (s.state.compare_exchange_strong(st,
                                         make_state(SlotState::kLeased, sw.epoch, tv, new_deadline),
                                         std::memory_order_acq_rel)) {
+      im.journal_visibility(hd->slot, static_cast<uint32_t>(timeout_s));
       im.lane_push(static_cast<uint64_t>(timeout_s) * 1000, make_entry(hd->slot, sw.epoch, tv));
       return {};
     }
@@ -2401,6 +2689,8 @@ Result<void> Queue::change_visibility_batch(std::span<const std::string_view> ha
 
 Result<void> Queue::purge() {
   Impl& im = *impl_;
+  // One event stands for every delete below (they are not journaled one by one).
+  (void)im.journal_append(shm::kJournalPurge, 0, 0, nullptr, 0, 0);
   for (uint32_t i = 0; i < im.slot_count_; ++i) {
     for (int attempt = 0; attempt < 100; ++attempt) {
       uint64_t s = im.slots_[i].state.load(std::memory_order_acquire);
@@ -2412,7 +2702,7 @@ Result<void> Queue::purge() {
         im.release_slot(i, s);
         break;
       }
-      if (im.delete_slot(i, s)) {
+      if (im.delete_slot(i, s, /*journal=*/false)) {
         break;
       }
     }
@@ -2587,6 +2877,278 @@ std::vector<std::string> Queue::fsck() const {
     }
   }
   return problems;
+}
+
+}  // namespace lqs
+
+namespace lqs {
+
+// ---- durability: lqsd's side of the journal ------------------------------------------------
+
+bool Queue::journal_attach() noexcept {
+  const uint64_t me = common::self_owner_token();
+  // acquire/acq_rel: pairs with other attachers' CAS; the journal's cells are ordered by seq.
+  uint64_t cur = impl_->jc_->drainer_owner.load(std::memory_order_acquire);
+  for (;;) {
+    if (cur == me) {
+      return true;
+    }
+    if (cur != 0 && common::owner_alive(cur)) {
+      return false;
+    }
+    if (impl_->jc_->drainer_owner.compare_exchange_weak(cur, me, std::memory_order_acq_rel)) {
+      return true;
+    }
+  }
+}
+
+void Queue::journal_detach() noexcept {
+  uint64_t me = common::self_owner_token();
+  // release: nothing of ours is published by it; pairs with journal_attach()'s acquire.
+  (void)impl_->jc_->drainer_owner.compare_exchange_strong(me, 0, std::memory_order_release,
+                                                          std::memory_order_relaxed);
+}
+
+uint64_t Queue::journal_head() const noexcept {
+  // acquire: pairs with the release store in journal_commit().
+  return impl_->jc_->head.load(std::memory_order_acquire);
+}
+
+uint64_t Queue::journal_tail() const noexcept {
+  // acquire: only an estimate of what is pending (cells carry their own ordering).
+  return impl_->jc_->tail.load(std::memory_order_acquire);
+}
+
+uint64_t Queue::journal_read(uint64_t from, size_t max_events, std::vector<JournalEntry>& out) {
+  Impl& im = *impl_;
+  const uint64_t cap = uint64_t{im.jmask_} + 1;
+  uint64_t t = from;
+  for (size_t n = 0; n < max_events; ++n) {
+    shm::JournalCell& c = im.jcells_[t & im.jmask_];
+    // acquire: pairs with the producer's release CAS publishing the cell's fields.
+    const uint64_t seq = c.seq.load(std::memory_order_acquire);
+    if (seq != t + 1) {
+      if (seq == t && im.jc_->tail.load(std::memory_order_acquire) > t) {
+        // Claimed, not published: a producer between its two steps, or a dead one.
+        const auto now = std::chrono::steady_clock::now();
+        if (im.stall_ticket_ != t) {
+          im.stall_ticket_ = t;
+          im.stall_since_ = now;
+        } else if (now - im.stall_since_ > std::chrono::milliseconds(shm::kJournalStallMs)) {
+          uint64_t expected = t;
+          // acq_rel: frees the cell for the next lap; the late producer's CAS then fails.
+          if (c.seq.compare_exchange_strong(expected, t + cap, std::memory_order_acq_rel)) {
+            im.raise_overflow();
+            ++t;
+            continue;
+          }
+        }
+      }
+      break;
+    }
+    JournalEntry e;
+    e.ticket = t;
+    // relaxed: ordered by the acquire load of seq above.
+    e.kind = c.kind.load(std::memory_order_relaxed);
+    e.arg = c.arg.load(std::memory_order_relaxed);
+    e.unix_ms = c.unix_ms.load(std::memory_order_relaxed);
+    const uint64_t id[2] = {c.message_id[0].load(std::memory_order_relaxed),
+                            c.message_id[1].load(std::memory_order_relaxed)};
+    std::memcpy(e.message_id.bytes.data(), id, 16);
+    e.sequence = c.reserved[0].load(std::memory_order_relaxed);
+    if (e.kind == shm::kJournalSend) {
+      const uint32_t idx = c.slot.load(std::memory_order_relaxed);
+      const uint32_t inc = c.incarnation.load(std::memory_order_relaxed);
+      if (idx < im.slot_count_) {
+        const shm::Slot& s = im.slots_[idx];
+        auto live = [&] {
+          // acquire: pairs with the claimer's release of a new incarnation and the deleter's
+          // CAS to DELETING; the record is ours to copy only while both are unchanged.
+          const SlotState st = StateWord::decode(s.state.load(std::memory_order_acquire)).state;
+          return s.incarnation.load(std::memory_order_acquire) == inc && st != SlotState::kFree &&
+                 st != SlotState::kDeleting;
+        };
+        if (live()) {
+          const uint64_t off = s.record_off.load(std::memory_order_relaxed);
+          const uint32_t len = s.record_len.load(std::memory_order_relaxed);
+          if (len >= sizeof(shm::RecordHeader) && im.arena_.valid_ref(off, len)) {
+            e.record.assign(reinterpret_cast<const char*>(im.arena_.record(off)), len);
+            e.sent_unix_ms = s.sent_unix_ms.load(std::memory_order_relaxed);
+            e.receive_count = s.receive_count.load(std::memory_order_relaxed);
+            std::atomic_thread_fence(std::memory_order_acquire);
+            e.has_record =
+                live() && std::memcmp(e.record.data(), e.message_id.bytes.data(), 16) == 0;
+          }
+        }
+        if (!e.has_record) {
+          e.record.clear();
+        }
+      }
+    }
+    out.push_back(std::move(e));
+    ++t;
+  }
+  return t;
+}
+
+void Queue::journal_commit(uint64_t ticket) noexcept {
+  Impl& im = *impl_;
+  const uint64_t cap = uint64_t{im.jmask_} + 1;
+  uint64_t h = im.jc_->head.load(std::memory_order_relaxed);
+  for (; h < ticket; ++h) {
+    uint64_t expected = h + 1;
+    // release: our reads of the cell are done before a producer of the next lap writes it.
+    // A CAS: a cell skipped by journal_read() may already belong to the next lap.
+    (void)im.jcells_[h & im.jmask_].seq.compare_exchange_strong(
+        expected, h + cap, std::memory_order_release, std::memory_order_relaxed);
+  }
+  // seq_cst: Dekker pair with wait_durable() (see there).
+  im.jc_->head.store(h, std::memory_order_seq_cst);
+  im.jc_->durable_futex.fetch_add(1, std::memory_order_seq_cst);
+  if (im.jc_->sync_waiters.load(std::memory_order_seq_cst) != 0) {
+    common::futex_wake(&im.jc_->durable_futex, INT_MAX);
+  }
+}
+
+bool Queue::journal_take_overflow() noexcept {
+  // acq_rel: a flag; the snapshot that follows reads the slots with their own ordering.
+  return impl_->jc_->overflow.exchange(0, std::memory_order_acq_rel) != 0;
+}
+
+const std::atomic<uint32_t>* Queue::journal_doorbell() const noexcept {
+  return &impl_->jc_->doorbell;
+}
+
+void Queue::journal_set_sleeping(bool sleeping) noexcept {
+  // seq_cst: Dekker pair with ring_doorbell(); lqsd re-checks the tails after setting it.
+  impl_->jc_->drainer_sleeping.store(sleeping ? 1 : 0, std::memory_order_seq_cst);
+}
+
+void Queue::snapshot(const std::function<void(const StoredMessage&)>& visit) const {
+  const Impl& im = *impl_;
+  struct Live {
+    uint64_t seq;
+    uint32_t idx;
+  };
+  std::vector<Live> live;
+  for (uint32_t i = 0; i < im.slot_count_; ++i) {
+    const SlotState st =
+        StateWord::decode(im.slots_[i].state.load(std::memory_order_acquire)).state;
+    if (st == SlotState::kReady || st == SlotState::kPublishing || st == SlotState::kDelayed ||
+        st == SlotState::kLeased) {
+      // FifoNode::seq is written under the FIFO mutex before the slot leaves WRITING
+      // (release), so the acquire load above makes it readable here.
+      live.push_back({im.fifo() ? im.nodes_[i].seq : 0, i});
+    }
+  }
+  if (im.fifo()) {
+    std::sort(live.begin(), live.end(), [](const Live& a, const Live& b) { return a.seq < b.seq; });
+  }
+  StoredMessage m;
+  for (const Live& l : live) {
+    const shm::Slot& s = im.slots_[l.idx];
+    const uint32_t inc = s.incarnation.load(std::memory_order_acquire);
+    const uint64_t off = s.record_off.load(std::memory_order_relaxed);
+    const uint32_t len = s.record_len.load(std::memory_order_relaxed);
+    if (len < sizeof(shm::RecordHeader) || !im.arena_.valid_ref(off, len)) {
+      continue;
+    }
+    m.record.assign(reinterpret_cast<const char*>(im.arena_.record(off)), len);
+    m.sent_unix_ms = s.sent_unix_ms.load(std::memory_order_relaxed);
+    m.receive_count = s.receive_count.load(std::memory_order_relaxed);
+    m.sequence = l.seq;
+    std::atomic_thread_fence(std::memory_order_acquire);
+    const SlotState st = StateWord::decode(s.state.load(std::memory_order_acquire)).state;
+    if (s.incarnation.load(std::memory_order_acquire) != inc || st == SlotState::kFree ||
+        st == SlotState::kDeleting || st == SlotState::kWriting) {
+      continue;  // deleted (or reused) while we copied: its delete is in the journal
+    }
+    std::memcpy(m.message_id.bytes.data(), m.record.data(), 16);
+    visit(m);
+  }
+}
+
+Result<void> Queue::restore(const StoredMessage& m) {
+  Impl& im = *impl_;
+  ReceivedMessage rm;
+  ReceiveOptions all;
+  all.message_attribute_names = {"All"};
+  if (!Impl::parse_record(reinterpret_cast<const uint8_t*>(m.record.data()), m.record.size(), rm,
+                          all) ||
+      rm.message_id != m.message_id) {
+    return make_error(ErrorCode::kCorruption,
+                      "restore: malformed message record for queue " + im.name_);
+  }
+  const bool fifo = im.fifo();
+  if (fifo && (rm.message_group_id.empty() || m.sequence == 0)) {
+    return make_error(ErrorCode::kCorruption,
+                      "restore: FIFO message without group or SequenceNumber in " + im.name_);
+  }
+  const int64_t unix_now = im.unix_ms();
+  if (m.dedup_only) {
+    if (!fifo) {
+      return {};
+    }
+    Impl::FifoGuard guard(im);
+    im.restore_dedup(rm, m, unix_now);
+    im.fc_->next_seq = std::max(im.fc_->next_seq, m.sequence);
+    return {};
+  }
+  if (m.record.size() > im.arena_.max_record()) {
+    return make_error(ErrorCode::kQueueFull, "restore: record larger than queue " + im.name_);
+  }
+  uint32_t epoch = 0;
+  const int64_t claimed = im.claim_slot(0, epoch);
+  if (claimed < 0) {
+    return make_error(ErrorCode::kQueueFull, "restore: queue " + im.name_ + " is full");
+  }
+  const auto idx = static_cast<uint32_t>(claimed);
+  shm::Slot& s = im.slots_[idx];
+  const uint32_t inc = s.incarnation.load(std::memory_order_relaxed) + 1;
+  // release: as in send (pairs with release_slot()'s acquire load).
+  s.incarnation.store(inc, std::memory_order_release);
+  s.record_off.store(kNoOffset, std::memory_order_relaxed);
+  const uint64_t writing = make_state(SlotState::kWriting, epoch, 0, common::self_owner_token());
+  const uint64_t off = im.arena_.allocate(m.record.size(), queue::owner_token(idx, inc));
+  if (off == kNoOffset) {
+    im.release_slot(idx, writing);
+    return make_error(ErrorCode::kQueueFull, "restore: no room in queue " + im.name_);
+  }
+  s.record_off.store(off, std::memory_order_relaxed);
+  s.record_len.store(static_cast<uint32_t>(m.record.size()), std::memory_order_relaxed);
+  std::memcpy(im.arena_.record(off), m.record.data(), m.record.size());
+  s.sent_unix_ms.store(m.sent_unix_ms, std::memory_order_relaxed);
+  s.first_receive_unix_ms.store(0, std::memory_order_relaxed);
+  s.receive_count.store(m.receive_count, std::memory_order_relaxed);
+  s.lease_start_ms.store(0, std::memory_order_relaxed);
+  if (fifo) {
+    Impl::FifoGuard guard(im);
+    const uint32_t g = im.group_add(im.key_of("g", rm.message_group_id));
+    if (g == shm::kFifoNil) {
+      im.release_slot(idx, writing);
+      return make_error(ErrorCode::kQueueFull, "restore: too many groups in " + im.name_);
+    }
+    im.nodes_[idx].seq = m.sequence;
+    im.link_tail(g, idx);
+    im.fc_->next_seq = std::max(im.fc_->next_seq, m.sequence);
+    im.restore_dedup(rm, m, unix_now);
+    uint64_t expected = writing;
+    // release: the record and descriptor become visible with the state.
+    (void)s.state.compare_exchange_strong(expected, make_state(SlotState::kReady, epoch, 0, 0),
+                                          std::memory_order_release, std::memory_order_relaxed);
+    if (!im.group_locked(g, im.now_rel_ms())) {
+      im.ready_push(g);
+    }
+  } else {
+    const uint64_t publishing = make_state(SlotState::kPublishing, epoch, 0, im.now_rel_ms());
+    uint64_t expected = writing;
+    // release: the record and descriptor become visible with the state.
+    (void)s.state.compare_exchange_strong(expected, publishing, std::memory_order_release,
+                                          std::memory_order_relaxed);
+    im.publish(idx, publishing);
+  }
+  im.wake_receivers();
+  return {};
 }
 
 }  // namespace lqs

@@ -105,6 +105,8 @@ const WordSpec* find_word_spec(std::string_view name) noexcept {
   return nullptr;
 }
 
+constexpr std::string_view kDurabilityWords[] = {"memory", "async", "sync"};
+
 }  // namespace
 
 Result<void> validate(const QueueAttributes& attributes) {
@@ -119,6 +121,17 @@ Result<void> validate(const QueueAttributes& attributes) {
 
 Result<void> set_attribute(QueueAttributes& attributes, std::string_view name,
                            std::string_view value) {
+  if (name == "LqsDurability") {
+    for (size_t i = 0; i < std::size(kDurabilityWords); ++i) {
+      if (value == kDurabilityWords[i]) {
+        attributes.durability = static_cast<Durability>(i);
+        return {};
+      }
+    }
+    return make_error(ErrorCode::kInvalidAttributeValue,
+                      "Invalid value for the parameter LqsDurability. Reason: must be memory, "
+                      "async or sync.");
+  }
   if (const WordSpec* w = find_word_spec(name); w != nullptr) {
     if (value != w->yes && value != w->no) {
       return make_error(ErrorCode::kInvalidAttributeValue,
@@ -142,6 +155,10 @@ Result<void> set_attribute(QueueAttributes& attributes, std::string_view name,
 }
 
 Result<std::string> get_attribute(const QueueAttributes& attributes, std::string_view name) {
+  if (name == "LqsDurability") {
+    const auto i = static_cast<size_t>(attributes.durability);
+    return std::string(i < std::size(kDurabilityWords) ? kDurabilityWords[i] : "memory");
+  }
   if (const WordSpec* w = find_word_spec(name); w != nullptr) {
     return std::string(attributes.*(w->flag) ? w->yes : w->no);
   }

@@ -128,15 +128,22 @@ Geometry compute_geometry(uint32_t capacity_messages, uint64_t capacity_bytes, b
     off += uint64_t{kFifoAttempts} * sizeof(FifoAttempt);
     g.total_size = align_up(off, 4096);
   }
+  // One journal cell per slot (bounded): a full journal only makes async senders raise
+  // `overflow` and sync senders wait for lqsd.
+  g.journal_capacity = std::min<uint32_t>(next_pow2(g.slot_count), kJournalMaxCapacity);
+  g.journal_off = align_up(g.total_size, 4096);
+  g.total_size = align_up(
+      g.journal_off + sizeof(JournalControl) + uint64_t{g.journal_capacity} * sizeof(JournalCell),
+      4096);
   return g;
 }
 
 uint64_t geometry_check(const SegmentHeader& h) noexcept {
   // FNV-1a over the geometry fields, in a fixed order (FORMAT.md).
-  const uint64_t fields[] = {h.total_size,    h.slot_count, h.ring_capacity, h.lane_count,
-                             h.lane_capacity, h.page_count, h.page_size,     h.slots_off,
-                             h.slot_bits_off, h.ring_off,   h.lanes_off,     h.pages_off,
-                             h.arena_off};
+  const uint64_t fields[] = {h.total_size,    h.slot_count,  h.ring_capacity,   h.lane_count,
+                             h.lane_capacity, h.page_count,  h.page_size,       h.slots_off,
+                             h.slot_bits_off, h.ring_off,    h.lanes_off,       h.pages_off,
+                             h.arena_off,     h.journal_off, h.journal_capacity};
   // A standard queue's check is unchanged by the FIFO fields (all zero there).
   uint64_t x = 0xcbf29ce484222325ULL;
   auto mix = [&x](uint64_t f) {
@@ -210,7 +217,8 @@ Result<void> validate_segment(const void* base, size_t size) noexcept {
       g.fifo_group_capacity != h->fifo_group_capacity ||
       g.fifo_dedup_capacity != h->fifo_dedup_capacity || g.fifo_groups_off != h->fifo_groups_off ||
       g.fifo_nodes_off != h->fifo_nodes_off || g.fifo_dedup_off != h->fifo_dedup_off ||
-      g.fifo_attempts_off != h->fifo_attempts_off) {
+      g.fifo_attempts_off != h->fifo_attempts_off || g.journal_off != h->journal_off ||
+      g.journal_capacity != h->journal_capacity) {
     return corrupt("offsets inconsistent with the geometry");
   }
   if (std::memchr(h->name, '\0', sizeof h->name) == nullptr ||
@@ -343,6 +351,8 @@ Result<Segment> Segment::create(const std::string& root, std::string_view name,
   h->fifo_nodes_off = g.fifo_nodes_off;
   h->fifo_dedup_off = g.fifo_dedup_off;
   h->fifo_attempts_off = g.fifo_attempts_off;
+  h->journal_off = g.journal_off;
+  h->journal_capacity = g.journal_capacity;
   h->geometry_check = geometry_check(*h);
   std::memcpy(h->name, name.data(), name.size());
   h->visibility_timeout_s.store(attributes.visibility_timeout_s, std::memory_order_relaxed);
@@ -360,6 +370,12 @@ Result<Segment> Segment::create(const std::string& root, std::string_view name,
       (void)::unlink(tmp_path.c_str());
       return make_error(ErrorCode::kSystem, "cannot initialise the FIFO index mutex");
     }
+  }
+  h->durability.store(static_cast<int32_t>(attributes.durability), std::memory_order_relaxed);
+  // Journal cell i starts free for ticket i (Vyukov: seq == ticket means "free for it").
+  auto* cells = reinterpret_cast<JournalCell*>(seg.base_ + g.journal_off + sizeof(JournalControl));
+  for (uint32_t i = 0; i < g.journal_capacity; ++i) {
+    cells[i].seq.store(i, std::memory_order_relaxed);
   }
   // Every slot starts FREE: set every free-hint bit.
   auto* bits = reinterpret_cast<std::atomic<uint64_t>*>(seg.base_ + g.slot_bits_off);

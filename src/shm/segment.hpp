@@ -33,6 +33,9 @@ struct Geometry {
   uint32_t fifo_dedup_capacity = 0;
   uint64_t fifo_off = 0, fifo_groups_off = 0, fifo_nodes_off = 0, fifo_dedup_off = 0,
            fifo_attempts_off = 0;
+  // The durability journal follows everything else.
+  uint32_t journal_capacity = 0;
+  uint64_t journal_off = 0;
 };
 
 Geometry compute_geometry(uint32_t capacity_messages, uint64_t capacity_bytes,

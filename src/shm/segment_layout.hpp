@@ -24,6 +24,10 @@
 //  │ PageDesc[page_count]     192 B each: page word + free-chunk bitmap                       │  pages_off
 //  ├──────────────────────────────────────────────────────────────────────────────────────────┤
 //  │ arena: page_count × 64 KiB pages; chunks (size classes) or runs of pages (large records) │  arena_off
+//  ├──────────────────────────────────────────────────────────────────────────────────────────┤
+//  │ FIFO region (FIFO queues only): FifoControl, groups, nodes, dedup, attempts              │  fifo_off
+//  ├──────────────────────────────────────────────────────────────────────────────────────────┤
+//  │ JournalControl (256 B) + JournalCell[journal_capacity] (64 B each): durability events    │  journal_off
 //  └──────────────────────────────────────────────────────────────────────────────────────────┘
 //
 // Slot state word (64 bits), changed only by CAS:
@@ -92,10 +96,13 @@ struct alignas(kCacheLine) SegmentHeader {
   uint64_t lanes_off;      // 112
   uint64_t pages_off;      // 120
   // --- line 2: geometry continued ---
-  uint64_t arena_off;       // 128
-  uint64_t capacity_bytes;  // 136 as requested at creation
-  uint64_t geometry_check;  // 144 hash of the geometry fields (FORMAT.md)
-  uint8_t reserved2[40];    // 152
+  uint64_t arena_off;         // 128
+  uint64_t capacity_bytes;    // 136 as requested at creation
+  uint64_t geometry_check;    // 144 hash of the geometry fields (FORMAT.md)
+  uint64_t journal_off;       // 152 JournalControl + JournalCell[journal_capacity]
+  uint32_t journal_capacity;  // 160 power of two
+  uint32_t reserved2a;        // 164
+  uint8_t reserved2[24];      // 168
   // --- lines 3-4: name ---
   char name[128];  // 192 NUL-terminated, <= 80 chars
   // --- line 5: SQS attributes (mutable; relaxed loads, read per operation) ---
@@ -104,7 +111,7 @@ struct alignas(kCacheLine) SegmentHeader {
   std::atomic<int32_t> maximum_message_size;         // 328
   std::atomic<int32_t> delay_s;                      // 332
   std::atomic<int32_t> receive_message_wait_time_s;  // 336
-  std::atomic<int32_t> reserved_attr;                // 340
+  std::atomic<int32_t> durability;                   // 340 LqsDurability: 0 memory, 1 async, 2 sync
   std::atomic<int64_t> last_modified_unix_ms;        // 344
   uint8_t reserved5[32];                             // 352
   // --- line 6: waiting (futex) ---
@@ -231,6 +238,54 @@ struct FifoAttempt {
   uint32_t pad;                   // 152
 };
 
+// ---- durability journal (FORMAT.md, "Journal") -------------------------------------------
+// A bounded multi-producer, single-consumer ring (Vyukov's sequence-per-cell scheme) of the
+// events lqsd writes to the write-ahead log: sends, deletes, visibility changes, purges.
+// Producers claim ticket t by CAS on `tail` when cell[t % cap].seq == t, fill the cell and
+// publish it with CAS seq t → t+1 (release). lqsd, the only consumer, reads cells from `head`
+// whose seq == ticket+1 (acquire), writes them to the log, and once they are on disk frees
+// them (seq = ticket + cap, release), advances `head` (= the durable ticket) and wakes `sync`
+// senders waiting on `durable_futex`. A cell claimed by a producer that died before
+// publishing is skipped by lqsd after kJournalStallMs: it CASes seq t → t+cap itself; a late
+// publisher's CAS then fails and it raises `overflow` (lqsd re-snapshots the queue).
+constexpr uint32_t kJournalMaxCapacity = 1u << 16;
+constexpr int64_t kJournalStallMs = 2000;
+enum JournalKind : uint32_t {
+  kJournalSend = 1,        // slot, incarnation, message_id: a message was written (not yet visible)
+  kJournalDelete = 2,      // message_id: deleted (DeleteMessage, DLQ move out)
+  kJournalVisibility = 3,  // message_id, arg = new visibility timeout in seconds
+  kJournalPurge = 4,       // every message sent before this event is gone
+};
+
+struct alignas(kCacheLine) JournalControl {
+  std::atomic<uint64_t> tail;  // 0   next ticket to claim (producers, CAS)
+  uint8_t pad0[kCacheLine - 8];
+  std::atomic<uint64_t> head;           // 64  first ticket not yet durable (lqsd only)
+  std::atomic<uint32_t> durable_futex;  // 72  bumped (release) after each advance of head
+  std::atomic<uint32_t> sync_waiters;   // 76  senders waiting on durable_futex
+  uint8_t pad1[kCacheLine - 16];
+  std::atomic<uint64_t>
+      drainer_owner;               // 128 owner token of the lqsd draining this journal, 0 = none
+  std::atomic<uint32_t> overflow;  // 136 1: events were lost (journal full or a skipped cell)
+  std::atomic<uint32_t> doorbell;  // 140 bumped by sync senders when drainer_sleeping
+  std::atomic<uint32_t> drainer_sleeping;  // 144 1 while lqsd sleeps on the doorbell
+  uint32_t pad2a;                          // 148
+  std::atomic<uint64_t> overflows_total;   // 152 events dropped because the journal was full
+  uint8_t pad2[kCacheLine - 32];
+  uint8_t pad3[kCacheLine];  // 192
+};
+
+struct alignas(kCacheLine) JournalCell {
+  std::atomic<uint64_t> seq;            // 0  ticket+1 when published; ticket (mod cap) when free
+  std::atomic<uint32_t> kind;           // 8  JournalKind
+  std::atomic<uint32_t> slot;           // 12
+  std::atomic<uint32_t> incarnation;    // 16
+  std::atomic<uint32_t> arg;            // 20
+  std::atomic<int64_t> unix_ms;         // 24 when the event happened
+  std::atomic<uint64_t> message_id[2];  // 32
+  std::atomic<uint64_t> reserved[2];    // 48
+};
+
 /// A message slot. All fields are atomics (relaxed unless the state word says otherwise) so
 /// that concurrent readers of a slot being rewritten are races on atomics, not UB.
 struct alignas(kCacheLine) Slot {
@@ -297,6 +352,15 @@ static_assert(offsetof(SegmentHeader, hint_rebuild_due_ms) == 464);
 static_assert(offsetof(SegmentHeader, lane_duration_ms) == 512);
 static_assert(offsetof(SegmentHeader, class_hint) == 576);
 static_assert(sizeof(Slot) == 64);
+static_assert(offsetof(SegmentHeader, journal_off) == 152);
+static_assert(offsetof(SegmentHeader, journal_capacity) == 160);
+static_assert(offsetof(SegmentHeader, durability) == 340);
+static_assert(sizeof(JournalControl) == 256);
+static_assert(offsetof(JournalControl, head) == 64);
+static_assert(offsetof(JournalControl, drainer_owner) == 128);
+static_assert(offsetof(JournalControl, overflows_total) == 152);
+static_assert(sizeof(JournalCell) == 64);
+static_assert(offsetof(JournalCell, message_id) == 32);
 static_assert(offsetof(SegmentHeader, fifo_off) == 1856);
 static_assert(offsetof(SegmentHeader, fifo_flags) == 1872);
 static_assert(offsetof(SegmentHeader, fifo_attempts_off) == 1904);

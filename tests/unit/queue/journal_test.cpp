@@ -1,0 +1,304 @@
+// Copyright lqs authors. The durability journal in the segment (src/shm/FORMAT.md, "Journal"):
+// which operations journal what, in which order; a full journal (overflow), sync senders
+// waiting for lqsd (with and without one), snapshot and restore (standard and FIFO).
+#include "lqs/queue.hpp"
+
+#include "shm/segment_layout.hpp"
+#include "support/test_support.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace lqs {
+namespace {
+
+using namespace std::chrono_literals;
+
+class JournalTest : public ::testing::Test {
+ protected:
+  QueueLocation where(const std::string& name) {
+    QueueLocation w;
+    w.shm_root = root_.path();
+    w.name = name;
+    return w;
+  }
+  Queue make(const std::string& name, Durability d, uint32_t capacity = 256) {
+    QueueAttributes a;
+    a.fifo_queue = name.ends_with(".fifo");
+    a.durability = d;
+    a.capacity_messages = capacity;
+    a.capacity_bytes = 4u << 20;
+    auto q = Queue::create(where(name), a);
+    EXPECT_TRUE(q.has_value()) << (q ? "" : q.error().message);
+    return std::move(q).value();
+  }
+  static SendRequest req(std::string_view body, std::string_view group = {}) {
+    SendRequest r;
+    r.body = body;
+    r.message_group_id = group;
+    if (!group.empty()) r.message_deduplication_id = body;
+    return r;
+  }
+  static std::vector<Queue::JournalEntry> drain(Queue& q) {
+    std::vector<Queue::JournalEntry> out;
+    const uint64_t next = q.journal_read(q.journal_head(), 100000, out);
+    q.journal_commit(next);
+    return out;
+  }
+  test::TempShmRoot root_;
+};
+
+TEST_F(JournalTest, OperationsAreJournaledInOrderWithTheirRecords) {
+  Queue q = make("j", Durability::kAsync);
+  SendRequest r = req("hello");
+  const MessageAttribute color[] = {{"Color", "String", "blue"}};
+  r.attributes = color;
+  auto sent = q.send(r);
+  ASSERT_TRUE(sent);
+  ReceiveBatch b;
+  ReceiveOptions o;
+  o.visibility_timeout_s = 30;
+  ASSERT_TRUE(q.receive(b, o));
+  ASSERT_EQ(b.count, 1u);
+  ASSERT_TRUE(q.change_visibility(b.messages[0].receipt_handle, 7));
+  ASSERT_TRUE(q.delete_message(b.messages[0].receipt_handle));
+  ASSERT_TRUE(q.send(req("second")));
+  ASSERT_TRUE(q.purge());
+
+  auto ev = drain(q);
+  ASSERT_EQ(ev.size(), 5u);
+  EXPECT_EQ(ev[0].kind, shm::kJournalSend);
+  EXPECT_EQ(ev[0].message_id, sent->message_id);
+  EXPECT_FALSE(ev[0].has_record);  // read after its delete: the record is gone
+  EXPECT_EQ(ev[1].kind, shm::kJournalVisibility);
+  EXPECT_EQ(ev[1].arg, 7u);
+  EXPECT_EQ(ev[2].kind, shm::kJournalDelete);
+  EXPECT_EQ(ev[2].message_id, sent->message_id);
+  EXPECT_EQ(ev[3].kind, shm::kJournalSend);
+  EXPECT_EQ(ev[4].kind, shm::kJournalPurge);
+  for (size_t i = 0; i < ev.size(); ++i) EXPECT_EQ(ev[i].ticket, i);
+  EXPECT_EQ(q.journal_head(), 5u);
+  EXPECT_EQ(q.journal_tail(), 5u);
+  EXPECT_TRUE(drain(q).empty());
+}
+
+TEST_F(JournalTest, ASendReadAfterItsDeleteCarriesNoRecord) {
+  Queue q = make("gone", Durability::kAsync);
+  ASSERT_TRUE(q.send(req("short-lived")));
+  ReceiveBatch b;
+  ASSERT_TRUE(q.receive(b, {}));
+  ASSERT_TRUE(q.delete_message(b.messages[0].receipt_handle));
+  auto ev = drain(q);
+  ASSERT_EQ(ev.size(), 2u);
+  EXPECT_EQ(ev[0].kind, shm::kJournalSend);
+  EXPECT_FALSE(ev[0].has_record);
+  EXPECT_EQ(ev[1].kind, shm::kJournalDelete);
+}
+
+TEST_F(JournalTest, TheRecordOfALiveSendIsComplete) {
+  Queue q = make("rec", Durability::kAsync);
+  const std::string body(5000, 'x');
+  SendRequest r = req(body);
+  const MessageAttribute a42[] = {{"A", "Number", "42"}};
+  r.attributes = a42;
+  auto sent = q.send(r);
+  ASSERT_TRUE(sent);
+  auto ev = drain(q);
+  ASSERT_EQ(ev.size(), 1u);
+  ASSERT_TRUE(ev[0].has_record);
+  // Restoring the record elsewhere gives back the same message.
+  Queue other = make("rec2", Durability::kMemory);
+  Queue::StoredMessage m;
+  m.message_id = ev[0].message_id;
+  m.record = ev[0].record;
+  m.sent_unix_ms = ev[0].sent_unix_ms;
+  ASSERT_TRUE(other.restore(m));
+  ReceiveBatch b;
+  ReceiveOptions o;
+  o.message_attribute_names = {"All"};
+  o.system_attribute_names = {"All"};
+  ASSERT_TRUE(other.receive(b, o));
+  ASSERT_EQ(b.count, 1u);
+  EXPECT_EQ(b.messages[0].message_id, sent->message_id);
+  EXPECT_EQ(b.messages[0].body, std::string(5000, 'x'));
+  ASSERT_EQ(b.messages[0].attributes.size(), 1u);
+  EXPECT_EQ(b.messages[0].attributes[0].value, "42");
+}
+
+TEST_F(JournalTest, MemoryQueuesJournalNothing) {
+  Queue q = make("mem", Durability::kMemory);
+  ASSERT_TRUE(q.send(req("a")));
+  EXPECT_EQ(q.journal_tail(), 0u);
+  EXPECT_FALSE(q.journal_take_overflow());
+}
+
+TEST_F(JournalTest, AsyncSendsAndDeletesWorkOnWithNobodyDraining) {
+  Queue q = make("full", Durability::kAsync, 64);  // 64 journal cells
+  for (int i = 0; i < 200; ++i) {
+    ReceiveBatch b;
+    ASSERT_TRUE(q.send(req("m" + std::to_string(i))));
+    ASSERT_TRUE(q.receive(b, {}));
+    ASSERT_EQ(b.count, 1u);
+    ASSERT_TRUE(q.delete_message(b.messages[0].receipt_handle));
+  }
+  EXPECT_EQ(q.journal_tail(), 64u);        // 400 events, 64 cells
+  EXPECT_TRUE(q.journal_take_overflow());  // so lqsd must snapshot when it comes
+}
+
+TEST_F(JournalTest, OverflowIsRaisedWhenTheJournalIsFull) {
+  Queue q = make("full2", Durability::kAsync, 64);
+  for (int i = 0; i < 64; ++i) ASSERT_TRUE(q.send(req("m" + std::to_string(i))));
+  EXPECT_FALSE(q.journal_take_overflow());
+  EXPECT_EQ(q.journal_tail(), 64u);
+  ReceiveBatch b;
+  ASSERT_TRUE(q.receive(b, {}));
+  ASSERT_TRUE(q.delete_message(b.messages[0].receipt_handle));  // no cell left: not journaled
+  EXPECT_TRUE(q.journal_take_overflow());
+  EXPECT_FALSE(q.journal_take_overflow());  // taken
+  EXPECT_EQ(q.journal_tail(), 64u);
+  // Draining makes room again.
+  EXPECT_EQ(drain(q).size(), 64u);
+  ASSERT_TRUE(q.send(req("after")));
+  EXPECT_EQ(q.journal_tail(), 65u);
+}
+
+TEST_F(JournalTest, SwitchingFromMemoryToDurableAsksForASnapshot) {
+  Queue q = make("switch", Durability::kMemory);
+  QueueAttributes a = q.attributes();
+  a.durability = Durability::kSync;
+  ASSERT_TRUE(q.set_attributes(a));
+  EXPECT_EQ(q.attributes().durability, Durability::kSync);
+  EXPECT_TRUE(q.journal_take_overflow());
+  a.durability = Durability::kAsync;
+  ASSERT_TRUE(q.set_attributes(a));
+  EXPECT_FALSE(q.journal_take_overflow());  // durable → durable: nothing was missed
+}
+
+TEST_F(JournalTest, ASyncSendWithoutLqsdFailsAfterItsDeadlineButIsSent) {
+  Queue q = make("nolqsd", Durability::kSync);
+  SendOptions so;
+  so.durability_timeout_ms = 200;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = q.send(req("x"), so);
+  const auto took = std::chrono::steady_clock::now() - t0;
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kTimedOut);
+  EXPECT_NE(r.error().message.find("no lqsd"), std::string::npos) << r.error().message;
+  EXPECT_GE(took, 200ms);
+  EXPECT_LT(took, 5s);
+  EXPECT_EQ(q.counts().visible, 1u);  // sent to shared memory all the same
+}
+
+TEST_F(JournalTest, ASyncSendReturnsOnceADrainerCommitsIt) {
+  Queue q = make("drained", Durability::kSync);
+  ASSERT_TRUE(q.journal_attach());
+  std::atomic<bool> stop{false};
+  auto owner = Queue::open(where("drained"));
+  ASSERT_TRUE(owner);
+  std::thread drainer([&] {
+    std::vector<Queue::JournalEntry> ev;
+    while (!stop.load()) {
+      ev.clear();
+      const uint64_t next = owner->journal_read(owner->journal_head(), 1000, ev);
+      if (!ev.empty()) {
+        owner->journal_commit(next);
+      }
+      std::this_thread::sleep_for(1ms);
+    }
+  });
+  SendOptions so;
+  so.durability_timeout_ms = 5000;
+  for (int i = 0; i < 20; ++i) {
+    auto r = q.send(req("s" + std::to_string(i)), so);
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_GE(q.journal_head(), static_cast<uint64_t>(i + 1));  // on "disk" before returning
+  }
+  std::vector<SendRequest> batch;
+  for (int i = 0; i < 10; ++i) batch.push_back(req("b" + std::to_string(i)));
+  std::vector<Result<SendResult>> out;
+  ASSERT_TRUE(q.send_batch(batch, out, so));
+  for (auto& e : out) EXPECT_TRUE(e) << (e ? "" : e.error().message);
+  EXPECT_GE(q.journal_head(), 30u);
+  stop.store(true);
+  drainer.join();
+  q.journal_detach();
+}
+
+TEST_F(JournalTest, OnlyOneLiveProcessDrainsAJournal) {
+  Queue q = make("owner", Durability::kAsync);
+  ASSERT_TRUE(q.journal_attach());
+  const pid_t child = test::spawn([this] {
+    auto c = Queue::open(where("owner"));
+    return c && !c->journal_attach() ? 0 : 1;
+  });
+  const int st = test::wait_for(child, 30s);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  q.journal_detach();
+  const pid_t child2 = test::spawn([this] {
+    auto c = Queue::open(where("owner"));
+    return c && c->journal_attach() ? 0 : 1;
+  });
+  const int st2 = test::wait_for(child2, 30s);
+  EXPECT_TRUE(WIFEXITED(st2) && WEXITSTATUS(st2) == 0);
+  // The child died attached: its token is dead, so we may take over.
+  EXPECT_TRUE(q.journal_attach());
+}
+
+TEST_F(JournalTest, SnapshotAndRestoreKeepFifoOrderSequenceNumbersAndDeduplication) {
+  Queue q = make("src.fifo", Durability::kAsync);
+  std::vector<std::string> seqs;
+  for (int i = 0; i < 6; ++i) {
+    auto r = q.send(req("m" + std::to_string(i), i % 2 == 0 ? "A" : "B"));
+    ASSERT_TRUE(r);
+    seqs.push_back(r->sequence_number);
+  }
+  std::vector<Queue::StoredMessage> snap;
+  q.snapshot([&](const Queue::StoredMessage& m) { snap.push_back(m); });
+  ASSERT_EQ(snap.size(), 6u);
+  for (size_t i = 1; i < snap.size(); ++i) EXPECT_LT(snap[i - 1].sequence, snap[i].sequence);
+
+  Queue r = make("dst.fifo", Durability::kAsync);
+  for (const auto& m : snap) ASSERT_TRUE(r.restore(m));
+  EXPECT_EQ(r.journal_tail(), 0u);  // restoring is not journaled
+  // A duplicate of a restored message is answered with the original MessageId.
+  auto dup = r.send(req("m0", "A"));
+  ASSERT_TRUE(dup);
+  EXPECT_EQ(dup->message_id, snap[0].message_id);
+  EXPECT_EQ(dup->sequence_number, seqs[0]);
+  // Later sends get larger SequenceNumbers than every restored one.
+  auto next = r.send(req("m6", "A"));
+  ASSERT_TRUE(next);
+  EXPECT_GT(std::stoull(next->sequence_number), std::stoull(seqs[5]));
+  // Per-group order is kept.
+  ReceiveOptions o;
+  o.max_number_of_messages = 10;
+  o.system_attribute_names = {"All"};
+  ReceiveBatch b;
+  std::vector<std::string> a_bodies;
+  ASSERT_TRUE(r.receive(b, o));
+  for (size_t i = 0; i < b.count; ++i) {
+    if (b.messages[i].message_group_id == "A") a_bodies.push_back(b.messages[i].body);
+  }
+  EXPECT_EQ(a_bodies, (std::vector<std::string>{"m0", "m2", "m4", "m6"}));
+  EXPECT_TRUE(r.fsck().empty());
+}
+
+TEST_F(JournalTest, RestoreRefusesAMalformedRecord) {
+  Queue q = make("bad", Durability::kMemory);
+  Queue::StoredMessage m;
+  m.record = std::string(20, 'z');
+  auto r = q.restore(m);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kCorruption);
+  m.record = std::string(40, '\0');  // a header claiming an empty body, but another id
+  m.message_id.bytes[0] = 1;
+  EXPECT_FALSE(q.restore(m));
+}
+
+}  // namespace
+}  // namespace lqs
