@@ -363,7 +363,7 @@ class Queue::Impl {
       }
       LQS_CRASH_POINT("fifo.delete.after_mark");
       if (journal) {
-        journal_delete(idx);
+        journal_message_event(shm::kJournalDelete, idx, 0);
       }
       unlink(idx);
       release_slot(idx, deleting);
@@ -375,7 +375,7 @@ class Queue::Impl {
     }
     LQS_CRASH_POINT("delete.after_mark");
     if (journal) {
-      journal_delete(idx);
+      journal_message_event(shm::kJournalDelete, idx, 0);
     }
     release_slot(idx, deleting);
     return true;
@@ -481,9 +481,10 @@ class Queue::Impl {
     return t;
   }
 
-  // Journals the deletion of the message in `idx`, which the caller holds in DELETING (so
-  // its record is still allocated).
-  void journal_delete(uint32_t idx) noexcept {
+  // Journals an event about the message in `idx` (kJournalDelete: the caller holds it in
+  // DELETING, so its record is still allocated; kJournalVisibility: leased or just made
+  // visible, where a concurrent delete can make the id read here stale, which replay ignores).
+  void journal_message_event(uint32_t kind, uint32_t idx, uint32_t arg) noexcept {
     if (durability() == Durability::kMemory) {
       return;
     }
@@ -493,26 +494,9 @@ class Queue::Impl {
     if (len < sizeof(shm::RecordHeader) || !arena_.valid_ref(off, len)) {
       return;  // a corrupt record: nothing a log could restore either
     }
-    (void)journal_append(shm::kJournalDelete, idx, s.incarnation.load(std::memory_order_relaxed),
-                         arena_.record(off), 0, 0);
-  }
-
-  // Journals a visibility change of the message in `idx` (which the caller holds leased or
-  // just made visible; a concurrent delete makes the read id stale, which replay ignores).
-  void journal_visibility(uint32_t idx, uint32_t timeout_s) noexcept {
-    if (durability() == Durability::kMemory) {
-      return;
-    }
-    const shm::Slot& s = slots_[idx];
-    const uint64_t off = s.record_off.load(std::memory_order_relaxed);
-    const uint32_t len = s.record_len.load(std::memory_order_relaxed);
-    if (len < sizeof(shm::RecordHeader) || !arena_.valid_ref(off, len)) {
-      return;
-    }
     uint8_t id[16];
     std::memcpy(id, arena_.record(off), 16);
-    (void)journal_append(shm::kJournalVisibility, idx,
-                         s.incarnation.load(std::memory_order_relaxed), id, timeout_s, 0);
+    (void)journal_append(kind, idx, s.incarnation.load(std::memory_order_relaxed), id, arg, 0);
   }
 
   // Restore (REQUIRES: the FIFO mutex): the deduplication record of restored message `m`
@@ -2643,7 +2627,7 @@ Result<void> Queue::change_visibility(std::string_view receipt_handle, int32_t t
     if (timeout_s == 0) {
       const uint64_t publishing = make_state(SlotState::kPublishing, sw.epoch, sw.tver, now);
       if (s.state.compare_exchange_strong(st, publishing, std::memory_order_acq_rel)) {
-        im.journal_visibility(hd->slot, 0);
+        im.journal_message_event(shm::kJournalVisibility, hd->slot, 0);
         im.publish(hd->slot, publishing);
         im.wake_receivers();
         return {};
@@ -2654,7 +2638,7 @@ Result<void> Queue::change_visibility(std::string_view receipt_handle, int32_t t
     if (s.state.compare_exchange_strong(st,
                                         make_state(SlotState::kLeased, sw.epoch, tv, new_deadline),
                                         std::memory_order_acq_rel)) {
-      im.journal_visibility(hd->slot, static_cast<uint32_t>(timeout_s));
+      im.journal_message_event(shm::kJournalVisibility, hd->slot, static_cast<uint32_t>(timeout_s));
       im.lane_push(static_cast<uint64_t>(timeout_s) * 1000, make_entry(hd->slot, sw.epoch, tv));
       return {};
     }
