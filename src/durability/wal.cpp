@@ -656,6 +656,11 @@ Result<std::unique_ptr<Wal>> Wal::open(const WalOptions& options, WalOpenReport*
   if (::mkdir(options.dir.c_str(), 0750) != 0 && errno != EEXIST) {
     return detail::sys_error("mkdir " + options.dir, errno);
   }
+  // A spare whose preparation a crash interrupted (a complete one, wal.spare, is kept).
+  const std::string stale_spare = options.dir + "/" + kSpareName + ".tmp";
+  if (::unlink(stale_spare.c_str()) != 0 && errno != ENOENT) {
+    return detail::sys_error("unlink " + stale_spare, errno);
+  }
   auto st = Impl::scan(options.dir, 0, ScanMode::kStrict, nullptr);
   if (!st) {
     return std::move(st).error();
@@ -796,9 +801,15 @@ Result<void> Wal::create_file(const Part& part) {
       return detail::sys_error("unlink " + path, errno);
     }
   }
-  auto fd = options_.backend->open_file(path, part.file_size, true);
+  auto fd = take_spare(path, part.file_size);
   if (!fd) {
     return std::move(fd).error();
+  }
+  if (*fd < 0) {
+    fd = options_.backend->open_file(path, part.file_size, true);
+    if (!fd) {
+      return std::move(fd).error();
+    }
   }
   FileHeader h{};
   h.magic = format::kFileMagic;
@@ -826,6 +837,47 @@ Result<void> Wal::create_file(const Part& part) {
   durable_offset_ = format::kFirstRecordOffset;
   ++stats_.files_created;
   return {};
+}
+
+Result<int> Wal::take_spare(const std::string& path, uint64_t size) {
+  const std::string spare = options_.dir + "/" + kSpareName;
+  struct stat sb {};
+  if (::stat(spare.c_str(), &sb) != 0 || static_cast<uint64_t>(sb.st_size) != size) {
+    return -1;
+  }
+  if (::rename(spare.c_str(), path.c_str()) != 0) {
+    return -1;  // raced with nothing we know of; create the file the slow way
+  }
+  // A crash from here to the header write leaves a headerless newest file: open() removes it.
+  if (auto d = detail::fsync_dir(options_.dir); !d) {
+    return std::move(d).error();
+  }
+  auto fd = options_.backend->open_file(path, size, false);
+  if (!fd) {
+    return std::move(fd).error();
+  }
+  ++stats_.spares_used;
+  return *fd;
+}
+
+Result<void> Wal::prepare_spare(const std::string& dir, uint64_t file_bytes) {
+  const std::string spare = dir + "/" + kSpareName;
+  struct stat sb {};
+  if (::stat(spare.c_str(), &sb) == 0) {
+    return {};
+  }
+  const std::string tmp = spare + ".tmp";
+  auto fd = detail::open_preallocated(tmp, file_bytes, true);  // zero-filled, fsynced
+  if (!fd) {
+    return std::move(fd).error();
+  }
+  ::close(*fd);
+  if (::rename(tmp.c_str(), spare.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    return detail::sys_error("rename " + tmp, err);
+  }
+  return detail::fsync_dir(dir);
 }
 
 Result<uint64_t> Wal::commit() {

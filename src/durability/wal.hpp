@@ -75,11 +75,21 @@ class Wal {
   /// oldest first; never the newest file. fsyncs the directory.
   Result<void> release_before(uint64_t lsn);
 
+  /// Creates the spare file the next roll renames into place, so a roll costs a header write
+  /// and a rename instead of zero-filling a whole file on the commit path. Heavy (writes
+  /// file_bytes zeros) and safe to run in any thread while a Wal uses `dir`: it builds
+  /// `wal.spare.tmp` and renames it to `wal.spare` when complete. No-op when a spare exists.
+  /// Uses plain syscalls, not a backend.
+  static Result<void> prepare_spare(const std::string& dir, uint64_t file_bytes);
+  /// "wal.spare": the name prepare_spare publishes.
+  static constexpr const char* kSpareName = "wal.spare";
+
   struct Stats {
     uint64_t bytes_written = 0;  ///< record bytes made durable (file headers not counted)
     uint64_t syncs = 0;          ///< write_sync calls issued for records
-    uint64_t files_created = 0;
+    uint64_t files_created = 0;  ///< including spares taken
     uint64_t files_removed = 0;
+    uint64_t spares_used = 0;  ///< rolls that renamed a prepared spare into place
   };
   Stats stats() const { return stats_; }
   /// Number of log files in the directory (as this Wal knows them).
@@ -110,6 +120,8 @@ class Wal {
 
   explicit Wal(const WalOptions& options) : options_(options) {}
   Result<void> create_file(const Part& part);
+  // Renames a prepared spare of the right size to `path`; the fd, or -1 when there is none.
+  Result<int> take_spare(const std::string& path, uint64_t size);
 
   WalOptions options_;
   std::vector<FileInfo> files_;  // oldest first

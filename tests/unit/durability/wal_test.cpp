@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -542,6 +543,45 @@ TEST_F(WalLog, InterruptedRollLeavesAHeaderlessFileThatOpenRemoves) {
   EXPECT_FALSE(std::filesystem::exists(stray));
   fill(*wal, 1, 3);
   expect_records(read_all(log_dir()), 1, 23);
+}
+
+TEST_F(WalLog, PreparedSpareIsRenamedIntoPlaceAtTheNextRoll) {
+  auto wal = open_wal();
+  ASSERT_TRUE(wal);
+  fill(*wal, 1, 10);
+  const std::string spare = log_dir() + "/" + Wal::kSpareName;
+  ASSERT_TRUE(Wal::prepare_spare(log_dir(), kSmallFile).has_value());
+  ASSERT_TRUE(std::filesystem::exists(spare));
+  EXPECT_EQ(std::filesystem::file_size(spare), kSmallFile);
+  ASSERT_TRUE(Wal::prepare_spare(log_dir(), kSmallFile).has_value());  // no-op: one exists
+  const size_t files_before = log_files(log_dir()).size();
+  fill(*wal, 4, 30);  // rolls at least once
+  EXPECT_GT(log_files(log_dir()).size(), files_before);
+  EXPECT_EQ(wal->stats().spares_used, 1u);
+  EXPECT_FALSE(std::filesystem::exists(spare));
+  expect_records(read_all(log_dir()), 1, 130);
+  // A spare of another size is left alone.
+  ASSERT_TRUE(Wal::prepare_spare(log_dir(), 2 * kSmallFile).has_value());
+  fill(*wal, 4, 30);
+  EXPECT_EQ(wal->stats().spares_used, 1u);
+  EXPECT_TRUE(std::filesystem::exists(spare));
+  std::filesystem::remove(spare);
+  // A crash right after a spare was renamed into place (before its header): open removes it.
+  ASSERT_TRUE(Wal::prepare_spare(log_dir(), kSmallFile).has_value());
+  const uint64_t next = wal->next_lsn();
+  wal.reset();
+  std::filesystem::rename(spare, log_dir() + "/" + wal_file_name(next));
+  // And a spare whose preparation was interrupted.
+  { std::ofstream(log_dir() + "/" + Wal::kSpareName + ".tmp") << "partial"; }
+  WalOpenReport rep;
+  wal = open_wal(&rep);
+  ASSERT_TRUE(wal);
+  ASSERT_EQ(rep.removed_incomplete.size(), 1u);
+  EXPECT_EQ(rep.removed_incomplete[0], wal_file_name(next));
+  EXPECT_FALSE(std::filesystem::exists(log_dir() + "/" + Wal::kSpareName + ".tmp"));
+  EXPECT_EQ(rep.last_lsn, next - 1);
+  fill(*wal, 1, 5);
+  expect_records(read_all(log_dir()), 1, next + 4);
 }
 
 }  // namespace
