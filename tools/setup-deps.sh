@@ -11,6 +11,7 @@ packages=(
   nlohmann-json3-dev    # lqsd: queue metadata, config files
   libcli11-dev          # lqsd: command-line options
   libyaml-cpp-dev       # lqsd: YAML queue files
+  liburing-dev          # lqsd: the write-ahead log's io_uring backend (pkg-config)
   libgtest-dev          # tests
   libbenchmark-dev      # micro benchmarks
   clang clang-format clang-tidy   # fuzz preset (libFuzzer), formatting, static analysis
