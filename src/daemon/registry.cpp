@@ -325,6 +325,7 @@ Result<void> Registry::load() {
     auto e = std::make_unique<Entry>();
     e->name = name;
     QueueAttributes attrs;
+    attrs.fifo_queue = name.ends_with(".fifo");  // FifoQueue is fixed by the name
     if (j->contains("attributes") && (*j)["attributes"].is_object()) {
       for (const auto& [k, v] : (*j)["attributes"].items()) {
         if (!v.is_string()) {
@@ -413,6 +414,11 @@ Result<void> Registry::save_metadata(const Entry& e) const {
   }
   for (std::string_view k : kEngineCreateOnly) {
     attrs[std::string(k)] = get_attribute(a, k).value();
+  }
+  if (a.fifo_queue) {  // so that a queue re-created after a reboot keeps them
+    for (std::string_view k : kFifoSettable) {
+      attrs[std::string(k)] = get_attribute(a, k).value();
+    }
   }
   for (const auto& [k, v] : e.extra) {
     attrs[k] = v;

@@ -383,6 +383,7 @@ class Queue::Impl {
 
   // ---- durability journal (FORMAT.md, "Journal") ------------------------------------------
   static constexpr uint64_t kNoTicket = UINT64_MAX;
+  static constexpr uint64_t kNothingToWaitFor = UINT64_MAX - 1;
 
   [[nodiscard]] Durability durability() const noexcept {
     // relaxed: an attribute, read once per operation.
@@ -525,6 +526,9 @@ class Queue::Impl {
   // A sync sender waits until lqsd has put `ticket` on disk (kNoTicket: the event was not
   // journaled, so it cannot be confirmed).
   Result<void> wait_durable(uint64_t ticket, int64_t timeout_ms) {
+    if (ticket == kNothingToWaitFor) {
+      return {};
+    }
     if (ticket == kNoTicket) {
       return make_error(ErrorCode::kTimedOut,
                         "LqsDurability=sync: the journal of queue " + name_ +
@@ -1857,6 +1861,11 @@ class Queue::Impl {
       std::memcpy(result.message_id.bytes.data(), d->message_id, 16);
       result.sequence_number = sequence_string(d->seq);
       release_slot(idx, writing);
+      // A sync duplicate waits for everything journaled so far, its original included (or
+      // for nothing if the journal is empty: the original was restored or memory-only).
+      // relaxed: the ticket is only compared with head, which carries the ordering.
+      const uint64_t tail = jc_->tail.load(std::memory_order_relaxed);
+      ticket = tail == 0 ? kNothingToWaitFor : tail - 1;
       return {};
     }
     const uint32_t g = group_add(gkey);
@@ -2337,7 +2346,7 @@ Result<void> Queue::send_batch(std::span<const SendRequest> requests,
     if (out.back() && impl_->durability() == Durability::kSync) {
       if (ticket == Impl::kNoTicket) {
         unjournaled = true;
-      } else {
+      } else if (ticket != Impl::kNothingToWaitFor) {
         last = last == Impl::kNoTicket ? ticket : std::max(last, ticket);
       }
     }

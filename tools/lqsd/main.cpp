@@ -5,6 +5,7 @@
 //
 //   lqsd [--shm-root DIR] [--data-dir DIR] [--listen HOST:PORT] [--config FILE] [--sigv4] ...
 //   (each also from LQS_SHM_ROOT, LQS_DATA_DIR, LQS_LISTEN, LQS_CONFIG, LQS_SIGV4)
+#include "daemon/durability.hpp"
 #include "daemon/housekeeper.hpp"
 #include "daemon/long_poll.hpp"
 #include "daemon/metrics.hpp"
@@ -22,6 +23,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -34,7 +37,6 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
-#include <algorithm>
 #include <thread>
 
 namespace {
@@ -255,6 +257,28 @@ int main(int argc, char** argv) {
                  "further ones are closed")
       ->check(CLI::Range(size_t{1}, size_t{1'000'000}))
       ->capture_default_str();
+  std::string durability_backend = "auto";
+  app.add_option("--durability-backend", durability_backend,
+                 "how the write-ahead log is written: auto (io_uring, else pwrite), io_uring, "
+                 "pwrite, or off (no log: LqsDurability async/sync queues act as memory and "
+                 "sync sends fail)")
+      ->check(CLI::IsMember({"auto", "io_uring", "pwrite", "off"}))
+      ->envname("LQS_DURABILITY_BACKEND")
+      ->capture_default_str();
+  int64_t durability_delay_ms = 10;
+  app.add_option("--durability-max-delay-ms", durability_delay_ms,
+                 "LqsDurability=async: the longest a journaled event waits to be written")
+      ->check(CLI::Range(int64_t{1}, int64_t{1000}))
+      ->capture_default_str();
+  uint64_t checkpoint_mib = 256;
+  app.add_option("--checkpoint-mib", checkpoint_mib,
+                 "log written between checkpoints (bounds recovery time and disk use)")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 20))
+      ->capture_default_str();
+  uint64_t wal_file_mib = 64;
+  app.add_option("--wal-file-mib", wal_file_mib, "size of each preallocated log file")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{4096}))
+      ->capture_default_str();
   lqs::daemon::sigv4::AuthConfig auth;
   app.add_flag("--sigv4", auth.sigv4,
                "require SigV4-signed SQS requests, with the credentials of the --config file's "
@@ -342,6 +366,41 @@ int main(int argc, char** argv) {
       return fail(error);
     }
   }
+  // Durability: open the log (repairing a torn tail), put back the messages of queues whose
+  // segments were lost (a reboot), then drain every durable queue's journal on its own thread.
+  std::unique_ptr<lqs::daemon::DurabilityAgent> durability;
+  if (durability_backend != "off") {
+    lqs::daemon::DurabilityOptions dopt;
+    dopt.wal_dir = data_dir + "/wal";
+    dopt.backend = durability_backend;
+    dopt.max_delay_ms = durability_delay_ms;
+    dopt.checkpoint_bytes = checkpoint_mib << 20;
+    dopt.wal_file_bytes = wal_file_mib << 20;
+    auto agent = lqs::daemon::DurabilityAgent::open(
+        reg, dopt, [](std::string_view component, std::string_view event, std::string_view fields) {
+          log_line("info", component, event, fields);
+        });
+    if (!agent) {
+      return fail("cannot open the write-ahead log in " + dopt.wal_dir + ": " +
+                  agent.error().message);
+    }
+    durability = std::move(agent).value();
+    auto restored = durability->restore(reg.recreated());
+    if (!restored) {
+      return fail("cannot restore from the write-ahead log: " + restored.error().message);
+    }
+    // The first pass snapshots what the log does not know yet, before anyone is told we run.
+    if (auto first = durability->do_work(); !first) {
+      return fail("cannot write the write-ahead log: " + first.error().message);
+    }
+  } else {
+    info("durability", "backend=off note=async_and_sync_queues_are_memory_only");
+  }
+  std::atomic<bool> durability_stop{false};
+  std::thread durability_thread;
+  if (durability) {
+    durability_thread = std::thread([&] { durability->run(durability_stop); });
+  }
   lqs::daemon::Housekeeper keeper(reg, interval_ms);
   lqs::daemon::MoveTasks tasks(reg, data_dir + "/move_tasks.json");
   if (auto l = tasks.load(lqs::SystemClock::instance().unix_ms()); !l) {
@@ -362,8 +421,8 @@ int main(int argc, char** argv) {
   http_options.threads = http_threads;
   http_options.idle_timeout = std::chrono::seconds(idle_timeout_s);
   auto server = lqs::http::Server::start(
-      http_options,
-      [&reg, &sqs, &poller](const lqs::http::Request& r, const lqs::http::Respond& respond) {
+      http_options, [&reg, &sqs, &poller, &durability](const lqs::http::Request& r,
+                                                       const lqs::http::Respond& respond) {
         if (lqs::daemon::SqsHttp::accepts(r)) {
           sqs.handle(r, respond);
           return;
@@ -376,11 +435,24 @@ int main(int argc, char** argv) {
                                       "/health\n",
                                       {}});
         } else if (path == "/metrics") {
+          lqs::daemon::DaemonFigures figures;
+          figures.long_polls_waiting = poller.pending();
+          if (durability) {
+            const lqs::daemon::DurabilityStats d = durability->stats();
+            figures.durability = true;
+            figures.wal_bytes = d.wal_bytes;
+            figures.wal_syncs = d.syncs;
+            figures.wal_events = d.events;
+            figures.wal_snapshots = d.snapshots;
+            figures.wal_checkpoints = d.checkpoints;
+            figures.wal_commit_errors = d.commit_errors;
+            figures.wal_no_space_errors = d.no_space_errors;
+            figures.durable_queues = d.durable_queues;
+          }
           respond(lqs::http::Response{
               200,
               "text/plain; version=0.0.4; charset=utf-8",
-              lqs::daemon::render_metrics(reg, lqs::SystemClock::instance().unix_ms(),
-                                          {poller.pending()}),
+              lqs::daemon::render_metrics(reg, lqs::SystemClock::instance().unix_ms(), figures),
               {}});
         } else if (path == "/health") {
           respond(lqs::http::Response{200, "text/plain; charset=utf-8", "ok\n", {}});
@@ -434,5 +506,9 @@ int main(int argc, char** argv) {
   }
   poller.stop();  // answers the waiting long polls (empty) while the server still runs
   (*server)->stop();
+  if (durability_thread.joinable()) {
+    durability_stop.store(true, std::memory_order_release);
+    durability_thread.join();  // a last pass writes what was journaled
+  }
   return 0;
 }

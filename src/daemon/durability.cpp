@@ -1,0 +1,681 @@
+// Copyright lqs authors.
+#include "daemon/durability.hpp"
+
+#include "shm/segment_layout.hpp"
+
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <span>
+#include <thread>
+#include <unordered_map>
+
+namespace lqs::daemon {
+namespace {
+
+// Record types lqsd writes (src/durability/FORMAT.md, "lqsd's records").
+enum RecordType : uint16_t {
+  kRecSend = 1,         // name, message
+  kRecDelete = 2,       // name, message id
+  kRecVisibility = 3,   // name, message id, timeout (s): informational, replay ignores it
+  kRecPurge = 4,        // name
+  kRecSnapBegin = 5,    // name
+  kRecSnapMessage = 6,  // name, message
+  kRecSnapEnd = 7,      // name, message count
+  kRecQueueGone = 8,    // name
+  kRecCheckpoint = 9,   // first LSN of the checkpoint
+};
+
+constexpr size_t kMaxEventsPerPass = 65536;
+constexpr int64_t kRefreshMs = 100;
+constexpr int64_t kDedupWindowMs = 5 * 60 * 1000;
+
+int64_t now_unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// ---- encoding: little-endian, length-prefixed name first --------------------------------
+class Writer {
+ public:
+  explicit Writer(std::vector<std::byte>& out) : out_(out) { out_.clear(); }
+  void u8(uint8_t v) { raw(&v, 1); }
+  void u32(uint32_t v) { raw(&v, 4); }
+  void u64(uint64_t v) { raw(&v, 8); }
+  void i64(int64_t v) { raw(&v, 8); }
+  void bytes(const void* p, size_t n) { raw(p, n); }
+  void name(std::string_view n) {
+    u8(static_cast<uint8_t>(n.size()));
+    raw(n.data(), n.size());
+  }
+
+ private:
+  void raw(const void* p, size_t n) {
+    const auto* b = static_cast<const std::byte*>(p);
+    out_.insert(out_.end(), b, b + n);
+  }
+  std::vector<std::byte>& out_;
+};
+
+class Reader {
+ public:
+  explicit Reader(std::span<const std::byte> in) : in_(in) {}
+  bool u8(uint8_t& v) { return raw(&v, 1); }
+  bool u32(uint32_t& v) { return raw(&v, 4); }
+  bool u64(uint64_t& v) { return raw(&v, 8); }
+  bool i64(int64_t& v) { return raw(&v, 8); }
+  bool bytes(void* p, size_t n) { return raw(p, n); }
+  bool name(std::string& n) {
+    uint8_t len = 0;
+    if (!u8(len) || len == 0 || len > shm::kQueueNameMax || in_.size() - pos_ < len) {
+      return false;
+    }
+    n.assign(reinterpret_cast<const char*>(in_.data() + pos_), len);
+    pos_ += len;
+    return true;
+  }
+  bool rest(std::string& s, size_t n) {
+    if (in_.size() - pos_ < n) {
+      return false;
+    }
+    s.assign(reinterpret_cast<const char*>(in_.data() + pos_), n);
+    pos_ += n;
+    return true;
+  }
+  bool done() const { return pos_ == in_.size(); }
+
+ private:
+  bool raw(void* p, size_t n) {
+    if (in_.size() - pos_ < n) {
+      return false;
+    }
+    std::memcpy(p, in_.data() + pos_, n);
+    pos_ += n;
+    return true;
+  }
+  std::span<const std::byte> in_;
+  size_t pos_ = 0;
+};
+
+void encode_message(Writer& w, std::string_view queue, const Queue::StoredMessage& m) {
+  w.name(queue);
+  w.i64(m.sent_unix_ms);
+  w.u32(m.receive_count);
+  w.u64(m.sequence);
+  w.u32(static_cast<uint32_t>(m.record.size()));
+  w.bytes(m.record.data(), m.record.size());
+}
+
+bool decode_message(Reader& r, std::string& queue, Queue::StoredMessage& m) {
+  uint32_t len = 0;
+  if (!r.name(queue) || !r.i64(m.sent_unix_ms) || !r.u32(m.receive_count) || !r.u64(m.sequence) ||
+      !r.u32(len) || len < 16 || !r.rest(m.record, len) || !r.done()) {
+    return false;
+  }
+  std::memcpy(m.message_id.bytes.data(), m.record.data(), 16);
+  return true;
+}
+
+std::string id_key(const MessageId& id) {
+  return std::string(reinterpret_cast<const char*>(id.bytes.data()), id.bytes.size());
+}
+
+}  // namespace
+
+// ---- replay: the state the log describes ---------------------------------------------------
+struct DurabilityAgent::Replay {
+  struct QueueState {
+    bool fifo = false;
+    uint64_t next_order = 0;
+    std::map<uint64_t, Queue::StoredMessage> messages;  // order → message
+    std::unordered_map<std::string, uint64_t> index;    // MessageId → order
+    std::vector<Queue::StoredMessage> deleted;          // FIFO: for deduplication records
+    bool snapshotting = false;
+    bool clean = false;  // a complete snapshot was seen
+    std::unique_ptr<QueueState> staging;
+
+    void add(const Queue::StoredMessage& m) {
+      const std::string key = id_key(m.message_id);
+      if (index.contains(key)) {
+        return;  // logged twice (an lqsd restart before its heads advanced): idempotent
+      }
+      const uint64_t order = fifo ? m.sequence : ++next_order;
+      messages[order] = m;
+      index[key] = order;
+    }
+    void remove(const MessageId& id, int64_t at_ms) {
+      const auto it = index.find(id_key(id));
+      if (it == index.end()) {
+        return;
+      }
+      auto m = messages.find(it->second);
+      if (m != messages.end()) {
+        if (fifo && m->second.sent_unix_ms + kDedupWindowMs > at_ms) {
+          deleted.push_back(std::move(m->second));
+          if (deleted.size() > 200'000) {  // keep the window only
+            std::erase_if(deleted, [&](const Queue::StoredMessage& d) {
+              return d.sent_unix_ms + kDedupWindowMs <= at_ms;
+            });
+          }
+        }
+        messages.erase(m);
+      }
+      index.erase(it);
+    }
+  };
+  std::map<std::string, QueueState, std::less<>> queues;
+  uint64_t records = 0;
+  uint64_t bad_records = 0;
+  int64_t last_event_ms = 0;
+
+  QueueState& q(const std::string& name) {
+    auto [it, inserted] = queues.try_emplace(name);
+    if (inserted) {
+      it->second.fifo = name.ends_with(".fifo");
+    }
+    return it->second;
+  }
+
+  // Applies one record; false if it is malformed (counted, skipped: the CRC matched, so it
+  // is a writer's bug, not damage).
+  bool apply(uint16_t type, std::span<const std::byte> payload) {
+    ++records;
+    Reader r(payload);
+    std::string name;
+    switch (type) {
+      case kRecSend:
+      case kRecSnapMessage: {
+        Queue::StoredMessage m;
+        if (!decode_message(r, name, m)) {
+          return false;
+        }
+        QueueState& s = q(name);
+        if (type == kRecSnapMessage && s.snapshotting) {
+          s.staging->add(m);
+        } else {
+          s.add(m);
+        }
+        last_event_ms = std::max(last_event_ms, m.sent_unix_ms);
+        return true;
+      }
+      case kRecDelete:
+      case kRecVisibility: {
+        MessageId id;
+        int64_t at = 0;
+        if (!r.name(name) || !r.bytes(id.bytes.data(), 16) || !r.i64(at)) {
+          return false;
+        }
+        last_event_ms = std::max(last_event_ms, at);
+        if (type == kRecDelete) {
+          q(name).remove(id, at);
+        }
+        return true;
+      }
+      case kRecPurge: {
+        if (!r.name(name)) {
+          return false;
+        }
+        QueueState& s = q(name);
+        s.messages.clear();
+        s.index.clear();
+        s.deleted.clear();  // PurgeQueue clears the deduplication records too
+        return true;
+      }
+      case kRecSnapBegin: {
+        if (!r.name(name)) {
+          return false;
+        }
+        QueueState& s = q(name);
+        s.snapshotting = true;
+        s.staging = std::make_unique<QueueState>();
+        s.staging->fifo = s.fifo;
+        return true;
+      }
+      case kRecSnapEnd: {
+        uint64_t count = 0;
+        if (!r.name(name) || !r.u64(count)) {
+          return false;
+        }
+        QueueState& s = q(name);
+        if (!s.snapshotting || s.staging->messages.size() != count) {
+          return false;
+        }
+        s.messages = std::move(s.staging->messages);
+        s.index = std::move(s.staging->index);
+        s.next_order = std::max(s.next_order, s.staging->next_order);
+        s.staging.reset();
+        s.snapshotting = false;
+        s.clean = true;
+        return true;
+      }
+      case kRecQueueGone: {
+        if (!r.name(name)) {
+          return false;
+        }
+        queues.erase(name);
+        return true;
+      }
+      case kRecCheckpoint:
+        return true;
+      default:
+        return false;
+    }
+  }
+};
+
+struct DurabilityAgent::Tracked {
+  std::string name;
+  std::shared_ptr<Queue> queue;
+  int64_t created_unix_ms = 0;
+  uint64_t read_to = 0;  // events before this ticket are appended to the log (maybe not synced)
+  bool dirty = false;    // read_to moved since the last commit
+};
+
+DurabilityAgent::DurabilityAgent(Registry& registry, DurabilityOptions options, LogFn log)
+    : registry_(registry), options_(std::move(options)), log_(std::move(log)) {}
+
+DurabilityAgent::~DurabilityAgent() {
+  for (auto& [name, t] : tracked_) {
+    t->queue->journal_detach();
+  }
+}
+
+void DurabilityAgent::log(std::string_view event, const std::string& fields) const {
+  if (log_) {
+    log_("durability", event, fields);
+  }
+}
+
+Result<std::unique_ptr<DurabilityAgent>> DurabilityAgent::open(Registry& registry,
+                                                               const DurabilityOptions& options,
+                                                               LogFn log) {
+  std::unique_ptr<DurabilityAgent> a(new DurabilityAgent(registry, options, std::move(log)));
+  if (options.backend_override != nullptr) {
+    a->backend_ = options.backend_override;
+  } else if (options.backend == "pwrite") {
+    a->owned_backend_ = durability::make_pwrite_backend();
+  } else if (options.backend == "io_uring" || options.backend == "auto") {
+    auto u = durability::make_uring_backend();
+    if (u) {
+      a->owned_backend_ = std::move(u).value();
+    } else if (options.backend == "auto") {
+      a->log("backend_fallback", "backend=pwrite reason=\"" + u.error().message + "\"");
+      a->owned_backend_ = durability::make_pwrite_backend();
+    } else {
+      return std::move(u).error();
+    }
+  } else {
+    return make_error(
+        ErrorCode::kInvalidParameterValue,
+        "unknown durability backend " + options.backend + " (auto, io_uring or pwrite)");
+  }
+  if (a->backend_ == nullptr) {
+    a->backend_ = a->owned_backend_.get();
+  }
+  a->stats_.backend = std::string(a->backend_->name());
+  durability::WalOptions wo;
+  wo.dir = options.wal_dir;
+  wo.file_bytes = options.wal_file_bytes;
+  wo.backend = a->backend_;
+  durability::WalOpenReport report;
+  auto wal = durability::Wal::open(wo, &report);
+  if (!wal) {
+    return std::move(wal).error();
+  }
+  a->wal_ = std::move(wal).value();
+  if (report.torn_tail_truncated) {
+    a->log("torn_tail_truncated", "at=" + report.torn_tail_at);
+  }
+  // Replay the whole log: which queues it knows (clean), and what restore() would put back.
+  a->replay_ = std::make_unique<Replay>();
+  Replay& rp = *a->replay_;
+  auto scan = durability::scan_wal(options.wal_dir, 1, durability::ScanMode::kStrict,
+                                   [&rp](uint64_t, uint16_t type, std::span<const std::byte> p) {
+                                     if (!rp.apply(type, p)) {
+                                       ++rp.bad_records;
+                                     }
+                                     return true;
+                                   });
+  if (!scan) {
+    return std::move(scan).error();
+  }
+  for (auto& [name, s] : rp.queues) {
+    a->clean_[name] = s.clean && !s.snapshotting;
+  }
+  a->bytes_at_checkpoint_ = 0;
+  a->log("wal_opened",
+         "dir=" + options.wal_dir + " backend=" + a->stats_.backend + " records=" +
+             std::to_string(report.records) + " queues=" + std::to_string(rp.queues.size()) +
+             (rp.bad_records != 0 ? " malformed_records=" + std::to_string(rp.bad_records) : ""));
+  return a;
+}
+
+Result<uint64_t> DurabilityAgent::restore(const std::vector<std::string>& recreated) {
+  if (!replay_) {
+    return uint64_t{0};
+  }
+  uint64_t restored = 0;
+  const int64_t now = now_unix_ms();
+  for (const std::string& name : recreated) {
+    auto it = replay_->queues.find(name);
+    if (it == replay_->queues.end()) {
+      continue;
+    }
+    auto q = registry_.queue(name);
+    if (!q) {
+      continue;
+    }
+    const int64_t retention_ms = int64_t{q->attributes().message_retention_period_s} * 1000;
+    Replay::QueueState& s = it->second;
+    uint64_t n = 0;
+    uint64_t expired = 0;
+    // FIFO: deduplication records of deleted messages first (their SequenceNumbers are the
+    // older ones), then the messages in SequenceNumber order.
+    for (const auto& d : s.deleted) {
+      Queue::StoredMessage m = d;
+      m.dedup_only = true;
+      (void)q->restore(m);
+    }
+    for (const auto& [order, m] : s.messages) {
+      if (m.sent_unix_ms + retention_ms <= now) {
+        ++expired;
+        continue;
+      }
+      if (auto r = q->restore(m); !r) {
+        log("restore_failed", "queue=" + name + " error=\"" + r.error().message + "\"");
+        continue;
+      }
+      ++n;
+    }
+    restored += n;
+    log("queue_restored", "queue=" + name + " messages=" + std::to_string(n) +
+                              " retention_expired=" + std::to_string(expired));
+    clean_[name] = false;  // its new segment is snapshotted on the next pass
+  }
+  replay_.reset();
+  std::lock_guard lock(stats_mu_);
+  stats_.restored_messages += restored;
+  return restored;
+}
+
+void DurabilityAgent::refresh_queues() {
+  const std::vector<std::string> names = registry_.queue_names();
+  // Gone: deleted queues, queues switched to memory, queues re-created under the same name.
+  std::vector<std::byte> buf;
+  for (auto it = tracked_.begin(); it != tracked_.end();) {
+    auto q = registry_.queue(it->first);
+    const bool keep =
+        q && q == it->second->queue && q->attributes().durability != Durability::kMemory;
+    if (keep) {
+      ++it;
+      continue;
+    }
+    // Whatever was read is logged before the queue is forgotten.
+    Writer w(buf);
+    w.name(it->first);
+    (void)wal_->append(kRecQueueGone, buf);
+    it->second->queue->journal_detach();
+    clean_.erase(it->first);
+    it = tracked_.erase(it);
+  }
+  for (const std::string& name : names) {
+    if (tracked_.contains(name)) {
+      continue;
+    }
+    auto q = registry_.queue(name);
+    if (!q || q->attributes().durability == Durability::kMemory) {
+      continue;
+    }
+    if (!q->journal_attach()) {
+      log("journal_busy", "queue=" + name + " reason=another_live_process_drains_it");
+      continue;
+    }
+    auto t = std::make_unique<Tracked>();
+    t->name = name;
+    t->queue = q;
+    t->created_unix_ms = q->created_unix_ms();
+    t->read_to = q->journal_head();
+    tracked_[name] = std::move(t);
+  }
+}
+
+uint64_t DurabilityAgent::drain_queue(Tracked& t, size_t max_events) {
+  std::vector<Queue::JournalEntry> events;
+  const uint64_t next = t.queue->journal_read(t.read_to, max_events, events);
+  std::vector<std::byte> buf;
+  for (const auto& e : events) {
+    Writer w(buf);
+    switch (e.kind) {
+      case shm::kJournalSend: {
+        if (!e.has_record) {
+          continue;  // gone before we read it: its delete follows; nothing to restore
+        }
+        Queue::StoredMessage m;
+        m.message_id = e.message_id;
+        m.record = e.record;
+        m.sent_unix_ms = e.sent_unix_ms;
+        m.receive_count = e.receive_count;
+        m.sequence = e.sequence;
+        encode_message(w, t.name, m);
+        (void)wal_->append(kRecSend, buf);
+        break;
+      }
+      case shm::kJournalDelete:
+      case shm::kJournalVisibility:
+        w.name(t.name);
+        w.bytes(e.message_id.bytes.data(), 16);
+        w.i64(e.unix_ms);
+        if (e.kind == shm::kJournalVisibility) {
+          w.u32(e.arg);
+        }
+        (void)wal_->append(e.kind == shm::kJournalDelete ? kRecDelete : kRecVisibility, buf);
+        break;
+      case shm::kJournalPurge:
+        w.name(t.name);
+        (void)wal_->append(kRecPurge, buf);
+        break;
+      default:
+        break;  // an unknown kind from a newer writer: skipped
+    }
+  }
+  if (next != t.read_to) {
+    t.read_to = next;
+    t.dirty = true;
+  }
+  return events.size();
+}
+
+Result<void> DurabilityAgent::snapshot_queue(Tracked& t) {
+  // Everything journaled so far goes first, then the snapshot; events after it follow.
+  while (drain_queue(t, kMaxEventsPerPass) != 0) {
+  }
+  std::vector<std::byte> buf;
+  Writer w(buf);
+  w.name(t.name);
+  (void)wal_->append(kRecSnapBegin, buf);
+  uint64_t count = 0;
+  t.queue->snapshot([&](const Queue::StoredMessage& m) {
+    Writer mw(buf);
+    encode_message(mw, t.name, m);
+    (void)wal_->append(kRecSnapMessage, buf);
+    ++count;
+    // A large queue: commit as we go so the pending buffer stays bounded.
+    if (wal_->pending_bytes() > (uint64_t{64} << 20)) {
+      (void)wal_->commit();
+    }
+  });
+  Writer ew(buf);
+  ew.name(t.name);
+  ew.u64(count);
+  (void)wal_->append(kRecSnapEnd, buf);
+  clean_[t.name] = true;
+  std::lock_guard lock(stats_mu_);
+  ++stats_.snapshots;
+  return {};
+}
+
+void DurabilityAgent::note_error(const Error& e) {
+  std::lock_guard lock(stats_mu_);
+  ++stats_.commit_errors;
+  if (e.code == ErrorCode::kNoSpace) {
+    ++stats_.no_space_errors;
+  }
+  stats_.last_error = e.message;
+}
+
+Result<void> DurabilityAgent::commit_pass() {
+  if (wal_->pending_bytes() == 0) {
+    // Nothing new to write, but heads may still move (events that produced no record).
+    for (auto& [name, t] : tracked_) {
+      if (t->dirty) {
+        t->queue->journal_commit(t->read_to);
+        t->dirty = false;
+      }
+    }
+    return {};
+  }
+  auto c = wal_->commit();
+  if (!c) {
+    note_error(c.error());
+    return std::move(c).error();
+  }
+  for (auto& [name, t] : tracked_) {
+    if (t->dirty) {
+      t->queue->journal_commit(t->read_to);
+      t->dirty = false;
+    }
+  }
+  return {};
+}
+
+Result<uint64_t> DurabilityAgent::do_work() {
+  const int64_t now = now_unix_ms();
+  if (now - last_refresh_ms_ >= kRefreshMs || tracked_.empty()) {
+    refresh_queues();
+    last_refresh_ms_ = now;
+  }
+  uint64_t events = 0;
+  for (auto& [name, t] : tracked_) {
+    const bool overflow = t->queue->journal_take_overflow();
+    const auto c = clean_.find(name);
+    if (overflow || c == clean_.end() || !c->second) {
+      if (auto s = snapshot_queue(*t); !s) {
+        return std::move(s).error();
+      }
+    }
+    events += drain_queue(*t, kMaxEventsPerPass);
+  }
+  if (auto c = commit_pass(); !c) {
+    return std::move(c).error();
+  }
+  const durability::Wal::Stats ws = wal_->stats();
+  {
+    std::lock_guard lock(stats_mu_);
+    stats_.events += events;
+    stats_.durable_queues = tracked_.size();
+    stats_.wal_bytes = ws.bytes_written;
+    stats_.syncs = ws.syncs;
+  }
+  if (ws.bytes_written - bytes_at_checkpoint_ >= options_.checkpoint_bytes) {
+    if (auto c = checkpoint(); !c) {
+      return std::move(c).error();
+    }
+  }
+  return events;
+}
+
+Result<void> DurabilityAgent::checkpoint() {
+  const uint64_t start = wal_->next_lsn();
+  for (auto& [name, t] : tracked_) {
+    (void)t->queue->journal_take_overflow();  // the snapshot covers what was lost
+    if (auto s = snapshot_queue(*t); !s) {
+      return s;
+    }
+  }
+  std::vector<std::byte> buf;
+  Writer w(buf);
+  w.u64(start);
+  (void)wal_->append(kRecCheckpoint, buf);
+  if (auto c = commit_pass(); !c) {
+    return c;
+  }
+  if (auto r = wal_->release_before(start); !r) {
+    note_error(r.error());
+    return r;
+  }
+  bytes_at_checkpoint_ = wal_->stats().bytes_written;
+  std::lock_guard lock(stats_mu_);
+  ++stats_.checkpoints;
+  return {};
+}
+
+void DurabilityAgent::wait(int64_t timeout_ms) {
+  // Sleep on the doorbells of (up to 128) durable queues: a sync sender rings when it finds
+  // us sleeping. Set "sleeping", re-check for pending events, then sleep.
+  std::vector<struct futex_waitv> words;
+  bool pending = false;
+  for (auto& [name, t] : tracked_) {
+    if (words.size() == 128) {
+      timeout_ms = std::min<int64_t>(timeout_ms, 1);  // more queues than one wait covers
+      break;
+    }
+    t->queue->journal_set_sleeping(true);
+    const std::atomic<uint32_t>* bell = t->queue->journal_doorbell();
+    struct futex_waitv w {};
+    w.uaddr = reinterpret_cast<uintptr_t>(bell);
+    // acquire: the value we sleep against; a ring changes it.
+    w.val = bell->load(std::memory_order_acquire);
+    w.flags = FUTEX_32;
+    words.push_back(w);
+    if (t->queue->journal_tail() != t->read_to) {
+      pending = true;
+    }
+  }
+  if (!pending && !words.empty()) {
+    struct timespec ts {};
+    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+    const int64_t ns = ts.tv_nsec + timeout_ms * 1'000'000;
+    ts.tv_sec += ns / 1'000'000'000;
+    ts.tv_nsec = ns % 1'000'000'000;
+    (void)::syscall(SYS_futex_waitv, words.data(), static_cast<unsigned>(words.size()), 0U, &ts,
+                    CLOCK_MONOTONIC);
+  } else if (!pending) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(timeout_ms));
+  }
+  for (auto& [name, t] : tracked_) {
+    t->queue->journal_set_sleeping(false);
+  }
+}
+
+void DurabilityAgent::run(const std::atomic<bool>& stop) {
+  int64_t backoff_ms = 0;
+  while (!stop.load(std::memory_order_acquire)) {
+    auto r = do_work();
+    if (!r) {
+      log("commit_failed", "error=\"" + r.error().message + "\"");
+      backoff_ms = std::min<int64_t>(backoff_ms == 0 ? 10 : backoff_ms * 2, 1000);
+      std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
+      continue;
+    }
+    backoff_ms = 0;
+    if (*r == 0) {
+      wait(options_.max_delay_ms);
+    }
+  }
+  (void)do_work();
+  for (auto& [name, t] : tracked_) {
+    t->queue->journal_detach();
+  }
+}
+
+DurabilityStats DurabilityAgent::stats() const {
+  std::lock_guard lock(stats_mu_);
+  return stats_;
+}
+
+}  // namespace lqs::daemon

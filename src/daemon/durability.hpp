@@ -1,0 +1,133 @@
+// Copyright lqs authors. lqsd's durability agent: drains the journal of every durable queue
+// (LqsDurability async or sync) into one write-ahead log, with group commit, publishes the
+// durable position that sync senders wait on, takes snapshots and checkpoints, and after a
+// reboot restores every queue's messages from the log. Format of the log's records and the
+// replay rules: src/durability/FORMAT.md ("lqsd's records").
+//
+// One pass (do_work):
+//  1. Attach to new durable queues (Queue::journal_attach) and forget deleted ones (a
+//     kQueueGone record).
+//  2. A queue whose overflow flag is raised (events were lost: full journal, lqsd absent, a
+//     dead producer's cell skipped, or the queue just became durable), or that the log does
+//     not know yet, is drained and then snapshotted: kSnapBegin, one kSnapMessage per live
+//     message, kSnapEnd. On replay a complete snapshot replaces the queue's state.
+//  3. Every journal is read from its head; each event becomes one record.
+//  4. One commit (write + fdatasync) covers every record of the pass: group commit.
+//  5. Each journal's head advances to what was read (Queue::journal_commit): cells are freed
+//     and sync senders woken.
+//  6. When checkpoint_bytes of log were written since the last checkpoint: every durable
+//     queue is snapshotted, a kCheckpoint record committed, and the log files before the
+//     checkpoint's first record removed.
+//
+// Crash table (lqsd SIGKILLed; the shm root survives unless it says "reboot"):
+//  - between reading events and the commit: the journal's head has not moved; the restarted
+//    lqsd reads the same events again. Records are idempotent (a send of a MessageId the
+//    queue already holds is ignored; a delete of an unknown one too).
+//  - after the commit, before the heads advance: as above, the events are logged twice;
+//    replaying both copies in order gives the same state.
+//  - in the middle of a snapshot: the log ends with an incomplete snapshot, which replay
+//    ignores; the queue is "not clean" and the restarted lqsd snapshots it again.
+//  - during a checkpoint: old files are removed only after the kCheckpoint record is durable.
+//  - reboot (shm root lost): the registry re-creates each queue empty from its metadata;
+//    restore() replays the log and puts back every message not deleted, in order (FIFO:
+//    SequenceNumbers and deduplication records within their window), visible, with its
+//    receive count as last logged. Messages deleted in the last max_delay_ms before the
+//    power loss (async; or whose delete was not yet flushed, sync) may reappear.
+#ifndef LQS_DAEMON_DURABILITY_HPP_
+#define LQS_DAEMON_DURABILITY_HPP_
+
+#include "lqs/result.hpp"
+
+#include "daemon/registry.hpp"
+#include "durability/io_backend.hpp"
+#include "durability/wal.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace lqs::daemon {
+
+struct DurabilityOptions {
+  std::string wal_dir;                                ///< <data-dir>/wal
+  std::string backend = "auto";                       ///< auto | io_uring | pwrite
+  durability::IoBackend* backend_override = nullptr;  ///< tests: a FaultyBackend (not owned)
+  uint64_t wal_file_bytes = uint64_t{64} << 20;
+  uint64_t checkpoint_bytes = uint64_t{256} << 20;  ///< log written between checkpoints
+  int64_t max_delay_ms = 10;  ///< async: the longest an event waits to be written
+};
+
+struct DurabilityStats {
+  std::string backend;
+  uint64_t durable_queues = 0;
+  uint64_t events = 0;       ///< journal events written to the log
+  uint64_t records = 0;      ///< log records appended (events, snapshots, checkpoints)
+  uint64_t wal_bytes = 0;    ///< bytes made durable
+  uint64_t syncs = 0;        ///< write + fdatasync submissions
+  uint64_t snapshots = 0;    ///< queue snapshots written
+  uint64_t checkpoints = 0;  ///< checkpoints completed
+  uint64_t commit_errors = 0;
+  uint64_t no_space_errors = 0;
+  uint64_t restored_messages = 0;
+  std::string last_error;
+};
+
+class DurabilityAgent {
+ public:
+  /// Opens the log (repairing a torn tail) and replays it to learn which queues it knows.
+  /// Errors: kCorruption (damage in the middle of the log: lqsd refuses to start; `lqs fsck
+  /// --wal` salvages), kSystem, kNoSpace.
+  static Result<std::unique_ptr<DurabilityAgent>> open(Registry& registry,
+                                                       const DurabilityOptions& options,
+                                                       LogFn log = {});
+  ~DurabilityAgent();
+  DurabilityAgent(const DurabilityAgent&) = delete;
+  DurabilityAgent& operator=(const DurabilityAgent&) = delete;
+
+  /// Reboot recovery: puts back, into the queues the registry re-created empty, every message
+  /// the log says they held. Returns the number of messages restored.
+  Result<uint64_t> restore(const std::vector<std::string>& recreated);
+  /// One pass (see above). Returns the number of journal events written. A failed commit
+  /// (EIO, ENOSPC) is returned; nothing is acknowledged, and the next pass retries.
+  Result<uint64_t> do_work();
+  /// Writes a checkpoint now (do_work() does when checkpoint_bytes are due).
+  Result<void> checkpoint();
+  /// Sleeps up to `timeout_ms`, or until a sync sender rings a queue's doorbell.
+  void wait(int64_t timeout_ms);
+  /// The agent's thread: do_work() and wait() until `stop`, then one last pass; detaches.
+  void run(const std::atomic<bool>& stop);
+  DurabilityStats stats() const;
+
+ private:
+  struct Tracked;
+  struct Replay;
+  DurabilityAgent(Registry& registry, DurabilityOptions options, LogFn log);
+  void refresh_queues();
+  Result<void> snapshot_queue(Tracked& t);
+  uint64_t drain_queue(Tracked& t, size_t max_events);
+  Result<void> commit_pass();
+  void note_error(const Error& e);
+  void log(std::string_view event, const std::string& fields) const;
+
+  Registry& registry_;
+  DurabilityOptions options_;
+  LogFn log_;
+  std::unique_ptr<durability::IoBackend> owned_backend_;
+  durability::IoBackend* backend_ = nullptr;
+  std::unique_ptr<durability::Wal> wal_;
+  std::map<std::string, std::unique_ptr<Tracked>, std::less<>> tracked_;
+  std::unique_ptr<Replay> replay_;  // the log's state at open(), until restore() used it
+  std::map<std::string, bool, std::less<>> clean_;  // queues with a complete snapshot in the log
+  int64_t last_refresh_ms_ = 0;
+  uint64_t bytes_at_checkpoint_ = 0;
+  mutable std::mutex stats_mu_;
+  DurabilityStats stats_;
+};
+
+}  // namespace lqs::daemon
+
+#endif  // LQS_DAEMON_DURABILITY_HPP_
