@@ -21,8 +21,12 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <random>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -1070,6 +1074,169 @@ TEST_F(LqsdTest, EveryControlValidationErrorOverHttp) {
   }
   (void)::kill(d, SIGTERM);
   EXPECT_EQ(wait_exit(d), 0);
+}
+
+// Issue 6's reboot loop. Producers send with LqsDurability=sync, through shared memory (a
+// child process) and over HTTP, while lqsd is SIGKILLed together with every client and the
+// shm root is wiped: a reboot. After each restart every acknowledged send is present with
+// its checksum intact, every durably deleted message stays deleted, and FIFO order holds.
+namespace reboot {
+uint64_t fnv(std::string_view s) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (const char c : s) {
+    h ^= static_cast<uint8_t>(c);
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+// "<kind>:<round>:<i>:<group>|<fnv of what precedes the bar>"
+std::string body(char kind, int round, int i, int group) {
+  std::string b = std::string(1, kind) + ":" + std::to_string(round) + ":" + std::to_string(i) +
+                  ":" + std::to_string(group);
+  return b + "|" + std::to_string(fnv(b));
+}
+bool intact(const std::string& b) {
+  const auto bar = b.rfind('|');
+  return bar != std::string::npos && std::to_string(fnv(b.substr(0, bar))) == b.substr(bar + 1);
+}
+// The bodies a queue holds, in its order (SequenceNumber order for FIFO).
+std::vector<std::string> bodies(Queue& q) {
+  std::vector<std::string> out;
+  q.snapshot([&](const Queue::StoredMessage& m) {
+    uint32_t len = 0;
+    std::memcpy(&len, m.record.data() + 16, 4);  // RecordHeader::body_len
+    out.emplace_back(m.record.substr(32, len));
+  });
+  return out;
+}
+constexpr int kRounds = 6;
+constexpr int kPerRound = 100000;
+struct Acked {
+  std::atomic<int> shm[kRounds];   // sends acknowledged through shared memory, as a prefix
+  std::atomic<int> fifo[kRounds];  // the same for the FIFO queue
+};
+}  // namespace reboot
+
+TEST_F(LqsdTest, RebootLoopKeepsEveryAcknowledgedSyncSend) {
+  using reboot::Acked;
+  std::ofstream(config_) << R"({"queues": [
+    {"name": "ledger", "attributes": {"LqsDurability": "sync"}},
+    {"name": "ledger.fifo", "attributes": {"FifoQueue": "true", "LqsDurability": "sync"}}]})";
+  void* mem =
+      ::mmap(nullptr, sizeof(Acked), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(mem, MAP_FAILED);
+  auto* acked = new (mem) Acked();
+  std::set<std::string> expect;        // acknowledged and not deleted
+  std::set<std::string> deleted;       // deleted, and the delete known to be on disk
+  std::vector<std::string> fifo_seen;  // FIFO bodies acknowledged, all rounds
+  std::mt19937 rng(7);
+  for (int round = 0; round < reboot::kRounds; ++round) {
+    const std::string tag = "rb" + std::to_string(round);
+    const pid_t d = start(tag, {"--config", config_});
+    ASSERT_TRUE(wait_ready(tag)) << slurp(dir_ + "/" + tag + ".err");
+    const int port = ready_port(slurp(dir_ + "/" + tag + ".out"));
+    // 1. What the previous rounds acknowledged is all there, intact; deletes held.
+    Queue ledger = open_queue("ledger");
+    Queue fifo = open_queue("ledger.fifo");
+    const std::vector<std::string> have = reboot::bodies(ledger);
+    const std::set<std::string> have_set(have.begin(), have.end());
+    int missing = 0;
+    for (const auto& b : expect) missing += have_set.contains(b) ? 0 : 1;
+    EXPECT_EQ(missing, 0) << "round " << round;
+    for (const auto& b : have) {
+      EXPECT_TRUE(reboot::intact(b)) << b;
+      EXPECT_FALSE(deleted.contains(b)) << "deleted message came back: " << b;
+    }
+    const std::vector<std::string> fifo_have = reboot::bodies(fifo);
+    std::map<int, int> last_in_group;  // group → last (round*kPerRound + i) seen
+    for (const auto& b : fifo_have) {
+      int r = 0, i = 0, g = 0;
+      ASSERT_EQ(std::sscanf(b.c_str(), "f:%d:%d:%d|", &r, &i, &g), 3) << b;
+      const int at = r * reboot::kPerRound + i;
+      EXPECT_GT(at, last_in_group.count(g) ? last_in_group[g] : -1) << "FIFO order: " << b;
+      last_in_group[g] = at;
+    }
+    const std::set<std::string> fifo_set(fifo_have.begin(), fifo_have.end());
+    for (const auto& b : fifo_seen) EXPECT_TRUE(fifo_set.contains(b)) << "lost FIFO " << b;
+    if (HasFailure()) break;
+    // 2. Delete a few, and wait until lqsd has the deletes on disk.
+    ReceiveOptions o;
+    o.max_number_of_messages = 10;
+    for (int k = 0; k < 3; ++k) {
+      ReceiveBatch b;
+      ASSERT_TRUE(ledger.receive(b, o));
+      for (size_t i = 0; i < b.count; ++i) {
+        ASSERT_TRUE(ledger.delete_message(b.messages[i].receipt_handle));
+        deleted.insert(b.messages[i].body);
+        expect.erase(b.messages[i].body);
+      }
+    }
+    const uint64_t tail = ledger.journal_tail();
+    const auto until = std::chrono::steady_clock::now() + 10s;
+    while (ledger.journal_head() < tail && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(1ms);
+    }
+    ASSERT_GE(ledger.journal_head(), tail) << "lqsd did not log the deletes";
+    // 3. Traffic: a shared-memory producer process and an HTTP producer thread.
+    QueueLocation lw;
+    lw.shm_root = root_.path();
+    lw.name = "ledger";
+    const pid_t producer = test::spawn([lw, acked, round] {
+      QueueLocation fw = lw;
+      fw.name = "ledger.fifo";
+      auto l = Queue::open(lw);
+      auto f = Queue::open(fw);
+      if (!l || !f) return 2;
+      SendOptions so;
+      so.durability_timeout_ms = 2000;
+      for (int i = 0; i < reboot::kPerRound; ++i) {
+        const std::string b = reboot::body('s', round, i, 0);
+        SendRequest r;
+        r.body = b;
+        if (!l->send(r, so)) return 3;
+        acked->shm[round].store(i + 1);
+        const std::string fb = reboot::body('f', round, i, i % 4);
+        const std::string group = "g" + std::to_string(i % 4);
+        SendRequest fr;
+        fr.body = fb;
+        fr.message_group_id = group;
+        fr.message_deduplication_id = fb.substr(0, fb.find('|'));
+        if (!f->send(fr, so)) return 4;
+        acked->fifo[round].store(i + 1);
+      }
+      return 0;
+    });
+    std::atomic<bool> stop_http{false};
+    std::vector<std::string> http_acked;
+    std::thread http([&] {
+      for (int i = 0; !stop_http.load(); ++i) {
+        const std::string b = reboot::body('h', round, i, 0);
+        const std::string r = sqs_call(
+            port, "SendMessage",
+            R"({"QueueUrl":"http://127.0.0.1/000000000000/ledger","MessageBody":")" + b + R"("})");
+        if (r.find("HTTP/1.1 200") == 0) http_acked.push_back(b);
+      }
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(150 + rng() % 250));
+    // 4. The reboot: lqsd and every client die at once; the shm root is lost.
+    (void)::kill(d, SIGKILL);
+    (void)::kill(producer, SIGKILL);
+    stop_http.store(true);
+    http.join();
+    (void)wait_exit(d);
+    (void)test::wait_for(producer, 10s);
+    for (const auto& f : fs::directory_iterator(root_.path())) fs::remove_all(f.path());
+    for (int i = 0; i < acked->shm[round].load(); ++i)
+      expect.insert(reboot::body('s', round, i, 0));
+    for (int i = 0; i < acked->fifo[round].load(); ++i) {
+      fifo_seen.push_back(reboot::body('f', round, i, i % 4));
+    }
+    for (const auto& b : http_acked) expect.insert(b);
+    EXPECT_GT(acked->shm[round].load() + static_cast<int>(http_acked.size()), 0)
+        << "no traffic in round " << round;
+  }
+  RecordProperty("acknowledged_sends_kept", static_cast<int>(expect.size()));
+  ::munmap(mem, sizeof(Acked));
 }
 
 #if defined(LQS_CRASH_POINTS)
