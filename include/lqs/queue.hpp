@@ -212,6 +212,9 @@ class Queue {
   /// Every event before `ticket` is on disk: frees their cells, advances the head and wakes
   /// `sync` senders waiting for them.
   void journal_commit(uint64_t ticket) noexcept;
+  /// lqsd's last log write failed with `err` (ENOSPC, EIO, ...; 0: it works again), so that
+  /// sync senders that time out can say why.
+  void journal_set_error(int err) noexcept;
   /// Takes the overflow flag: true if events were lost since the last call (the journal was
   /// full, a cell was skipped, or the queue became durable), so that lqsd must snapshot.
   bool journal_take_overflow() noexcept;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <span>
@@ -542,7 +543,20 @@ Result<void> DurabilityAgent::commit_pass() {
   auto c = wal_->commit();
   if (!c) {
     note_error(c.error());
+    const int err = c.error().code == ErrorCode::kNoSpace ? ENOSPC
+                    : c.error().sys_errno != 0            ? c.error().sys_errno
+                                                          : EIO;
+    for (auto& [name, t] : tracked_) {
+      t->queue->journal_set_error(err);
+    }
+    failing_ = true;
     return std::move(c).error();
+  }
+  if (failing_) {
+    for (auto& [name, t] : tracked_) {
+      t->queue->journal_set_error(0);
+    }
+    failing_ = false;
   }
   for (auto& [name, t] : tracked_) {
     if (t->dirty) {

@@ -124,6 +124,7 @@ class DurabilityAgent {
   std::map<std::string, bool, std::less<>> clean_;  // queues with a complete snapshot in the log
   int64_t last_refresh_ms_ = 0;
   uint64_t bytes_at_checkpoint_ = 0;
+  bool failing_ = false;  // the last commit failed (journals carry its errno)
   mutable std::mutex stats_mu_;
   DurabilityStats stats_;
 };

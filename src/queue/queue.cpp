@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <cerrno>
 #include <chrono>
 #include <climits>
 #include <cstring>
@@ -545,6 +546,15 @@ class Queue::Impl {
       ring_doorbell();
       const auto now = std::chrono::steady_clock::now();
       if (now >= deadline) {
+        // relaxed: a diagnostic only.
+        const int err = jc_->drainer_errno.load(std::memory_order_relaxed);
+        if (err != 0 && drainer_alive()) {
+          const char* text = strerrordesc_np(err);
+          return make_error(err == ENOSPC ? ErrorCode::kNoSpace : ErrorCode::kTimedOut,
+                            "LqsDurability=sync: lqsd cannot write its log (" +
+                                std::string(text != nullptr ? text : "error") +
+                                "); the message was sent but is not on disk");
+        }
         return make_error(ErrorCode::kTimedOut,
                           drainer_alive()
                               ? "LqsDurability=sync: lqsd did not confirm the record on disk "
@@ -3001,6 +3011,11 @@ void Queue::journal_commit(uint64_t ticket) noexcept {
   if (im.jc_->sync_waiters.load(std::memory_order_seq_cst) != 0) {
     common::futex_wake(&im.jc_->durable_futex, INT_MAX);
   }
+}
+
+void Queue::journal_set_error(int err) noexcept {
+  // relaxed: a diagnostic read by timed-out sync senders.
+  impl_->jc_->drainer_errno.store(err, std::memory_order_relaxed);
 }
 
 bool Queue::journal_take_overflow() noexcept {

@@ -269,7 +269,7 @@ struct alignas(kCacheLine) JournalControl {
   std::atomic<uint32_t> overflow;  // 136 1: events were lost (journal full or a skipped cell)
   std::atomic<uint32_t> doorbell;  // 140 bumped by sync senders when drainer_sleeping
   std::atomic<uint32_t> drainer_sleeping;  // 144 1 while lqsd sleeps on the doorbell
-  uint32_t pad2a;                          // 148
+  std::atomic<int32_t> drainer_errno;      // 148 errno of lqsd's last failed log write, 0 = ok
   std::atomic<uint64_t> overflows_total;   // 152 events dropped because the journal was full
   uint8_t pad2[kCacheLine - 32];
   uint8_t pad3[kCacheLine];  // 192

@@ -209,8 +209,10 @@ TEST_F(DurabilityTest, EioAndEnospcAreClearErrorsAndNothingIsCorrupted) {
   }
   sender.join();
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code, ErrorCode::kTimedOut);
-  EXPECT_NE(r.error().message.find("did not confirm"), std::string::npos) << r.error().message;
+  EXPECT_EQ(r.error().code, ErrorCode::kNoSpace);
+  EXPECT_NE(r.error().message.find("cannot write its log (No space left on device)"),
+            std::string::npos)
+      << r.error().message;
   EXPECT_GE(agent_->stats().no_space_errors, 1u);
   EXPECT_NE(agent_->stats().last_error.find("space"), std::string::npos)
       << agent_->stats().last_error;
