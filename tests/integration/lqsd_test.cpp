@@ -1239,6 +1239,40 @@ TEST_F(LqsdTest, RebootLoopKeepsEveryAcknowledgedSyncSend) {
   ::munmap(mem, sizeof(Acked));
 }
 
+// A log damaged in the middle is never silently dropped: lqsd refuses to start and says where.
+TEST_F(LqsdTest, ALogCorruptedInTheMiddleStopsLqsdWithAClearMessage) {
+  std::ofstream(config_)
+      << R"({"queues": [{"name": "c", "attributes": {"LqsDurability": "sync"}}]})";
+  const pid_t d = start("c0", {"--config", config_});
+  ASSERT_TRUE(wait_ready("c0")) << slurp(dir_ + "/c0.err");
+  Queue q = open_queue("c");
+  for (int i = 0; i < 20; ++i) {
+    SendRequest r;
+    const std::string body = "record " + std::to_string(i);
+    r.body = body;
+    ASSERT_TRUE(q.send(r));
+  }
+  (void)::kill(d, SIGTERM);
+  ASSERT_EQ(wait_exit(d), 0);
+  std::string wal;
+  for (const auto& f : fs::directory_iterator(dir_ + "/data/wal")) {
+    if (f.path().extension() == ".log") wal = f.path();
+  }
+  ASSERT_FALSE(wal.empty());
+  {
+    std::fstream f(wal, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(4096 + 40);  // inside the first record (the file header takes 4 KiB)
+    const char x = 0x5a;
+    f.write(&x, 1);
+  }
+  const pid_t d2 = start("c1", {"--config", config_});
+  const int st = wait_exit(d2);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) != 0) << st;
+  const std::string err = slurp(dir_ + "/c1.err");
+  EXPECT_NE(err.find("cannot open the write-ahead log"), std::string::npos) << err;
+  EXPECT_NE(err.find(fs::path(wal).filename().string()), std::string::npos) << err;
+}
+
 #if defined(LQS_CRASH_POINTS)
 // lqsd killed in the middle of a dead-letter move it makes for an HTTP ReceiveMessage (after
 // the copy, before the delete): after a restart the message is in the dead-letter queue — and
