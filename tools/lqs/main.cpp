@@ -53,6 +53,10 @@ int main(int argc, char** argv) {
       "Exit codes: 0 success; 1 the service refused the request (SQS error); 2 usage error; "
       "3 lqsd unreachable. lqs fsck: 0 healthy, 1 problems found, 2 corrupt or unreadable.");
 
+  for (CLI::Option* o : app.get_options()) {  // a later --endpoint-url wins, as in shells
+    o->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  }
+
   add_sqs_commands(app, inst);
   add_top_command(app, inst);
   add_fsck_commands(app, inst);

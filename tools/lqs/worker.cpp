@@ -26,6 +26,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -158,6 +159,12 @@ class Worker {
         }
         for (size_t i = 0; i < b.count; ++i) got.push_back(b.messages[i]);
         if (b.count < static_cast<size_t>(ro.max_number_of_messages)) break;
+      }
+      if (stopping_.load() && !got.empty()) {
+        for (const ReceivedMessage& m : got) {  // received as SIGTERM came: give them back
+          (void)q_.change_visibility(m.receipt_handle, 0);
+        }
+        break;
       }
       if (got.empty()) {
         if (o_.until_empty && busy() == 0) {
@@ -375,12 +382,24 @@ class Worker {
     int status = -1;
     bool exited = false;
     char buf[65536];
+    // A pidfd is readable when the child exits, so poll() wakes at once; without one (kernels
+    // before 5.3) poll every 10 ms.
+    const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
     while (!exited || stdout_fd >= 0) {
-      pollfd fds[2];
+      pollfd fds[3];
       nfds_t n = 0;
       if (stdin_fd >= 0) fds[n++] = pollfd{stdin_fd, POLLOUT, 0};
       if (stdout_fd >= 0) fds[n++] = pollfd{stdout_fd, POLLIN, 0};
-      (void)::poll(fds, n, exited ? 0 : 50);
+      if (pidfd >= 0 && !exited) fds[n++] = pollfd{pidfd, POLLIN, 0};
+      int timeout_ms = 10;
+      if (exited) {
+        timeout_ms = 0;
+      } else if (pidfd >= 0) {
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(next_extend - Clock::now());
+        timeout_ms = static_cast<int>(std::clamp<int64_t>(left.count(), 1, 1000));
+      }
+      (void)::poll(fds, n, timeout_ms);
       if (stdin_fd >= 0) {
         const ssize_t w = ::write(stdin_fd, input.data() + written, input.size() - written);
         if (w > 0) written += static_cast<size_t>(w);
@@ -412,6 +431,7 @@ class Worker {
       }
     }
     if (stdin_fd >= 0) (void)::close(stdin_fd);
+    if (pidfd >= 0) (void)::close(pidfd);
     return status;
   }
 
