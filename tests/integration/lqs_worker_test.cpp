@@ -328,5 +328,40 @@ echo done >> "$OUT/done"
   }
 }
 
+TEST_F(LqsWorkerTest, FifoGroupsKeepTheirOrderUnderConcurrency) {
+  QueueLocation w;
+  w.shm_root = root_.path();
+  w.name = "steps.fifo";
+  QueueAttributes a;
+  a.capacity_messages = 1024;
+  a.capacity_bytes = 2 << 20;
+  a.fifo_queue = true;
+  a.content_based_deduplication = true;
+  auto q = Queue::create(w, a);
+  ASSERT_TRUE(q) << q.error().message;
+  for (const char* g : {"a", "b"}) {
+    std::vector<std::string> bodies;
+    for (int i = 0; i < 8; ++i) bodies.push_back(std::string(g) + std::to_string(i));
+    send_all(*q, bodies, {}, g);
+  }
+  const std::string handler = script("fifo.sh", R"(read -r body
+echo "$LQS_MESSAGE_GROUP_ID $body" >> "$OUT/order"
+sleep 0.05
+)");
+  const test::RunResult r = test::run_child(
+      worker("steps.fifo", {"--concurrency", "4", "--until-empty"}, {"/bin/sh", handler}),
+      dir_ + "/worker", {"OUT=" + dir_}, 60s);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::map<std::string, std::vector<std::string>> by_group;
+  for (const std::string& l : lines("order")) {
+    by_group[l.substr(0, l.find(' '))].push_back(l.substr(l.find(' ') + 1));
+  }
+  for (const char* g : {"a", "b"}) {
+    std::vector<std::string> expected;
+    for (int i = 0; i < 8; ++i) expected.push_back(std::string(g) + std::to_string(i));
+    EXPECT_EQ(by_group[g], expected) << g;
+  }
+}
+
 }  // namespace
 }  // namespace lqs

@@ -80,6 +80,7 @@ class Worker {
     for (char** e = environ; e != nullptr && *e != nullptr; ++e) base_env_.emplace_back(*e);
     visibility_s_ =
         o.visibility_timeout_s >= 0 ? o.visibility_timeout_s : q.attributes().visibility_timeout_s;
+    fifo_ = q.attributes().fifo_queue;
   }
 
   int run() {
@@ -177,7 +178,20 @@ class Worker {
       if (o_.batch_size > 1) {
         jobs_.push_back(std::move(got));
       } else {
-        for (ReceivedMessage& m : got) jobs_.push_back(Batch{std::move(m)});
+        // One job per message; on a FIFO queue one job per message group, run in order, so
+        // that concurrency never reorders a group.
+        std::vector<Batch> round;
+        for (ReceivedMessage& m : got) {
+          const auto it = std::find_if(round.begin(), round.end(), [&m](const Batch& j) {
+            return j.front().message_group_id == m.message_group_id;
+          });
+          if (fifo_ && it != round.end()) {
+            it->push_back(std::move(m));
+          } else {
+            round.push_back(Batch{std::move(m)});
+          }
+        }
+        for (Batch& j : round) jobs_.push_back(std::move(j));
       }
       cv_.notify_all();
     }
@@ -273,6 +287,22 @@ class Worker {
   // Runs the command on `job`; returns which messages succeeded.
   std::vector<bool> handle(const Batch& job) {
     const bool single = o_.batch_size <= 1;
+    if (single && job.size() > 1) {
+      // A FIFO group's messages, one run each, in order. After a failure the rest are left
+      // (and the group stays locked until the failed message's lease lapses), as SQS
+      // expects of FIFO consumers.
+      std::vector<bool> ok(job.size(), false);
+      size_t i = 0;
+      for (; i < job.size(); ++i) {
+        const Batch rest(job.begin() + static_cast<std::ptrdiff_t>(i), job.end());
+        ok[i] = spawn_and_wait(rest, rest.front().body, nullptr) == 0;
+        if (!ok[i] || stopping_.load()) break;
+      }
+      for (size_t k = i + 1; k < job.size(); ++k) {  // not run: visible again at once
+        (void)q_.change_visibility(job[k].receipt_handle, 0);
+      }
+      return ok;
+    }
     const std::string input = single ? job.front().body : batch_input(job);
     std::string output;
     const int status = spawn_and_wait(job, input, single ? nullptr : &output);
@@ -460,6 +490,7 @@ class Worker {
   Queue& q_;
   std::vector<std::string> base_env_;
   int32_t visibility_s_ = 30;
+  bool fifo_ = false;
 
   std::mutex mu_;
   std::condition_variable cv_;       // jobs_ has work, or closing_
