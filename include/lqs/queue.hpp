@@ -78,6 +78,10 @@ class Queue {
   /// Opens an existing queue. Validates the segment (magic, version, sizes, offsets) before
   /// trusting any of it. Errors: kQueueDoesNotExist, kCorruption, kIncompatibleVersion.
   static Result<Queue> open(const QueueLocation& where);
+  /// As open(), without the recover() that open() runs first: for inspection (`lqs fsck`,
+  /// `lqs dump`, `lqs top`), which must see what dead processes left behind as it is. The
+  /// queue is fully usable; its operations repair as they go, as always.
+  static Result<Queue> open_without_recovery(const QueueLocation& where);
   /// Removes the segment file. Processes that have it open keep working on the old mapping.
   static Result<void> remove(const QueueLocation& where);
   /// Names of the queues whose segment files are in `shm_root`, sorted (empty if the

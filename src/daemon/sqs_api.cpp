@@ -23,18 +23,10 @@ void SqsApi::call(const std::string& action, const json& in, const CallContext& 
     return;
   }
   Result<json> out = json::object();
-  if (action == "SendMessage") {
-    out = send_message(in, ctx);
-  } else if (action == "SendMessageBatch") {
-    out = send_message_batch(in, ctx);
-  } else if (action == "DeleteMessage") {
-    out = delete_message(in);
-  } else if (action == "DeleteMessageBatch") {
-    out = delete_message_batch(in);
-  } else if (action == "ChangeMessageVisibility") {
-    out = change_message_visibility(in);
-  } else if (action == "ChangeMessageVisibilityBatch") {
-    out = change_message_visibility_batch(in);
+  if (action == "SendMessage" || action == "SendMessageBatch" || action == "DeleteMessage" ||
+      action == "DeleteMessageBatch" || action == "ChangeMessageVisibility" ||
+      action == "ChangeMessageVisibilityBatch") {
+    out = message_action(action, in, ctx);
   } else {
     out = control(action, in, ctx);
   }

@@ -52,13 +52,11 @@ class SqsApi {
   Result<nlohmann::json> control(const std::string& action, const nlohmann::json& in,
                                  const CallContext& ctx);
   Result<std::shared_ptr<Queue>> queue_of(const nlohmann::json& in) const;
-  Result<nlohmann::json> send_message(const nlohmann::json& in, const CallContext& ctx);
-  Result<nlohmann::json> send_message_batch(const nlohmann::json& in, const CallContext& ctx);
+  /// SendMessage(Batch), DeleteMessage(Batch), ChangeMessageVisibility(Batch): sqs_messages.hpp
+  /// on the queue named by QueueUrl.
+  Result<nlohmann::json> message_action(const std::string& action, const nlohmann::json& in,
+                                        const CallContext& ctx);
   void receive_message(const nlohmann::json& in, const Reply& reply);
-  Result<nlohmann::json> delete_message(const nlohmann::json& in);
-  Result<nlohmann::json> delete_message_batch(const nlohmann::json& in);
-  Result<nlohmann::json> change_message_visibility(const nlohmann::json& in);
-  Result<nlohmann::json> change_message_visibility_batch(const nlohmann::json& in);
   std::string url(const CallContext& ctx, const std::string& name) const;
 
   Registry& registry_;

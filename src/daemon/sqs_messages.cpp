@@ -1,5 +1,7 @@
 // Copyright lqs authors. The message actions of SqsApi: SendMessage(Batch), ReceiveMessage,
 // DeleteMessage(Batch), ChangeMessageVisibility(Batch), over the queues' shared memory.
+#include "daemon/sqs_messages.hpp"
+
 #include "daemon/sqs_api.hpp"
 #include "daemon/sqs_params.hpp"
 
@@ -86,7 +88,7 @@ Result<void> parse_message_attributes(const json& in, std::vector<MessageAttribu
 }
 
 // Reads one message to send (SendMessage's input, or one batch entry).
-Result<void> parse_send(const json& in, const CallContext& ctx, OwnedSend& out) {
+Result<void> parse_send(const json& in, const std::string& trace_header, OwnedSend& out) {
   auto body = need_string(in, "MessageBody");
   if (!body) return std::move(body).error();
   out.body = std::move(*body);
@@ -123,7 +125,7 @@ Result<void> parse_send(const json& in, const CallContext& ctx, OwnedSend& out) 
     }
   }
   if (out.trace_header.empty()) {
-    out.trace_header = ctx.trace_header;  // the X-Amzn-Trace-Id header (§1.3)
+    out.trace_header = trace_header;  // the X-Amzn-Trace-Id header (§1.3)
   }
   return {};
 }
@@ -224,40 +226,26 @@ bool wants(const std::vector<std::string>& names, std::string_view name) {
 
 }  // namespace
 
-Result<std::shared_ptr<Queue>> SqsApi::queue_of(const json& in) const {
-  auto name = queue_of_url(in);
-  if (!name) {
-    return std::move(name).error();
-  }
-  std::shared_ptr<Queue> q = registry_.queue(*name);
-  if (!q) {
-    return make_error(ErrorCode::kQueueDoesNotExist, "The specified queue does not exist.");
-  }
-  return q;
-}
+namespace messages {
 
-Result<json> SqsApi::send_message(const json& in, const CallContext& ctx) {
-  auto q = queue_of(in);
-  if (!q) return std::move(q).error();
+Result<json> send_message(Queue& q, const json& in, const std::string& trace_header) {
   OwnedSend m;
-  if (auto p = parse_send(in, ctx, m); !p) return std::move(p).error();
+  if (auto p = parse_send(in, trace_header, m); !p) return std::move(p).error();
   SendOptions o;
   o.compute_md5 = true;
-  auto r = (*q)->send(m.view(), o);
+  auto r = q.send(m.view(), o);
   if (!r) return std::move(r).error();
   return send_result(*r);
 }
 
-Result<json> SqsApi::send_message_batch(const json& in, const CallContext& ctx) {
-  auto q = queue_of(in);
-  if (!q) return std::move(q).error();
+Result<json> send_message_batch(Queue& q, const json& in, const std::string& trace_header) {
   auto entries = batch_entries(in, "SendMessageBatchRequestEntry");
   if (!entries) return std::move(entries).error();
   json failed = json::array();
   std::vector<OwnedSend> owned(entries->size());
   std::vector<size_t> sent;  // indexes into entries, in request order
   for (size_t i = 0; i < entries->size(); ++i) {
-    if (auto p = parse_send(*(*entries)[i].second, ctx, owned[i]); !p) {
+    if (auto p = parse_send(*(*entries)[i].second, trace_header, owned[i]); !p) {
       failed.push_back(failed_entry((*entries)[i].first, p.error()));
     } else {
       sent.push_back(i);
@@ -273,7 +261,7 @@ Result<json> SqsApi::send_message_batch(const json& in, const CallContext& ctx) 
     std::vector<Result<SendResult>> results;
     SendOptions o;
     o.compute_md5 = true;
-    if (auto b = (*q)->send_batch(requests, results, o); !b) return std::move(b).error();
+    if (auto b = q.send_batch(requests, results, o); !b) return std::move(b).error();
     for (size_t k = 0; k < sent.size(); ++k) {
       const std::string& id = (*entries)[sent[k]].first;
       if (results[k]) {
@@ -290,9 +278,7 @@ Result<json> SqsApi::send_message_batch(const json& in, const CallContext& ctx) 
   return out;
 }
 
-void SqsApi::receive_message(const json& in, const Reply& reply) {
-  auto q = queue_of(in);
-  if (!q) return reply(std::move(q).error());
+Result<ReceiveCall> prepare_receive(const Queue& q, const json& in, Identity identity) {
   auto max = opt_int(in, "MaxNumberOfMessages");
   auto vis = opt_int(in, "VisibilityTimeout");
   auto wait = opt_int(in, "WaitTimeSeconds");
@@ -300,14 +286,15 @@ void SqsApi::receive_message(const json& in, const Reply& reply) {
   auto sys_names = string_list(in, "MessageSystemAttributeNames");
   auto attr_names = string_list(in, "MessageAttributeNames");
   auto attempt = opt_string(in, "ReceiveRequestAttemptId");  // FIFO only
-  if (!max) return reply(std::move(max).error());
-  if (!vis) return reply(std::move(vis).error());
-  if (!wait) return reply(std::move(wait).error());
-  if (!names) return reply(std::move(names).error());
-  if (!sys_names) return reply(std::move(sys_names).error());
-  if (!attr_names) return reply(std::move(attr_names).error());
-  if (!attempt) return reply(std::move(attempt).error());
-  ReceiveOptions o;
+  if (!max) return std::move(max).error();
+  if (!vis) return std::move(vis).error();
+  if (!wait) return std::move(wait).error();
+  if (!names) return std::move(names).error();
+  if (!sys_names) return std::move(sys_names).error();
+  if (!attr_names) return std::move(attr_names).error();
+  if (!attempt) return std::move(attempt).error();
+  ReceiveCall call;
+  ReceiveOptions& o = call.options;
   o.max_number_of_messages = max->value_or(1);
   o.visibility_timeout_s = *vis;
   // AWS returns the union of both lists (§3.2).
@@ -321,18 +308,15 @@ void SqsApi::receive_message(const json& in, const Reply& reply) {
   o.message_attribute_names = std::move(*attr_names);
   o.receive_request_attempt_id = std::move(*attempt);
   o.compute_md5 = true;
-  const int32_t wait_s = wait->value_or((*q)->attributes().receive_message_wait_time_s);
-  if (wait_s < 0 || wait_s > 20) {
-    return reply(invalid("Value " + std::to_string(wait_s) +
-                         " for parameter WaitTimeSeconds is invalid. Reason: Must be >= 0 and "
-                         "<= 20, if provided."));
+  call.wait_s = wait->value_or(q.attributes().receive_message_wait_time_s);
+  if (call.wait_s < 0 || call.wait_s > 20) {
+    return invalid("Value " + std::to_string(call.wait_s) +
+                   " for parameter WaitTimeSeconds is invalid. Reason: Must be >= 0 and "
+                   "<= 20, if provided.");
   }
-  o.wait_time_s = 0;
   const bool want_sender = wants(o.system_attribute_names, "SenderId");
   const bool want_source = wants(o.system_attribute_names, "DeadLetterQueueSourceArn");
-  const std::string account = registry_.instance().account_id;
-  Registry& registry = registry_;
-  auto render = [want_sender, want_source, account, &registry](const ReceiveBatch& b) {
+  call.render = [want_sender, want_source, id = std::move(identity)](const ReceiveBatch& b) {
     json out = json::object();
     if (b.count == 0) {
       return out;  // an empty receive is {} (§1.3)
@@ -348,9 +332,9 @@ void SqsApi::receive_message(const json& in, const Reply& reply) {
       for (const auto& [k, v] : m.system_attributes) {
         attrs[k] = v;
       }
-      if (want_sender) attrs["SenderId"] = account;
-      if (want_source && !m.dead_letter_source_queue.empty()) {
-        attrs["DeadLetterQueueSourceArn"] = registry.queue_arn(m.dead_letter_source_queue);
+      if (want_sender) attrs["SenderId"] = id.account_id;
+      if (want_source && !m.dead_letter_source_queue.empty() && id.queue_arn) {
+        attrs["DeadLetterQueueSourceArn"] = id.queue_arn(m.dead_letter_source_queue);
       }
       if (!attrs.empty()) j["Attributes"] = std::move(attrs);
       if (!m.attributes.empty()) {
@@ -374,56 +358,37 @@ void SqsApi::receive_message(const json& in, const Reply& reply) {
     out["Messages"] = std::move(messages);
     return out;
   };
-  // Try at once: this also validates the options. Wait only if nothing is there.
-  ReceiveBatch batch;
-  if (auto r = (*q)->receive(batch, o); !r) return reply(std::move(r).error());
-  if (batch.count > 0 || wait_s == 0) return reply(render(batch));
-  poller_.submit(std::move(*q), std::move(o), std::chrono::seconds(wait_s),
-                 [reply, render](Result<void> status, ReceiveBatch& b) {
-                   if (!status) {
-                     reply(std::move(status).error());
-                   } else {
-                     reply(render(b));
-                   }
-                 });
+  return call;
 }
 
-Result<json> SqsApi::delete_message(const json& in) {
-  auto q = queue_of(in);
-  if (!q) return std::move(q).error();
+Result<json> delete_message(Queue& q, const json& in) {
   auto handle = need_string(in, "ReceiptHandle");
   if (!handle) return std::move(handle).error();
-  if (auto d = (*q)->delete_message(*handle); !d) return std::move(d).error();
+  if (auto d = q.delete_message(*handle); !d) return std::move(d).error();
   return json::object();
 }
 
-Result<json> SqsApi::delete_message_batch(const json& in) {
-  auto q = queue_of(in);
-  if (!q) return std::move(q).error();
+Result<json> delete_message_batch(Queue& q, const json& in) {
   auto entries = batch_entries(in, "DeleteMessageBatchRequestEntry");
   if (!entries) return std::move(entries).error();
   return each_entry(*entries, [&](const json& e) -> Result<void> {
     auto handle = need_string(e, "ReceiptHandle");
     if (!handle) return std::move(handle).error();
-    return (*q)->delete_message(*handle);
+    return q.delete_message(*handle);
   });
 }
 
-Result<json> SqsApi::change_message_visibility(const json& in) {
-  auto q = queue_of(in);
-  if (!q) return std::move(q).error();
+Result<json> change_message_visibility(Queue& q, const json& in) {
   auto handle = need_string(in, "ReceiptHandle");
   auto vis = opt_int(in, "VisibilityTimeout");
   if (!handle) return std::move(handle).error();
   if (!vis) return std::move(vis).error();
   if (!*vis) return missing("VisibilityTimeout");
-  if (auto c = (*q)->change_visibility(*handle, **vis); !c) return std::move(c).error();
+  if (auto c = q.change_visibility(*handle, **vis); !c) return std::move(c).error();
   return json::object();
 }
 
-Result<json> SqsApi::change_message_visibility_batch(const json& in) {
-  auto q = queue_of(in);
-  if (!q) return std::move(q).error();
+Result<json> change_message_visibility_batch(Queue& q, const json& in) {
   auto entries = batch_entries(in, "ChangeMessageVisibilityBatchRequestEntry");
   if (!entries) return std::move(entries).error();
   return each_entry(*entries, [&](const json& e) -> Result<void> {
@@ -432,8 +397,61 @@ Result<json> SqsApi::change_message_visibility_batch(const json& in) {
     if (!handle) return std::move(handle).error();
     if (!vis) return std::move(vis).error();
     if (!*vis) return missing("VisibilityTimeout");
-    return (*q)->change_visibility(*handle, **vis);
+    return q.change_visibility(*handle, **vis);
   });
+}
+
+}  // namespace messages
+
+Result<std::shared_ptr<Queue>> SqsApi::queue_of(const json& in) const {
+  auto name = queue_of_url(in);
+  if (!name) {
+    return std::move(name).error();
+  }
+  std::shared_ptr<Queue> q = registry_.queue(*name);
+  if (!q) {
+    return make_error(ErrorCode::kQueueDoesNotExist, "The specified queue does not exist.");
+  }
+  return q;
+}
+
+Result<json> SqsApi::message_action(const std::string& action, const json& in,
+                                    const CallContext& ctx) {
+  auto q = queue_of(in);
+  if (!q) return std::move(q).error();
+  Queue& queue = **q;
+  if (action == "SendMessage") return messages::send_message(queue, in, ctx.trace_header);
+  if (action == "SendMessageBatch") {
+    return messages::send_message_batch(queue, in, ctx.trace_header);
+  }
+  if (action == "DeleteMessage") return messages::delete_message(queue, in);
+  if (action == "DeleteMessageBatch") return messages::delete_message_batch(queue, in);
+  if (action == "ChangeMessageVisibility") return messages::change_message_visibility(queue, in);
+  return messages::change_message_visibility_batch(queue, in);
+}
+
+void SqsApi::receive_message(const json& in, const Reply& reply) {
+  auto q = queue_of(in);
+  if (!q) return reply(std::move(q).error());
+  Registry& registry = registry_;
+  messages::Identity id{registry_.instance().account_id,
+                        [&registry](const std::string& name) { return registry.queue_arn(name); }};
+  auto call = messages::prepare_receive(**q, in, std::move(id));
+  if (!call) return reply(std::move(call).error());
+  ReceiveOptions& o = call->options;
+  o.wait_time_s = 0;
+  // Try at once: this also validates the options. Wait only if nothing is there.
+  ReceiveBatch batch;
+  if (auto r = (*q)->receive(batch, o); !r) return reply(std::move(r).error());
+  if (batch.count > 0 || call->wait_s == 0) return reply(call->render(batch));
+  poller_.submit(std::move(*q), std::move(o), std::chrono::seconds(call->wait_s),
+                 [reply, render = std::move(call->render)](Result<void> status, ReceiveBatch& b) {
+                   if (!status) {
+                     reply(std::move(status).error());
+                   } else {
+                     reply(render(b));
+                   }
+                 });
 }
 
 }  // namespace lqs::daemon

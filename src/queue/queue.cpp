@@ -2179,6 +2179,14 @@ Result<Queue> Queue::create(const QueueLocation& where, const QueueAttributes& a
 }
 
 Result<Queue> Queue::open(const QueueLocation& where) {
+  auto q = open_without_recovery(where);
+  if (q) {
+    (void)q->recover();  // repair whatever a dead process left behind
+  }
+  return q;
+}
+
+Result<Queue> Queue::open_without_recovery(const QueueLocation& where) {
   if (auto v = queue::validate_queue_name(where.name); !v) {
     return std::move(v).error();
   }
@@ -2186,9 +2194,7 @@ Result<Queue> Queue::open(const QueueLocation& where) {
   if (!seg) {
     return std::move(seg).error();
   }
-  Queue q(std::make_unique<Impl>(std::move(*seg), where.clock, where.name, where.shm_root));
-  (void)q.recover();  // repair whatever a dead process left behind
-  return q;
+  return Queue(std::make_unique<Impl>(std::move(*seg), where.clock, where.name, where.shm_root));
 }
 
 Result<void> Queue::remove(const QueueLocation& where) {
