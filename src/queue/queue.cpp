@@ -26,6 +26,7 @@
 #include <functional>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 namespace lqs {
 
@@ -368,6 +369,7 @@ class Queue::Impl {
       }
       unlink(idx);
       release_slot(idx, deleting);
+      finish_journal();
       return true;
     }
     // acq_rel: wins the message against receivers, sweepers and other deleters.
@@ -379,6 +381,7 @@ class Queue::Impl {
       journal_message_event(shm::kJournalDelete, idx, 0);
     }
     release_slot(idx, deleting);
+    finish_journal();
     return true;
   }
 
@@ -391,9 +394,28 @@ class Queue::Impl {
     return static_cast<Durability>(h_->durability.load(std::memory_order_relaxed));
   }
 
+  // Raises the flag that makes lqsd snapshot the queue. Called once the operation whose
+  // event was lost is complete (the message published, the slot freed), never before: lqsd
+  // may take the flag and snapshot at once, and must then see the operation's effect.
   void raise_overflow() noexcept {
-    // relaxed: a flag lqsd polls; it snapshots the slots, which carry their own ordering.
-    jc_->overflow.store(1, std::memory_order_relaxed);
+    // relaxed: a flag lqsd polls; the snapshot reads the slots, which carry their own
+    // ordering. Loaded first so that a queue running without lqsd does not write the line
+    // on every operation.
+    if (jc_->overflow.load(std::memory_order_relaxed) == 0) {
+      jc_->overflow.store(1, std::memory_order_relaxed);
+      jc_->overflows_total.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+
+  // An event of this thread's current operation could not be journaled; raised by
+  // finish_journal() when the operation is complete.
+  static inline thread_local bool tl_event_lost = false;
+
+  void finish_journal() noexcept {
+    if (tl_event_lost) {
+      tl_event_lost = false;
+      raise_overflow();
+    }
   }
 
   [[nodiscard]] bool drainer_alive() const noexcept {
@@ -420,6 +442,13 @@ class Queue::Impl {
                           uint32_t arg, uint64_t sequence) noexcept {
     const Durability d = durability();
     if (d == Durability::kMemory) {
+      return kNoTicket;
+    }
+    // async with no lqsd attached: nothing would drain the journal; lqsd snapshots the queue
+    // when it attaches (the flag raised at the end of the operation tells it to). relaxed:
+    // a hint; an lqsd attaching meanwhile sees the flag.
+    if (d == Durability::kAsync && jc_->drainer_owner.load(std::memory_order_relaxed) == 0) {
+      tl_event_lost = true;
       return kNoTicket;
     }
     // relaxed: the cell's seq (acquire, below) decides whether ticket t is ours to take.
@@ -449,9 +478,7 @@ class Queue::Impl {
             continue;
           }
         }
-        // relaxed: statistics and a flag.
-        jc_->overflows_total.fetch_add(1, std::memory_order_relaxed);
-        raise_overflow();
+        tl_event_lost = true;
         return kNoTicket;
       } else {
         t = jc_->tail.load(std::memory_order_relaxed);
@@ -477,7 +504,7 @@ class Queue::Impl {
     // store: lqsd may have skipped this cell after we stalled kJournalStallMs.
     if (!c.seq.compare_exchange_strong(expected, t + 1, std::memory_order_release,
                                        std::memory_order_relaxed)) {
-      raise_overflow();
+      tl_event_lost = true;
       return kNoTicket;
     }
     return t;
@@ -884,6 +911,7 @@ class Queue::Impl {
                               const MoveSpec* move = nullptr, uint64_t* ticket_out = nullptr) {
     uint64_t ticket = kNoTicket;
     auto res = send_impl(r, opts, wake, move, ticket);
+    finish_journal();  // the message is published (or the send failed) by now
     if (!res || durability() != Durability::kSync) {
       return res;
     }
@@ -2654,6 +2682,7 @@ Result<void> Queue::change_visibility(std::string_view receipt_handle, int32_t t
       if (s.state.compare_exchange_strong(st, publishing, std::memory_order_acq_rel)) {
         im.journal_message_event(shm::kJournalVisibility, hd->slot, 0);
         im.publish(hd->slot, publishing);
+        im.finish_journal();
         im.wake_receivers();
         return {};
       }
@@ -2665,6 +2694,7 @@ Result<void> Queue::change_visibility(std::string_view receipt_handle, int32_t t
                                         std::memory_order_acq_rel)) {
       im.journal_message_event(shm::kJournalVisibility, hd->slot, static_cast<uint32_t>(timeout_s));
       im.lane_push(static_cast<uint64_t>(timeout_s) * 1000, make_entry(hd->slot, sw.epoch, tv));
+      im.finish_journal();
       return {};
     }
   }
@@ -2698,8 +2728,10 @@ Result<void> Queue::change_visibility_batch(std::span<const std::string_view> ha
 
 Result<void> Queue::purge() {
   Impl& im = *impl_;
-  // One event stands for every delete below (they are not journaled one by one).
+  // One event stands for every delete below (they are not journaled one by one). If it is
+  // lost, the overflow flag is raised once the purge is complete.
   (void)im.journal_append(shm::kJournalPurge, 0, 0, nullptr, 0, 0);
+  const bool purge_lost = std::exchange(Impl::tl_event_lost, false);
   for (uint32_t i = 0; i < im.slot_count_; ++i) {
     for (int attempt = 0; attempt < 100; ++attempt) {
       uint64_t s = im.slots_[i].state.load(std::memory_order_acquire);
@@ -2724,6 +2756,9 @@ Result<void> Queue::purge() {
       im.dedup_[i].key_hi = 0;
     }
     im.fc_->dedup_used = 0;
+  }
+  if (purge_lost) {
+    im.raise_overflow();
   }
   return {};
 }

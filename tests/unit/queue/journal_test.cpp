@@ -27,7 +27,9 @@ class JournalTest : public ::testing::Test {
     w.name = name;
     return w;
   }
-  Queue make(const std::string& name, Durability d, uint32_t capacity = 256) {
+  // `drained`: this process attaches as the journal's drainer (as lqsd would); an async
+  // queue with no drainer journals nothing.
+  Queue make(const std::string& name, Durability d, uint32_t capacity = 256, bool drained = true) {
     QueueAttributes a;
     a.fifo_queue = name.ends_with(".fifo");
     a.durability = d;
@@ -35,6 +37,9 @@ class JournalTest : public ::testing::Test {
     a.capacity_bytes = 4u << 20;
     auto q = Queue::create(where(name), a);
     EXPECT_TRUE(q.has_value()) << (q ? "" : q.error().message);
+    if (drained && q) {
+      EXPECT_TRUE(q->journal_attach());
+    }
     return std::move(q).value();
   }
   static SendRequest req(std::string_view body, std::string_view group = {}) {
@@ -137,8 +142,8 @@ TEST_F(JournalTest, MemoryQueuesJournalNothing) {
   EXPECT_FALSE(q.journal_take_overflow());
 }
 
-TEST_F(JournalTest, AsyncSendsAndDeletesWorkOnWithNobodyDraining) {
-  Queue q = make("full", Durability::kAsync, 64);  // 64 journal cells
+TEST_F(JournalTest, AsyncQueuesWithoutLqsdSkipTheJournalAndAskForASnapshot) {
+  Queue q = make("nobody", Durability::kAsync, 64, /*drained=*/false);
   for (int i = 0; i < 200; ++i) {
     ReceiveBatch b;
     ASSERT_TRUE(q.send(req("m" + std::to_string(i))));
@@ -146,8 +151,22 @@ TEST_F(JournalTest, AsyncSendsAndDeletesWorkOnWithNobodyDraining) {
     ASSERT_EQ(b.count, 1u);
     ASSERT_TRUE(q.delete_message(b.messages[0].receipt_handle));
   }
-  EXPECT_EQ(q.journal_tail(), 64u);        // 400 events, 64 cells
-  EXPECT_TRUE(q.journal_take_overflow());  // so lqsd must snapshot when it comes
+  EXPECT_EQ(q.journal_tail(), 0u);         // nobody drains: nothing journaled
+  EXPECT_TRUE(q.journal_take_overflow());  // so lqsd snapshots the queue when it attaches
+  EXPECT_FALSE(q.journal_take_overflow());
+}
+
+TEST_F(JournalTest, AFullJournalDoesNotStopAsyncTraffic) {
+  Queue q = make("full", Durability::kAsync, 64);  // 64 journal cells, attached, not drained
+  for (int i = 0; i < 200; ++i) {
+    ReceiveBatch b;
+    ASSERT_TRUE(q.send(req("m" + std::to_string(i))));
+    ASSERT_TRUE(q.receive(b, {}));
+    ASSERT_EQ(b.count, 1u);
+    ASSERT_TRUE(q.delete_message(b.messages[0].receipt_handle));
+  }
+  EXPECT_EQ(q.journal_tail(), 64u);  // 400 events, 64 cells
+  EXPECT_TRUE(q.journal_take_overflow());
 }
 
 TEST_F(JournalTest, OverflowIsRaisedWhenTheJournalIsFull) {
@@ -180,7 +199,7 @@ TEST_F(JournalTest, SwitchingFromMemoryToDurableAsksForASnapshot) {
 }
 
 TEST_F(JournalTest, ASyncSendWithoutLqsdFailsAfterItsDeadlineButIsSent) {
-  Queue q = make("nolqsd", Durability::kSync);
+  Queue q = make("nolqsd", Durability::kSync, 256, /*drained=*/false);
   SendOptions so;
   so.durability_timeout_ms = 200;
   const auto t0 = std::chrono::steady_clock::now();
@@ -196,7 +215,6 @@ TEST_F(JournalTest, ASyncSendWithoutLqsdFailsAfterItsDeadlineButIsSent) {
 
 TEST_F(JournalTest, ASyncSendReturnsOnceADrainerCommitsIt) {
   Queue q = make("drained", Durability::kSync);
-  ASSERT_TRUE(q.journal_attach());
   std::atomic<bool> stop{false};
   auto owner = Queue::open(where("drained"));
   ASSERT_TRUE(owner);
@@ -231,7 +249,6 @@ TEST_F(JournalTest, ASyncSendReturnsOnceADrainerCommitsIt) {
 
 TEST_F(JournalTest, OnlyOneLiveProcessDrainsAJournal) {
   Queue q = make("owner", Durability::kAsync);
-  ASSERT_TRUE(q.journal_attach());
   const pid_t child = test::spawn([this] {
     auto c = Queue::open(where("owner"));
     return c && !c->journal_attach() ? 0 : 1;
