@@ -536,7 +536,7 @@ struct Wal::Impl {
     while (begin + 1 < all.size() && all[begin + 1].first_lsn <= from_lsn) {
       ++begin;
     }
-    const FileState* prev = nullptr;
+    const FileState* prev = nullptr;  // st.files.back() once set (re-taken after each push)
     bool stopped = false;
     for (size_t i = begin; i < all.size() && !stopped; ++i) {
       const bool is_last = i + 1 == all.size();

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <memory>
+#include <ostream>
 #include <random>
 #include <string>
 
@@ -134,6 +135,9 @@ struct CrashCase {
   Tear tear;
   uint64_t bytes;
 };
+
+// gtest prints the parameter in test listings; the name says it all.
+void PrintTo(const CrashCase& c, std::ostream* os) { *os << c.name; }
 
 class WalPowerLoss : public WalFaults, public ::testing::WithParamInterface<CrashCase> {};
 

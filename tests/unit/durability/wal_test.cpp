@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <fstream>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,10 @@ std::string kind_name(const ::testing::TestParamInfo<Kind>& info) {
       return "io_uring";
   }
   return "unknown";
+}
+
+void PrintTo(Kind k, std::ostream* os) {
+  *os << (k == Kind::kUring ? "io_uring" : k == Kind::kPwrite ? "pwrite" : "pwrite_short_writes");
 }
 
 class WalBackends : public ::testing::TestWithParam<Kind> {
