@@ -30,6 +30,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -79,8 +80,9 @@ std::vector<std::string> split(const std::string& s) {
 }
 
 [[noreturn]] void fail(const std::string& what) {
-  std::fprintf(stderr, "lqs-wal-bench: %s\n", what.c_str());
-  std::exit(1);
+  (void)std::fprintf(stderr, "lqs-wal-bench: %s\n", what.c_str());
+  (void)std::fflush(stdout);
+  ::_exit(1);  // from any thread: no destructors of running threads' objects
 }
 
 double pct(std::vector<uint32_t>& v, double p) {
@@ -147,6 +149,7 @@ RunResult run_group_commit(int producers, const Options& o, const FlushFn& flush
 
   std::vector<std::vector<uint32_t>> lat(static_cast<size_t>(producers));
   std::vector<std::thread> threads;
+  threads.reserve(static_cast<size_t>(producers));
   std::atomic<bool> quit{false};
   for (int t = 0; t < producers; ++t) {
     threads.emplace_back([&, t] {
@@ -286,7 +289,7 @@ class WalSystem {
       }
     });
   }
-  Wal::Stats stats() const { return wal_->stats(); }
+  [[nodiscard]] Wal::Stats stats() const { return wal_->stats(); }
 
  private:
   static constexpr uint64_t kWalFileBytes = 64ull << 20;
@@ -345,7 +348,7 @@ std::string fs_type(const std::string& dir) {
       return "overlayfs";
     default: {
       char b[32];
-      std::snprintf(b, sizeof b, "0x%lx", static_cast<unsigned long>(s.f_type));
+      (void)std::snprintf(b, sizeof b, "0x%lx", static_cast<unsigned long>(s.f_type));
       return b;
     }
   }
@@ -455,17 +458,17 @@ int main_impl(int argc, char** argv) {
       }
       char ratio[32] = "-";
       if (sys != "raw" && raw_rate > 0) {
-        std::snprintf(ratio, sizeof ratio, "%.2fx", m / raw_rate);
+        (void)std::snprintf(ratio, sizeof ratio, "%.2fx", m / raw_rate);
       }
       std::string notes = each;
       if (n == 1 && sys != "raw") {
         char b[64];
-        std::snprintf(b, sizeof b, "; p50/raw-4K-p50 %.2f", median(p50) / p50_4k);
+        (void)std::snprintf(b, sizeof b, "; p50/raw-4K-p50 %.2f", median(p50) / p50_4k);
         notes += b;
       }
       std::printf("%8d %-9s %12.0f %10.1f %10.1f %8.1f %8s   %s\n", n, sys.c_str(), m, median(p50),
                   median(p99), median(batch), ratio, notes.c_str());
-      std::fflush(stdout);
+      (void)std::fflush(stdout);
     }
   }
   for (const auto& [sys, w] : wals) {
@@ -484,4 +487,11 @@ int main_impl(int argc, char** argv) {
 }  // namespace
 }  // namespace lqs::bench
 
-int main(int argc, char** argv) { return lqs::bench::main_impl(argc, argv); }
+int main(int argc, char** argv) {
+  try {
+    return lqs::bench::main_impl(argc, argv);
+  } catch (const std::exception& e) {
+    (void)std::fprintf(stderr, "lqs-wal-bench: %s\n", e.what());
+    return 1;
+  }
+}

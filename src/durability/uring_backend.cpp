@@ -35,7 +35,7 @@ class UringBackend final : public detail::PosixFileBackend {
     ready_ = true;
     return {};
   }
-  std::string_view name() const override { return "io_uring"; }
+  [[nodiscard]] std::string_view name() const override { return "io_uring"; }
   Result<void> write_sync(int fd, uint64_t offset, std::span<const struct iovec> bufs) override;
 
  private:

@@ -19,12 +19,11 @@ namespace {
 
 using test::append_n;
 using test::expect_records;
+using test::kSmallFile;
 using test::log_files;
 using test::read_all;
 using test::TempDir;
 using Tear = FaultyBackend::Tear;
-
-constexpr uint64_t kSmallFile = 16 * 1024;
 
 class WalFaults : public ::testing::Test {
  protected:
