@@ -1,7 +1,7 @@
 // Copyright lqs authors. lqs-wal-bench: group commit through the write-ahead log next to a raw
 // group-commit harness on the same disk, in one run.
 //
-//   lqs-wal-bench [--dir /var/tmp/lqs-wal-bench] [--seconds 3] [--warmup 0.5]
+//   lqs-wal-bench [--dir /var/tmp/lqs-wal-bench] [--seconds 1.5] [--warmup 0.3] [--rounds 3]
 //                 [--threads 1,4,16,64] [--record 64] [--systems raw,pwrite,io_uring]
 //
 // Workload: N producer threads each append one record and wait until it is durable, then the
@@ -13,7 +13,9 @@
 // The Wal runs as lqsd runs it: 64 MiB files, a helper thread keeping a spare file ready
 // (Wal::prepare_spare), so a roll costs a header write and a rename.
 // Printed: acks/s, ack latency p50/p99 (append to "durable" seen by the producer), and the ratio
-// to raw at the same N; plus a single 4 KiB pwrite + fdatasync p50 for reference.
+// to raw at the same N; plus a single 4 KiB pwrite + fdatasync p50 for reference. The systems
+// take turns (`--rounds` rounds of each at every N) and the medians of the rounds are printed,
+// so that the disk's slow spells on a shared machine fall on all of them alike.
 #include "durability/io_backend.hpp"
 #include "durability/wal.hpp"
 
@@ -28,6 +30,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -54,8 +57,9 @@ using durability::Wal;
 
 struct Options {
   std::string dir = "/var/tmp/lqs-wal-bench";
-  double seconds = 3.0;
-  double warmup = 0.5;
+  double seconds = 1.5;
+  double warmup = 0.3;
+  int rounds = 3;
   std::vector<int> threads = {1, 4, 16, 64};
   size_t record = 64;
   std::vector<std::string> systems = {"raw", "pwrite", "io_uring"};
@@ -76,8 +80,9 @@ std::vector<std::string> split(const std::string& s) {
 }
 
 [[noreturn]] void fail(const std::string& what) {
-  std::fprintf(stderr, "lqs-wal-bench: %s\n", what.c_str());
-  std::exit(1);
+  (void)std::fprintf(stderr, "lqs-wal-bench: %s\n", what.c_str());
+  (void)std::fflush(stdout);
+  ::_exit(1);  // from any thread: no destructors of running threads' objects
 }
 
 double pct(std::vector<uint32_t>& v, double p) {
@@ -144,6 +149,7 @@ RunResult run_group_commit(int producers, const Options& o, const FlushFn& flush
 
   std::vector<std::vector<uint32_t>> lat(static_cast<size_t>(producers));
   std::vector<std::thread> threads;
+  threads.reserve(static_cast<size_t>(producers));
   std::atomic<bool> quit{false};
   for (int t = 0; t < producers; ++t) {
     threads.emplace_back([&, t] {
@@ -237,46 +243,61 @@ RunResult run_raw(int producers, const Options& o, int fd) {
   });
 }
 
-RunResult run_wal(int producers, const Options& o, IoBackend& backend, const std::string& dir,
-                  Wal::Stats* stats) {
-  std::filesystem::remove_all(dir);
-  auto w = Wal::open(durability::WalOptions{dir, 64ull << 20, &backend});
-  if (!w) {
-    fail(w.error().message);
-  }
-  Wal& wal = **w;
-  // The first file and a spare exist before measuring, as in a running lqsd.
-  wal.append(0, {});
-  if (auto c = wal.commit(); !c) {
-    fail(c.error().message);
-  }
-  if (auto s = Wal::prepare_spare(dir, 64ull << 20); !s) {
-    fail(s.error().message);
-  }
-  std::atomic<bool> done{false};
-  std::thread spare([&] {
-    while (!done.load()) {
-      if (auto s = Wal::prepare_spare(dir, 64ull << 20); !s) {
-        fail(s.error().message);
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+// One Wal per backend for the whole run, as in lqsd: 64 MiB files and a helper thread that
+// keeps a spare ready (Wal::prepare_spare), so a roll costs a header write and a rename.
+class WalSystem {
+ public:
+  WalSystem(IoBackend& backend, std::string dir) : dir_(std::move(dir)) {
+    std::filesystem::remove_all(dir_);
+    auto w = Wal::open(durability::WalOptions{dir_, kWalFileBytes, &backend});
+    if (!w) {
+      fail(w.error().message);
     }
-  });
-  const RunResult r = run_group_commit(producers, o, [&](const std::vector<std::byte>& batch) {
-    for (size_t at = 0; at < batch.size(); at += o.record) {
-      wal.append(1, std::span(batch.data() + at, o.record));
-    }
-    if (auto c = wal.commit(); !c) {
+    wal_ = std::move(*w);
+    wal_->append(0, {});  // the first file exists before measuring
+    if (auto c = wal_->commit(); !c) {
       fail(c.error().message);
     }
-  });
-  done = true;
-  spare.join();
-  *stats = wal.stats();
-  w->reset();
-  std::filesystem::remove_all(dir);
-  return r;
-}
+    if (auto sp = Wal::prepare_spare(dir_, kWalFileBytes); !sp) {
+      fail(sp.error().message);
+    }
+    spare_ = std::thread([this] {
+      while (!done_.load()) {
+        if (auto sp = Wal::prepare_spare(dir_, kWalFileBytes); !sp) {
+          fail(sp.error().message);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    });
+  }
+  ~WalSystem() {
+    done_ = true;
+    spare_.join();
+    wal_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  WalSystem(const WalSystem&) = delete;
+  WalSystem& operator=(const WalSystem&) = delete;
+
+  RunResult run(int producers, const Options& o) {
+    return run_group_commit(producers, o, [&](const std::vector<std::byte>& batch) {
+      for (size_t at = 0; at < batch.size(); at += o.record) {
+        wal_->append(1, std::span(batch.data() + at, o.record));
+      }
+      if (auto c = wal_->commit(); !c) {
+        fail(c.error().message);
+      }
+    });
+  }
+  [[nodiscard]] Wal::Stats stats() const { return wal_->stats(); }
+
+ private:
+  static constexpr uint64_t kWalFileBytes = 64ull << 20;
+  std::string dir_;
+  std::unique_ptr<Wal> wal_;
+  std::atomic<bool> done_{false};
+  std::thread spare_;
+};
 
 // A single 4 KiB pwrite + fdatasync, p50/p99 of `n` at successive offsets.
 std::pair<double, double> raw_4k(int fd, int n) {
@@ -327,7 +348,7 @@ std::string fs_type(const std::string& dir) {
       return "overlayfs";
     default: {
       char b[32];
-      std::snprintf(b, sizeof b, "0x%lx", static_cast<unsigned long>(s.f_type));
+      (void)std::snprintf(b, sizeof b, "0x%lx", static_cast<unsigned long>(s.f_type));
       return b;
     }
   }
@@ -347,6 +368,8 @@ int main_impl(int argc, char** argv) {
       o.dir = next();
     } else if (a == "--seconds") {
       o.seconds = std::stod(next());
+    } else if (a == "--rounds") {
+      o.rounds = std::max(1, std::stoi(next()));
     } else if (a == "--warmup") {
       o.warmup = std::stod(next());
     } else if (a == "--threads") {
@@ -365,8 +388,10 @@ int main_impl(int argc, char** argv) {
   std::filesystem::create_directories(o.dir);
   std::printf("env: %s; dir %s (%s); commit %s; build %s\n", machine().c_str(), o.dir.c_str(),
               fs_type(o.dir).c_str(), LQS_BENCH_GIT_COMMIT, LQS_BENCH_BUILD_TYPE);
-  std::printf("workload: %zu-byte records, %.1f s per point after %.1f s warm-up\n", o.record,
-              o.seconds, o.warmup);
+  std::printf(
+      "workload: %zu-byte records; %d rounds of %.1f s (after %.1f s warm-up) per system "
+      "and thread count, medians shown\n",
+      o.record, o.rounds, o.seconds, o.warmup);
 
   const std::string raw_path = o.dir + "/raw.dat";
   const int raw_fd = make_raw_file(raw_path);
@@ -381,44 +406,79 @@ int main_impl(int argc, char** argv) {
   } else {
     std::printf("io_uring unavailable: %s (skipped)\n", u.error().message.c_str());
   }
+  std::map<std::string, std::unique_ptr<WalSystem>> wals;
+  for (const auto& sys : o.systems) {
+    if (sys == "pwrite") {
+      wals[sys] = std::make_unique<WalSystem>(*pwrite, o.dir + "/wal-pwrite");
+    } else if (sys == "io_uring" && uring) {
+      wals[sys] = std::make_unique<WalSystem>(*uring, o.dir + "/wal-io_uring");
+    } else if (sys != "raw" && sys != "io_uring") {
+      fail("unknown system " + sys);
+    }
+  }
 
-  std::printf("%8s %-9s %12s %10s %10s %10s %10s %s\n", "threads", "system", "acks/s", "p50 us",
-              "p99 us", "batch", "vs raw", "notes");
+  std::printf("%8s %-9s %12s %10s %10s %8s %8s   %s\n", "threads", "system", "acks/s", "p50 us",
+              "p99 us", "batch", "vs raw", "acks/s of each round");
   for (const int n : o.threads) {
+    std::map<std::string, std::vector<RunResult>> res;
+    for (int round = 0; round < o.rounds; ++round) {
+      for (const auto& sys : o.systems) {
+        if (sys == "raw") {
+          res[sys].push_back(run_raw(n, o, raw_fd));
+        } else if (wals.count(sys) != 0) {
+          res[sys].push_back(wals[sys]->run(n, o));
+        }
+      }
+    }
+    auto median = [](std::vector<double> v) {
+      std::sort(v.begin(), v.end());
+      return v.empty() ? 0.0 : v[v.size() / 2];
+    };
     double raw_rate = 0;
     for (const auto& sys : o.systems) {
-      RunResult r;
-      std::string notes;
+      const auto& rs = res[sys];
+      if (rs.empty()) {
+        continue;
+      }
+      std::vector<double> rate;
+      std::vector<double> p50;
+      std::vector<double> p99;
+      std::vector<double> batch;
+      std::string each;
+      for (const auto& r : rs) {
+        rate.push_back(r.acks_per_s);
+        p50.push_back(r.p50_us);
+        p99.push_back(r.p99_us);
+        batch.push_back(r.mean_batch);
+        each += (each.empty() ? "" : " ") + std::to_string(static_cast<long>(r.acks_per_s));
+      }
+      const double m = median(rate);
       if (sys == "raw") {
-        r = run_raw(n, o, raw_fd);
-        raw_rate = r.acks_per_s;
-      } else if (sys == "pwrite" || sys == "io_uring") {
-        IoBackend* b = sys == "pwrite" ? pwrite.get() : uring.get();
-        if (b == nullptr) {
-          continue;
-        }
-        Wal::Stats st{};
-        r = run_wal(n, o, *b, o.dir + "/wal-" + sys, &st);
-        notes = "syncs " + std::to_string(st.syncs) + ", files " +
-                std::to_string(st.files_created) + " (spares " + std::to_string(st.spares_used) +
-                ")";
-        if (n == 1) {
-          char b2[64];
-          std::snprintf(b2, sizeof b2, "; p50 / raw 4K p50 = %.2f", r.p50_us / p50_4k);
-          notes += b2;
-        }
-      } else {
-        fail("unknown system " + sys);
+        raw_rate = m;
       }
       char ratio[32] = "-";
       if (sys != "raw" && raw_rate > 0) {
-        std::snprintf(ratio, sizeof ratio, "%.2fx", r.acks_per_s / raw_rate);
+        (void)std::snprintf(ratio, sizeof ratio, "%.2fx", m / raw_rate);
       }
-      std::printf("%8d %-9s %12.0f %10.1f %10.1f %10.1f %10s %s\n", n, sys.c_str(), r.acks_per_s,
-                  r.p50_us, r.p99_us, r.mean_batch, ratio, notes.c_str());
-      std::fflush(stdout);
+      std::string notes = each;
+      if (n == 1 && sys != "raw") {
+        char b[64];
+        (void)std::snprintf(b, sizeof b, "; p50/raw-4K-p50 %.2f", median(p50) / p50_4k);
+        notes += b;
+      }
+      std::printf("%8d %-9s %12.0f %10.1f %10.1f %8.1f %8s   %s\n", n, sys.c_str(), m, median(p50),
+                  median(p99), median(batch), ratio, notes.c_str());
+      (void)std::fflush(stdout);
     }
   }
+  for (const auto& [sys, w] : wals) {
+    const auto st = w->stats();
+    std::printf("wal %s: %llu syncs, %llu files created (%llu from spares)\n", sys.c_str(),
+                static_cast<unsigned long long>(st.syncs),
+                static_cast<unsigned long long>(st.files_created),
+                static_cast<unsigned long long>(st.spares_used));
+  }
+  wals.clear();
   ::close(raw_fd);
   std::filesystem::remove(raw_path);
   return 0;
@@ -427,4 +487,11 @@ int main_impl(int argc, char** argv) {
 }  // namespace
 }  // namespace lqs::bench
 
-int main(int argc, char** argv) { return lqs::bench::main_impl(argc, argv); }
+int main(int argc, char** argv) {
+  try {
+    return lqs::bench::main_impl(argc, argv);
+  } catch (const std::exception& e) {
+    (void)std::fprintf(stderr, "lqs-wal-bench: %s\n", e.what());
+    return 1;
+  }
+}

@@ -54,15 +54,20 @@ __attribute__((target("sse4.2"))) uint32_t crc32c_sse42(uint32_t crc, const void
   return ~c32;
 }
 
-bool detect_sse42() {
+bool detect_sse42() noexcept {
   __builtin_cpu_init();
   return __builtin_cpu_supports("sse4.2") != 0;
 }
 #else
-bool detect_sse42() { return false; }
+bool detect_sse42() noexcept { return false; }
 #endif
 
-const bool kHaveSse42 = detect_sse42();
+// Checked once, on first use (a function-local static: correct even when called from another
+// translation unit's static initialiser).
+bool have_sse42() noexcept {
+  static const bool have = detect_sse42();
+  return have;
+}
 
 }  // namespace
 
@@ -91,13 +96,13 @@ uint32_t crc32c_table(uint32_t crc, const void* data, size_t n) {
   return ~c;
 }
 
-bool crc32c_hardware() { return kHaveSse42; }
+bool crc32c_hardware() { return have_sse42(); }
 
 }  // namespace detail
 
 uint32_t crc32c(uint32_t crc, const void* data, size_t n) {
 #if defined(__x86_64__)
-  if (kHaveSse42) {
+  if (have_sse42()) {
     return crc32c_sse42(crc, data, n);
   }
 #endif

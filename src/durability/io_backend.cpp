@@ -2,13 +2,13 @@
 #include "durability/io_backend.hpp"
 
 #include <fcntl.h>
-#include <limits.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <random>
 #include <system_error>
 #include <vector>
@@ -139,7 +139,7 @@ namespace {
 class PwriteBackend final : public detail::PosixFileBackend {
  public:
   explicit PwriteBackend(const PwriteOptions& o) : options_(o) {}
-  std::string_view name() const override { return "pwrite"; }
+  [[nodiscard]] std::string_view name() const override { return "pwrite"; }
   Result<void> write_sync(int fd, uint64_t offset, std::span<const struct iovec> bufs) override;
 
  private:

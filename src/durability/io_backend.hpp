@@ -25,7 +25,7 @@ class IoBackend {
  public:
   virtual ~IoBackend() = default;
   /// "io_uring" | "pwrite" | "faulty".
-  virtual std::string_view name() const = 0;
+  [[nodiscard]] virtual std::string_view name() const = 0;
   /// Opens `path` read-write. With `create`: creates (or truncates) it, reserves `size` bytes
   /// with fallocate, writes zeros over all of them (so later writes are overwrites of written
   /// extents, the cheap fdatasync case), fsyncs the file and its directory. Errors: kNoSpace
@@ -71,7 +71,7 @@ class FaultyBackend final : public IoBackend {
 
   explicit FaultyBackend(IoBackend& inner) : inner_(inner) {}
 
-  std::string_view name() const override { return "faulty"; }
+  [[nodiscard]] std::string_view name() const override { return "faulty"; }
   Result<int> open_file(const std::string& path, uint64_t size, bool create) override;
   Result<void> write_sync(int fd, uint64_t offset, std::span<const struct iovec> bufs) override;
   void close_file(int fd) override { inner_.close_file(fd); }

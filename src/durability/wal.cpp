@@ -54,11 +54,21 @@ uint32_t file_header_check(const FileHeader& h) {
 
 // Seals the record whose header is at `p` (payload follows): both checksums.
 void seal(std::byte* p) {
-  RecordHeader h;
+  RecordHeader h{};
   std::memcpy(&h, p, kHeaderBytes);
   h.header_crc = header_check(h);
   h.crc = record_check(h, p + kHeaderBytes);
   std::memcpy(p, &h, kHeaderBytes);
+}
+
+// Sets or clears kFlagWriteEnd on the record at `p` and seals it again.
+void set_write_end(std::byte* p, bool on) {
+  RecordHeader h{};
+  std::memcpy(&h, p, kHeaderBytes);
+  h.flags = static_cast<uint16_t>(on ? (h.flags | format::kFlagWriteEnd)
+                                     : (h.flags & ~format::kFlagWriteEnd));
+  std::memcpy(p, &h, kHeaderBytes);
+  seal(p);
 }
 
 bool all_zero(const std::byte* p, size_t n) {
@@ -72,12 +82,12 @@ bool all_zero(const std::byte* p, size_t n) {
 
 std::string hex16(uint64_t v) {
   char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  (void)std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
   return buf;
 }
 
 [[noreturn]] void die(const char* what) {
-  std::fprintf(stderr, "lqs wal: %s\n", what);
+  (void)std::fprintf(stderr, "lqs wal: %s\n", what);
   std::abort();
 }
 
@@ -87,9 +97,9 @@ std::string hex16(uint64_t v) {
 class FileReader {
  public:
   FileReader(int fd, uint64_t size) : fd_(fd), size_(size) {}
-  uint64_t size() const { return size_; }
+  [[nodiscard]] uint64_t size() const { return size_; }
   // REQUIRES: off + n <= size(), n <= kWindow.
-  Result<const std::byte*> get(uint64_t off, size_t n) {
+  [[nodiscard]] Result<const std::byte*> get(uint64_t off, size_t n) {
     if (off >= buf_off_ && off + n <= buf_off_ + buf_len_) {
       return buf_.data() + (off - buf_off_);
     }
@@ -155,14 +165,14 @@ class Fd {
   }
   Fd(const Fd&) = delete;
   Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
+  [[nodiscard]] int get() const { return fd_; }
 
  private:
   int fd_;
 };
 
 struct Listed {
-  uint64_t first_lsn;
+  uint64_t first_lsn = 0;
   std::string name;
   std::string path;
 };
@@ -341,7 +351,7 @@ Result<Resync> resync(FileReader& r, uint64_t bad, uint64_t expected, bool need_
     if (!p) {
       return std::move(p).error();
     }
-    RecordHeader h;
+    RecordHeader h{};
     std::memcpy(&h, *p, kHeaderBytes);
     if (h.lsn < expected || h.header_crc != header_check(h) || all_zero(*p, kHeaderBytes)) {
       off += format::kRecordAlign;
@@ -536,7 +546,7 @@ struct Wal::Impl {
     while (begin + 1 < all.size() && all[begin + 1].first_lsn <= from_lsn) {
       ++begin;
     }
-    const FileState* prev = nullptr;
+    const FileState* prev = nullptr;  // st.files.back() once set (re-taken after each push)
     bool stopped = false;
     for (size_t i = begin; i < all.size() && !stopped; ++i) {
       const bool is_last = i + 1 == all.size();
@@ -892,17 +902,9 @@ Result<uint64_t> Wal::commit() {
     // Mark the write's last record (and unmark the one a failed commit marked).
     if (p.sealed_end_at != p.last_record_at) {
       if (p.sealed_end_at != Part::kNone) {
-        RecordHeader h;
-        std::memcpy(&h, p.buf.data() + p.sealed_end_at, kHeaderBytes);
-        h.flags = static_cast<uint16_t>(h.flags & ~format::kFlagWriteEnd);
-        std::memcpy(p.buf.data() + p.sealed_end_at, &h, kHeaderBytes);
-        seal(p.buf.data() + p.sealed_end_at);
+        set_write_end(p.buf.data() + p.sealed_end_at, false);
       }
-      RecordHeader h;
-      std::memcpy(&h, p.buf.data() + p.last_record_at, kHeaderBytes);
-      h.flags = static_cast<uint16_t>(h.flags | format::kFlagWriteEnd);
-      std::memcpy(p.buf.data() + p.last_record_at, &h, kHeaderBytes);
-      seal(p.buf.data() + p.last_record_at);
+      set_write_end(p.buf.data() + p.last_record_at, true);
       p.sealed_end_at = p.last_record_at;
     }
     const struct iovec v { p.buf.data(), p.buf.size() };

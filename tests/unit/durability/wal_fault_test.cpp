@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <memory>
+#include <ostream>
 #include <random>
 #include <string>
 
@@ -18,12 +19,11 @@ namespace {
 
 using test::append_n;
 using test::expect_records;
+using test::kSmallFile;
 using test::log_files;
 using test::read_all;
 using test::TempDir;
 using Tear = FaultyBackend::Tear;
-
-constexpr uint64_t kSmallFile = 16 * 1024;
 
 class WalFaults : public ::testing::Test {
  protected:
@@ -134,6 +134,9 @@ struct CrashCase {
   Tear tear;
   uint64_t bytes;
 };
+
+// gtest prints the parameter in test listings; the name says it all.
+void PrintTo(const CrashCase& c, std::ostream* os) { *os << c.name; }
 
 class WalPowerLoss : public WalFaults, public ::testing::WithParamInterface<CrashCase> {};
 

@@ -18,11 +18,10 @@ namespace lqs::durability {
 namespace {
 
 using test::append_n;
+using test::kSmallFile;
 using test::log_files;
 using test::TempDir;
 namespace fs = std::filesystem;
-
-constexpr uint64_t kSmallFile = 16 * 1024;
 
 struct Outcome {
   bool ok = false;

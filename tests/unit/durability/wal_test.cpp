@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <fstream>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -25,14 +26,15 @@ namespace {
 
 using test::append_n;
 using test::expect_records;
+using test::kSmallFile;
 using test::log_files;
 using test::read_all;
 using test::records_in;
 using test::TempDir;
 
-constexpr uint64_t kSmallFile = 16 * 1024;
-
 // ---- every real backend runs the same tests --------------------------------------------------
+
+constexpr uint64_t kFile64K = 64ull * 1024;
 
 enum class Kind { kPwrite, kPwriteShort, kUring };
 
@@ -46,6 +48,10 @@ std::string kind_name(const ::testing::TestParamInfo<Kind>& info) {
       return "io_uring";
   }
   return "unknown";
+}
+
+void PrintTo(Kind k, std::ostream* os) {
+  *os << (k == Kind::kUring ? "io_uring" : k == Kind::kPwrite ? "pwrite" : "pwrite_short_writes");
 }
 
 class WalBackends : public ::testing::TestWithParam<Kind> {
@@ -87,13 +93,13 @@ TEST_P(WalBackends, NameIsTheBackend) {
 
 TEST_P(WalBackends, OpenFileCreatesZeroFilledPreallocatedFile) {
   const std::string path = dir_.sub("f");
-  auto fd = backend_->open_file(path, 64 * 1024, true);
+  auto fd = backend_->open_file(path, kFile64K, true);
   ASSERT_TRUE(fd.has_value()) << fd.error().message;
   struct stat sb {};
   ASSERT_EQ(::fstat(*fd, &sb), 0);
-  EXPECT_EQ(sb.st_size, 64 * 1024);
-  EXPECT_GE(static_cast<uint64_t>(sb.st_blocks) * 512, 64u * 1024);  // allocated, not sparse
-  std::vector<char> back(64 * 1024, 1);
+  EXPECT_EQ(static_cast<uint64_t>(sb.st_size), kFile64K);
+  EXPECT_GE(static_cast<uint64_t>(sb.st_blocks) * 512, kFile64K);  // allocated, not sparse
+  std::vector<char> back(kFile64K, 1);
   ASSERT_EQ(::pread(*fd, back.data(), back.size(), 0), static_cast<ssize_t>(back.size()));
   EXPECT_EQ(std::count(back.begin(), back.end(), 0), static_cast<long>(back.size()));
   backend_->close_file(*fd);
@@ -101,7 +107,7 @@ TEST_P(WalBackends, OpenFileCreatesZeroFilledPreallocatedFile) {
 
 TEST_P(WalBackends, WriteSyncWritesAllBuffersAtTheOffset) {
   const std::string path = dir_.sub("f");
-  auto fd = backend_->open_file(path, 64 * 1024, true);
+  auto fd = backend_->open_file(path, kFile64K, true);
   ASSERT_TRUE(fd.has_value());
   std::string a(3000, 'a');
   std::string b(5, 'b');

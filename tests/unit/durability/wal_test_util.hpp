@@ -22,6 +22,9 @@ namespace lqs::durability::test {
 
 namespace fs = std::filesystem;
 
+/// Log files this small make every test roll over several files.
+inline constexpr uint64_t kSmallFile = 16ull * 1024;
+
 /// A fresh directory under /var/tmp (a real disk, so fdatasync and io_uring are exercised
 /// as in production), removed afterwards.
 class TempDir {
