@@ -117,25 +117,30 @@ class Instance {
   std::string backend_;
 };
 
+// Receives (batches of 10) and deletes until `stop`, counting messages in `done`.
+void consume(Queue& q, const std::atomic<bool>& stop, std::atomic<uint64_t>& done) {
+  ReceiveBatch b;
+  ReceiveOptions ro;
+  ro.max_number_of_messages = 10;
+  ro.wait_time_s = 1;
+  std::vector<std::string_view> hs;
+  std::vector<Result<void>> out;
+  while (!stop.load()) {
+    if (!q.receive(b, ro) || b.count == 0) continue;
+    hs.clear();
+    for (size_t i = 0; i < b.count; ++i) hs.push_back(b.messages[i].receipt_handle);
+    (void)q.delete_batch(hs, out);
+    done.fetch_add(b.count, std::memory_order_relaxed);
+  }
+}
+
 void run_sync(const Options& o, int producers) {
   Instance inst(o, "sync" + std::to_string(producers));
   auto q = inst.create("bench", "sync");
   // A consumer keeps the queue from filling up (deletes are journaled too, as in real use).
   std::atomic<bool> stop{false};
-  std::thread consumer([&] {
-    ReceiveBatch b;
-    ReceiveOptions ro;
-    ro.max_number_of_messages = 10;
-    ro.wait_time_s = 1;
-    std::vector<std::string_view> hs;
-    std::vector<Result<void>> out;
-    while (!stop.load()) {
-      if (!q->receive(b, ro) || b.count == 0) continue;
-      hs.clear();
-      for (size_t i = 0; i < b.count; ++i) hs.push_back(b.messages[i].receipt_handle);
-      (void)q->delete_batch(hs, out);
-    }
-  });
+  std::atomic<uint64_t> consumed{0};
+  std::thread consumer([&] { consume(*q, stop, consumed); });
   std::vector<LatencyHistogram> hist(static_cast<size_t>(producers));
   std::atomic<uint64_t> acks{0};
   std::atomic<uint64_t> errors{0};
@@ -182,21 +187,7 @@ double run_lifecycle(const Options& o, const std::string& mode) {
   auto q = inst.create("life", mode);
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> done{0};
-  std::thread consumer([&] {
-    ReceiveBatch b;
-    ReceiveOptions ro;
-    ro.max_number_of_messages = 10;
-    ro.wait_time_s = 1;
-    std::vector<std::string_view> hs;
-    std::vector<Result<void>> out;
-    while (!stop.load()) {
-      if (!q->receive(b, ro) || b.count == 0) continue;
-      hs.clear();
-      for (size_t i = 0; i < b.count; ++i) hs.push_back(b.messages[i].receipt_handle);
-      (void)q->delete_batch(hs, out);
-      done.fetch_add(b.count, std::memory_order_relaxed);
-    }
-  });
+  std::thread consumer([&] { consume(*q, stop, done); });
   const std::string body(o.body, 'x');
   SendRequest r;
   r.body = body;

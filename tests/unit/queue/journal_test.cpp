@@ -49,6 +49,16 @@ class JournalTest : public ::testing::Test {
     if (!group.empty()) r.message_deduplication_id = body;
     return r;
   }
+  // n times: send, receive, delete (2 journal events each).
+  static void send_receive_delete(Queue& q, int n) {
+    for (int i = 0; i < n; ++i) {
+      ReceiveBatch b;
+      ASSERT_TRUE(q.send(req("m" + std::to_string(i))));
+      ASSERT_TRUE(q.receive(b, {}));
+      ASSERT_EQ(b.count, 1u);
+      ASSERT_TRUE(q.delete_message(b.messages[0].receipt_handle));
+    }
+  }
   static std::vector<Queue::JournalEntry> drain(Queue& q) {
     std::vector<Queue::JournalEntry> out;
     const uint64_t next = q.journal_read(q.journal_head(), 100000, out);
@@ -144,13 +154,7 @@ TEST_F(JournalTest, MemoryQueuesJournalNothing) {
 
 TEST_F(JournalTest, AsyncQueuesWithoutLqsdSkipTheJournalAndAskForASnapshot) {
   Queue q = make("nobody", Durability::kAsync, 64, /*drained=*/false);
-  for (int i = 0; i < 200; ++i) {
-    ReceiveBatch b;
-    ASSERT_TRUE(q.send(req("m" + std::to_string(i))));
-    ASSERT_TRUE(q.receive(b, {}));
-    ASSERT_EQ(b.count, 1u);
-    ASSERT_TRUE(q.delete_message(b.messages[0].receipt_handle));
-  }
+  send_receive_delete(q, 200);
   EXPECT_EQ(q.journal_tail(), 0u);         // nobody drains: nothing journaled
   EXPECT_TRUE(q.journal_take_overflow());  // so lqsd snapshots the queue when it attaches
   EXPECT_FALSE(q.journal_take_overflow());
@@ -158,13 +162,7 @@ TEST_F(JournalTest, AsyncQueuesWithoutLqsdSkipTheJournalAndAskForASnapshot) {
 
 TEST_F(JournalTest, AFullJournalDoesNotStopAsyncTraffic) {
   Queue q = make("full", Durability::kAsync, 64);  // 64 journal cells, attached, not drained
-  for (int i = 0; i < 200; ++i) {
-    ReceiveBatch b;
-    ASSERT_TRUE(q.send(req("m" + std::to_string(i))));
-    ASSERT_TRUE(q.receive(b, {}));
-    ASSERT_EQ(b.count, 1u);
-    ASSERT_TRUE(q.delete_message(b.messages[0].receipt_handle));
-  }
+  send_receive_delete(q, 200);
   EXPECT_EQ(q.journal_tail(), 64u);  // 400 events, 64 cells
   EXPECT_TRUE(q.journal_take_overflow());
 }
