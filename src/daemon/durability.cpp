@@ -332,7 +332,16 @@ Result<std::unique_ptr<DurabilityAgent>> DurabilityAgent::open(Registry& registr
   if (report.torn_tail_truncated) {
     a->log("torn_tail_truncated", "at=" + report.torn_tail_at);
   }
-  // Replay the whole log: which queues it knows (clean), and what restore() would put back.
+  // Without a reboot to recover from, the log need not be read: the first pass writes a
+  // checkpoint (a snapshot of every durable queue), which also makes whatever an earlier lqsd
+  // left half done (a snapshot cut short) irrelevant, and lets older log files go.
+  if (registry.recreated().empty()) {
+    a->startup_checkpoint_ = true;
+    a->log("wal_opened", "dir=" + options.wal_dir + " backend=" + a->stats_.backend +
+                             " records=" + std::to_string(report.records) + " replay=skipped");
+    return a;
+  }
+  // Replay the whole log: which queues it knows (clean), and what restore() puts back.
   a->replay_ = std::make_unique<Replay>();
   Replay& rp = *a->replay_;
   auto scan = durability::scan_wal(options.wal_dir, 1, durability::ScanMode::kStrict,
@@ -396,9 +405,9 @@ Result<uint64_t> DurabilityAgent::restore(const std::vector<std::string>& recrea
     restored += n;
     log("queue_restored", "queue=" + name + " messages=" + std::to_string(n) +
                               " retention_expired=" + std::to_string(expired));
-    clean_[name] = false;  // its new segment is snapshotted on the next pass
   }
   replay_.reset();
+  startup_checkpoint_ = true;  // the restored queues' new segments, and older files released
   std::lock_guard lock(stats_mu_);
   stats_.restored_messages += restored;
   return restored;
@@ -572,6 +581,12 @@ Result<uint64_t> DurabilityAgent::do_work() {
   if (now - last_refresh_ms_ >= kRefreshMs || tracked_.empty()) {
     refresh_queues();
     last_refresh_ms_ = now;
+  }
+  if (startup_checkpoint_) {
+    if (auto c = checkpoint(); !c) {
+      return std::move(c).error();
+    }
+    startup_checkpoint_ = false;
   }
   uint64_t events = 0;
   for (auto& [name, t] : tracked_) {

@@ -78,7 +78,8 @@ struct DurabilityStats {
 
 class DurabilityAgent {
  public:
-  /// Opens the log (repairing a torn tail) and replays it to learn which queues it knows.
+  /// Opens the log (repairing a torn tail). If the registry re-created queues (a reboot), it
+  /// replays the log for restore(); either way the first pass writes a checkpoint.
   /// Errors: kCorruption (damage in the middle of the log: lqsd refuses to start; `lqs fsck
   /// --wal` salvages), kSystem, kNoSpace.
   static Result<std::unique_ptr<DurabilityAgent>> open(Registry& registry,
@@ -124,7 +125,8 @@ class DurabilityAgent {
   std::map<std::string, bool, std::less<>> clean_;  // queues with a complete snapshot in the log
   int64_t last_refresh_ms_ = 0;
   uint64_t bytes_at_checkpoint_ = 0;
-  bool failing_ = false;  // the last commit failed (journals carry its errno)
+  bool failing_ = false;             // the last commit failed (journals carry its errno)
+  bool startup_checkpoint_ = false;  // the next pass starts with a checkpoint
   mutable std::mutex stats_mu_;
   DurabilityStats stats_;
 };

@@ -367,7 +367,8 @@ int main(int argc, char** argv) {
     }
   }
   // Durability: open the log (repairing a torn tail), put back the messages of queues whose
-  // segments were lost (a reboot), then drain every durable queue's journal on its own thread.
+  // segments were lost (a reboot), then drain every durable queue's journal on its own thread
+  // (whose first pass writes a checkpoint; a failing disk is logged and retried there).
   std::unique_ptr<lqs::daemon::DurabilityAgent> durability;
   if (durability_backend != "off") {
     lqs::daemon::DurabilityOptions dopt;
@@ -388,10 +389,6 @@ int main(int argc, char** argv) {
     auto restored = durability->restore(reg.recreated());
     if (!restored) {
       return fail("cannot restore from the write-ahead log: " + restored.error().message);
-    }
-    // The first pass snapshots what the log does not know yet, before anyone is told we run.
-    if (auto first = durability->do_work(); !first) {
-      return fail("cannot write the write-ahead log: " + first.error().message);
     }
   } else {
     info("durability", "backend=off note=async_and_sync_queues_are_memory_only");

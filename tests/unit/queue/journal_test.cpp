@@ -235,7 +235,9 @@ TEST_F(JournalTest, ASyncSendReturnsOnceADrainerCommitsIt) {
     EXPECT_GE(q.journal_head(), static_cast<uint64_t>(i + 1));  // on "disk" before returning
   }
   std::vector<SendRequest> batch;
-  for (int i = 0; i < 10; ++i) batch.push_back(req("b" + std::to_string(i)));
+  std::vector<std::string> batch_bodies;  // SendRequest::body is a view: keep them alive
+  for (int i = 0; i < 10; ++i) batch_bodies.push_back("b" + std::to_string(i));
+  for (const auto& b : batch_bodies) batch.push_back(req(b));
   std::vector<Result<SendResult>> out;
   ASSERT_TRUE(q.send_batch(batch, out, so));
   for (auto& e : out) EXPECT_TRUE(e) << (e ? "" : e.error().message);
