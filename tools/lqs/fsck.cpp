@@ -253,11 +253,9 @@ constexpr uint64_t kSalvageCommitBytes = uint64_t{8} << 20;
 class SalvageWriter {
  public:
   explicit SalvageWriter(const std::string& to) : backend_(durability::make_pwrite_backend()) {
-    durability::WalOptions o;
-    o.dir = to;
-    o.backend = backend_.get();
-    options_ = o;
-    auto w = durability::Wal::open(o);
+    options_.dir = to;
+    options_.backend = backend_.get();
+    auto w = durability::Wal::open(options_);
     if (!w) {
       error_ = "cannot create the log: " + w.error().message;
       return;
