@@ -1,7 +1,8 @@
 // Copyright lqs authors. The lqs CLI against a real lqsd on a temporary instance: every aws-sqs
 // subcommand with its output parsed as JSON, the text and table formats, one-line errors and
 // exit codes for bad input, message commands without a daemon, `lqs top`, and fsck/dump on
-// healthy, truncated and bit-flipped segments.
+// healthy, truncated and bit-flipped segments, and `fsck --wal` (and --salvage-to) on logs
+// written by a real lqsd.
 #include "lqs/queue.hpp"
 
 #include "common/md5.hpp"
@@ -10,8 +11,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -358,7 +362,7 @@ TEST_F(LqsCliTest, BadArgumentsGiveOneLineErrorsAndExitCodes) {
   fails({"--endpoint-url", "https://127.0.0.1:1", "list-queues"}, 2, "--endpoint-url");
   fails({"--endpoint-url", "127.0.0.1:1", "list-queues"}, 3, "cannot reach lqsd");
   fails({"worker", "--queue", "q"}, 2, "command");
-  fails({"fsck"}, 2, "give queue names or --all");
+  fails({"fsck"}, 2, "give queue names, --all or --wal");
   // --help is not an error.
   const test::RunResult h = lqs({"send-message", "--help"});
   EXPECT_EQ(h.exit_code, 0);
@@ -514,6 +518,277 @@ TEST_F(LqsCliTest, FsckAndDumpOnHealthyTruncatedAndBitFlippedSegments) {
   j = json::parse(r.out);
   EXPECT_EQ(j["header"]["magic"], "0x3147555353514c00");  // byte 5: 0x45 ^ 0x10
   EXPECT_NE(j["error"].get<std::string>().find("bad magic"), std::string::npos);
+}
+
+// --- lqs fsck --wal: lqsd's write-ahead log, written by a real lqsd ---
+
+// One record of a log file as the test finds it (FORMAT.md: RecordHeader at `offset`, the
+// payload after it, padded to 8 bytes; an all-zero header ends the data).
+struct WalRecord {
+  uint64_t offset = 0;
+  uint64_t size = 0;  // header + payload + padding
+  uint32_t length = 0;
+  uint64_t lsn = 0;
+  uint16_t type = 0;
+  std::string payload;
+};
+
+std::vector<WalRecord> wal_records(const std::string& file) {
+  const std::string bytes = test::read_file(file);
+  std::vector<WalRecord> out;
+  uint64_t at = 4096;
+  while (at + 32 <= bytes.size()) {
+    WalRecord r;
+    r.offset = at;
+    std::memcpy(&r.length, bytes.data() + at + 4, 4);
+    std::memcpy(&r.lsn, bytes.data() + at + 8, 8);
+    std::memcpy(&r.type, bytes.data() + at + 16, 2);
+    if (r.lsn == 0) break;  // the zero header: end of data
+    r.size = 32 + (r.length + 7) / 8 * 8;
+    r.payload = bytes.substr(at + 32, r.length);
+    out.push_back(r);
+    at += r.size;
+  }
+  return out;
+}
+
+class LqsCliWalTest : public test::ScratchTest {
+ protected:
+  void SetUp() override {
+    ScratchTest::SetUp();
+    data_ = dir_ + "/data";
+    config_ = dir_ + "/queues.json";
+    test::write_file(
+        config_, R"({"queues": [{"name": "ledger", "attributes": {"LqsDurability": "sync"}}]})");
+  }
+  void TearDown() override {
+    if (lqsd_.pid > 0) stop_lqsd();
+    ScratchTest::TearDown();
+  }
+  void start_lqsd(const std::string& shm_root) {
+    lqsd_ = test::start_child({LQSD_PATH, "--shm-root", shm_root, "--data-dir", data_, "--config",
+                               config_, "--listen", "127.0.0.1:0"},
+                              dir_ + "/lqsd");
+    ASSERT_TRUE(
+        test::eventually([&] { return lqsd_.out().find("lqsd ready") != std::string::npos; }, 15s))
+        << lqsd_.err();
+  }
+  void stop_lqsd() {
+    (void)::kill(lqsd_.pid, SIGTERM);
+    EXPECT_EQ(test::wait_for(lqsd_.pid, 15s), 0) << lqsd_.err();
+    lqsd_.pid = -1;
+  }
+  static Result<Queue> open_ledger(const std::string& shm_root) {
+    QueueLocation w;
+    w.shm_root = shm_root;
+    w.name = "ledger";
+    return Queue::open(w);
+  }
+  // A real lqsd logs `n` sync sends, one at a time (so each is a write of its own), and stops.
+  void write_log(int n) {
+    start_lqsd(root_.path());
+    auto q = open_ledger(root_.path());
+    ASSERT_TRUE(q) << q.error().message;
+    for (int i = 0; i < n; ++i) {
+      sent_.push_back("wal-fsck-body-" + std::to_string(100 + i));
+      SendRequest s;
+      s.body = sent_.back();
+      ASSERT_TRUE(q->send(s));
+    }
+    stop_lqsd();
+    for (const auto& f : fs::directory_iterator(data_ + "/wal")) {
+      if (f.path().extension() == ".log") files_.push_back(f.path());
+    }
+    ASSERT_EQ(files_.size(), 1u);
+    records_ = wal_records(files_[0]);
+    ASSERT_GE(records_.size(), static_cast<size_t>(n));
+  }
+  test::RunResult lqs(std::vector<std::string> args) {
+    std::vector<std::string> all = {LQS_PATH, "--shm-root", root_.path(), "--data-dir", data_};
+    all.insert(all.end(), args.begin(), args.end());
+    return test::run_child(all, dir_ + "/lqs");
+  }
+  json lqs_json(std::vector<std::string> args, int expected_exit) {
+    args.insert(args.begin(), {"--output", "json"});
+    const test::RunResult r = lqs(args);
+    EXPECT_EQ(r.exit_code, expected_exit) << r.out << r.err;
+    json j = json::parse(r.out, nullptr, false);
+    EXPECT_FALSE(j.is_discarded()) << r.out << r.err;
+    return j;
+  }
+  // The bodies a queue holds (received, visibility 600 s, until empty).
+  static std::multiset<std::string> drain(Queue& q) {
+    std::multiset<std::string> bodies;
+    ReceiveBatch b;
+    ReceiveOptions o;
+    o.max_number_of_messages = 10;
+    o.visibility_timeout_s = 600;
+    o.wait_time_s = 0;
+    for (;;) {
+      EXPECT_TRUE(q.receive(b, o));
+      if (b.count == 0) break;
+      for (size_t i = 0; i < b.count; ++i) bodies.insert(b.messages[i].body);
+    }
+    return bodies;
+  }
+  size_t count_type(uint16_t type) const {
+    return static_cast<size_t>(std::count_if(
+        records_.begin(), records_.end(), [type](const WalRecord& r) { return r.type == type; }));
+  }
+
+  std::string data_;
+  std::string config_;
+  test::Child lqsd_;
+  std::vector<std::string> sent_;
+  std::vector<std::string> files_;
+  std::vector<WalRecord> records_;
+};
+
+TEST_F(LqsCliWalTest, HealthyLogWrittenByLqsdCountsEveryRecordType) {
+  write_log(6);
+  // Alone, DIR defaulting to <data-dir>/wal: text output.
+  test::RunResult r = lqs({"fsck", "--wal"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("wal: healthy (" + data_ + "/wal)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("1 file, " + std::to_string(records_.size()) + " records, last LSN " +
+                       std::to_string(records_.back().lsn)),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("kSend 6"), std::string::npos) << r.out;
+
+  // With the queue segments: one check each, JSON.
+  json j = lqs_json({"fsck", "--all", "--wal", data_ + "/wal"}, 0);
+  EXPECT_EQ(j["status"], "healthy");
+  ASSERT_EQ(j["checks"].size(), 2u) << j;
+  EXPECT_EQ(j["checks"][0]["kind"], "queue");
+  EXPECT_EQ(j["checks"][0]["subject"], "ledger");
+  const json& w = j["checks"][1];
+  EXPECT_EQ(w["kind"], "wal");
+  EXPECT_EQ(w["status"], "healthy");
+  EXPECT_EQ(w["findings"], json::array());
+  EXPECT_EQ(w["details"]["files"], 1);
+  EXPECT_EQ(w["details"]["records"], records_.size());
+  EXPECT_EQ(w["details"]["last_lsn"], records_.back().lsn);
+  EXPECT_EQ(w["details"]["torn_tail"], false);
+  // The counts by type are those of the file, named as in FORMAT.md.
+  const char* const names[] = {"",           "kSend",      "kDelete",      "kVisibility",
+                               "kPurge",     "kSnapBegin", "kSnapMessage", "kSnapEnd",
+                               "kQueueGone", "kCheckpoint"};
+  json expected = json::object();
+  for (uint16_t t = 1; t <= 9; ++t) {
+    if (count_type(t) > 0) expected[names[t]] = count_type(t);
+  }
+  EXPECT_EQ(w["details"]["record_types"], expected);
+  EXPECT_EQ(w["details"]["record_types"]["kSend"], 6);
+}
+
+TEST_F(LqsCliWalTest, TornTailIsAProblemNotCorruption) {
+  write_log(4);
+  // The last write lost its second half: zeros from the middle of the last record's payload.
+  const WalRecord& last = records_.back();
+  ASSERT_EQ(last.type, 1);  // the last send
+  {
+    std::fstream f(files_[0], std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(last.offset + 32 + last.length / 2));
+    const std::string zeros(last.size - 32 - last.length / 2, '\0');
+    f.write(zeros.data(), static_cast<std::streamsize>(zeros.size()));
+  }
+  test::RunResult r = lqs({"fsck", "--wal", data_ + "/wal"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("wal: problems"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("torn tail"), std::string::npos) << r.out;
+  const json j = lqs_json({"fsck", "--wal", data_ + "/wal"}, 1);
+  EXPECT_EQ(j["status"], "problems");
+  const json& w = j["checks"][0];
+  EXPECT_EQ(w["details"]["torn_tail"], true);
+  EXPECT_EQ(w["details"]["records"], records_.size() - 1);
+  EXPECT_EQ(w["details"]["last_lsn"], last.lsn - 1);
+  EXPECT_EQ(w["details"]["record_types"]["kSend"], 3);
+  ASSERT_EQ(w["findings"].size(), 1u) << w;
+  EXPECT_EQ(w["findings"][0]["where"], fs::path(files_[0]).filename().string());
+}
+
+TEST_F(LqsCliWalTest, BitFlipInTheMiddleIsCorruptionAndSalvageKeepsTheIntactRecords) {
+  write_log(8);
+  // The first send's record (later sends are later writes): one bit of its payload flipped.
+  const auto first_send = std::find_if(records_.begin(), records_.end(),
+                                       [](const WalRecord& r) { return r.type == 1; });
+  ASSERT_NE(first_send, records_.end());
+  ASSERT_NE(first_send->payload.find(sent_[0]), std::string::npos);
+  {
+    std::fstream f(files_[0], std::ios::in | std::ios::out | std::ios::binary);
+    const auto at = static_cast<std::streamoff>(first_send->offset + 32 + 3);
+    char c = 0;
+    f.seekg(at);
+    f.get(c);
+    f.seekp(at);
+    f.put(static_cast<char>(c ^ 0x04));
+  }
+  const std::string file = fs::path(files_[0]).filename().string();
+  const std::string wal = data_ + "/wal";
+  test::RunResult r = lqs({"fsck", "--wal", wal});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.out.find("wal: corrupt"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(file + ":" + std::to_string(first_send->offset) + ": "), std::string::npos)
+      << r.out;
+  json j = lqs_json({"fsck", "--wal", wal}, 2);
+  EXPECT_EQ(j["status"], "corrupt");
+  ASSERT_EQ(j["checks"][0]["findings"].size(), 1u) << j;
+  EXPECT_EQ(j["checks"][0]["findings"][0]["where"],
+            file + ":" + std::to_string(first_send->offset));
+  EXPECT_EQ(j["checks"][0]["details"]["records"], records_.size() - 1);
+  EXPECT_EQ(j["checks"][0]["details"]["record_types"]["kSend"], 7);
+
+  // Salvage: every other record, into a new log that opens.
+  const std::string out = dir_ + "/salvaged";
+  r = lqs({"fsck", "--wal", wal, "--salvage-to", out});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("salvaged to " + out + ": " + std::to_string(records_.size() - 1) +
+                       " records kept"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("dropped " + file + ":" + std::to_string(first_send->offset)),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("mv " + out + " " + wal), std::string::npos) << r.out;
+  j = lqs_json({"fsck", "--wal", out}, 0);
+  EXPECT_EQ(j["checks"][0]["details"]["records"], records_.size() - 1);
+  EXPECT_EQ(j["checks"][0]["details"]["record_types"]["kSend"], 7);
+
+  // Put in place as the output says, and "reboot" (a new shm root): lqsd starts and restores
+  // every message whose record was intact.
+  fs::rename(wal, wal + ".damaged");
+  fs::rename(out, wal);
+  test::TempShmRoot rebooted;
+  start_lqsd(rebooted.path());
+  auto q = open_ledger(rebooted.path());
+  ASSERT_TRUE(q) << q.error().message;
+  const std::multiset<std::string> expected(sent_.begin() + 1, sent_.end());
+  EXPECT_EQ(drain(*q), expected);
+  stop_lqsd();
+}
+
+TEST_F(LqsCliWalTest, UsageErrorsAreOneLine) {
+  write_log(1);
+  auto fails = [&](std::vector<std::string> args, const std::string& needle) {
+    const test::RunResult r = lqs(args);
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_EQ(test::lines_of(r.err).size(), 1u) << r.err;
+    EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
+    EXPECT_EQ(r.out, "");
+  };
+  fails({"fsck", "--wal", dir_ + "/nowhere"}, "lqs: error: --wal: " + dir_ + "/nowhere: no such");
+  fs::create_directories(dir_ + "/full");
+  test::write_file(dir_ + "/full/x", "x");
+  fails({"fsck", "--wal", data_ + "/wal", "--salvage-to", dir_ + "/full"},
+        "--salvage-to: " + dir_ + "/full exists and is not an empty directory");
+  fails({"fsck", "--salvage-to", dir_ + "/new"}, "--salvage-to needs --wal");
+  EXPECT_FALSE(fs::exists(dir_ + "/new"));
+  // LQS_DATA_DIR names the data dir, as for lqsd.
+  const test::RunResult r =
+      test::run_child({LQS_PATH, "fsck", "--wal"}, dir_ + "/lqs-env", {"LQS_DATA_DIR=" + data_});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("wal: healthy (" + data_ + "/wal)"), std::string::npos) << r.out;
 }
 
 }  // namespace

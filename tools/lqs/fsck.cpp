@@ -1,14 +1,18 @@
 // Copyright lqs authors. `lqs fsck` and `lqs dump`: check and describe queue segments.
 //
-// fsck runs a list of checkers, each of which reports on one subject (today: one queue
-// segment each) with a verdict and findings that say where and what. The write-ahead log of
-// issue 6 (src/durability/) plugs in as one more checker kind — a `--wal DIR` option adding
-// a `check_wal(dir)` to the list — without changing the reporting or the exit codes.
+// fsck runs a list of checkers, each of which reports on one subject (one queue segment, or
+// lqsd's write-ahead log with `--wal [DIR]`) with a verdict and findings that say where and
+// what. `--wal DIR --salvage-to OUT` also copies every intact record of the log into a new
+// log at OUT (durability::Wal, pwrite backend) for an operator to put in place.
 //
 // Exit codes: the worst verdict: 0 healthy, 1 problems found (the segment opens; the
-// problems are what recover() repairs, or inconsistencies to investigate), 2 corrupt or
-// unreadable (the segment does not open).
+// problems are what recover() repairs, or inconsistencies to investigate; for the log, a torn
+// tail that lqsd zeroes when it starts), 2 corrupt or unreadable (the segment does not open;
+// the log has damage lqsd refuses to start on). With --salvage-to, the log counts with the
+// verdict of the salvaged copy (0 once written and reopened), not the damaged one's.
 #include "cli.hpp"
+#include "durability/io_backend.hpp"
+#include "durability/wal.hpp"
 #include "shm/segment.hpp"
 #include "shm/segment_layout.hpp"
 
@@ -16,11 +20,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <functional>
+#include <iterator>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
 #include <string>
+#include <system_error>
 #include <vector>
 
 namespace lqs::cli {
@@ -48,12 +60,15 @@ struct Finding {
 
 /// What one checker found about one subject.
 struct CheckReport {
-  std::string kind;     ///< "queue" (later "wal")
-  std::string subject;  ///< queue name (later: the WAL directory)
+  std::string kind;     ///< "queue" | "wal"
+  std::string subject;  ///< queue name | the WAL directory
   std::string path;
   Verdict verdict = Verdict::kHealthy;
   std::vector<Finding> findings;
-  json details = json::object();  ///< counts, what a repair did, ...
+  json details = json::object();     ///< counts, what a repair did, ...
+  std::vector<std::string> summary;  ///< text output: lines under the verdict
+  /// What counts for the exit code when it is not `verdict` (a salvaged log: its copy's).
+  std::optional<Verdict> exit_verdict;
 };
 
 using Checker = std::function<CheckReport()>;
@@ -193,6 +208,179 @@ CheckReport check_queue_segment(const Instance& inst, const std::string& name, b
   return r;
 }
 
+// --- The write-ahead log (`--wal [DIR]`, `--salvage-to OUT`) ---
+
+// lqsd's record types by number (src/durability/FORMAT.md, "lqsd's records").
+std::string wal_record_type_name(uint16_t type) {
+  static const char* const kNames[] = {nullptr,      "kSend",      "kDelete",      "kVisibility",
+                                       "kPurge",     "kSnapBegin", "kSnapMessage", "kSnapEnd",
+                                       "kQueueGone", "kCheckpoint"};
+  if (type >= 1 && type < std::size(kNames)) return kNames[type];
+  return "type " + std::to_string(type);
+}
+
+// "1 file", "2 files".
+std::string counted(uint64_t n, const std::string& one, const std::string& many = {}) {
+  return std::to_string(n) + " " + (n == 1 ? one : many.empty() ? one + "s" : many);
+}
+
+// The log files in `dir` ("wal-<16 hex>.log"), in LSN order.
+std::vector<std::string> wal_file_names(const std::string& dir) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string n = e.path().filename().string();
+    if (n.size() == 24 && n.starts_with("wal-") && n.ends_with(".log")) names.push_back(n);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+/// Where --salvage-to writes, and what it did.
+struct Salvage {
+  std::string to;
+  bool ok = false;
+  std::string error;  ///< why it failed (when !ok)
+  uint64_t kept = 0;  ///< records copied (new LSNs 1..kept)
+  uint64_t files = 0;
+  std::vector<std::string> dropped;  ///< damaged stretches and the torn tail, not copied
+};
+
+// The salvaged log gets a commit (one write + fdatasync) each time this much is buffered.
+constexpr uint64_t kSalvageCommitBytes = uint64_t{8} << 20;
+
+// Copies what scan_wal visits into a new log at `to`, then reopens it with Wal::open.
+class SalvageWriter {
+ public:
+  explicit SalvageWriter(const std::string& to) : backend_(durability::make_pwrite_backend()) {
+    options_.dir = to;
+    options_.backend = backend_.get();
+    auto w = durability::Wal::open(options_);
+    if (!w) {
+      error_ = "cannot create the log: " + w.error().message;
+      return;
+    }
+    wal_ = std::move(*w);
+  }
+  void add(uint16_t type, std::span<const std::byte> payload) {
+    if (!wal_ || !error_.empty()) return;
+    (void)wal_->append(type, payload);
+    if (wal_->pending_bytes() >= kSalvageCommitBytes) commit();
+  }
+  // Commits the rest, closes the log and opens it again as lqsd would. "" or the error.
+  std::string finish(uint64_t expected_records, uint64_t* files) {
+    if (wal_ && error_.empty()) commit();
+    wal_.reset();
+    if (!error_.empty()) return error_;
+    durability::WalOpenReport report;
+    auto w = durability::Wal::open(options_, &report);
+    if (!w) return "the salvaged log does not open: " + w.error().message;
+    if (report.records != expected_records || report.torn_tail_truncated) {
+      return "the salvaged log holds " + std::to_string(report.records) + " records, expected " +
+             std::to_string(expected_records);
+    }
+    *files = (*w)->file_count();
+    return "";
+  }
+
+ private:
+  void commit() {
+    if (auto c = wal_->commit(); !c) error_ = "cannot write the log: " + c.error().message;
+  }
+
+  std::unique_ptr<durability::IoBackend> backend_;
+  durability::WalOptions options_;
+  std::unique_ptr<durability::Wal> wal_;
+  std::string error_;
+};
+
+// Checks the write-ahead log in `dir` (read-only, scan_wal in salvage mode): files, records,
+// record types, a torn tail (problems: lqsd zeroes it when it starts) and every damaged
+// stretch (corrupt: lqsd refuses to start). With `salvage`, copies the intact records.
+CheckReport check_wal(const std::string& dir, Salvage* salvage) {
+  CheckReport r;
+  r.kind = "wal";
+  r.subject = dir;
+  r.path = dir;
+  const std::vector<std::string> files = wal_file_names(dir);
+  std::map<uint16_t, uint64_t> by_type;
+  std::optional<SalvageWriter> writer;
+  if (salvage != nullptr) writer.emplace(salvage->to);
+  const auto scan = durability::scan_wal(
+      dir, 1, durability::ScanMode::kSalvage,
+      [&](uint64_t /*lsn*/, uint16_t type, std::span<const std::byte> payload) {
+        ++by_type[type];
+        if (writer) writer->add(type, payload);
+        return true;
+      });
+  if (!scan) {
+    r.verdict = Verdict::kCorrupt;
+    r.findings.push_back(Finding{"log", "cannot read: " + scan.error().message});
+    if (salvage != nullptr) salvage->error = "cannot read the log: " + scan.error().message;
+    return r;
+  }
+  json types = json::object();
+  std::string type_line;
+  for (const auto& [type, count] : by_type) {
+    const std::string name = wal_record_type_name(type);
+    types[name] = count;
+    type_line += (type_line.empty() ? "" : ", ") + name + " " + std::to_string(count);
+  }
+  r.details = json{{"files", files.size()},
+                   {"records", scan->records},
+                   {"last_lsn", scan->last_lsn},
+                   {"record_types", types},
+                   {"torn_tail", scan->torn_tail}};
+  r.summary.push_back(counted(files.size(), "file") + ", " + counted(scan->records, "record") +
+                      ", last LSN " + std::to_string(scan->last_lsn));
+  if (!type_line.empty()) r.summary.push_back("records: " + type_line);
+  for (const std::string& p : scan->problems) r.findings.push_back(split_problem(p));
+  r.verdict = r.findings.empty() ? Verdict::kHealthy : Verdict::kCorrupt;
+  if (scan->torn_tail) {
+    r.findings.push_back(Finding{
+        files.empty() ? std::string("newest file") : files.back(),
+        "torn tail: the last write did not complete (never acknowledged); lqsd zeroes it when "
+        "it starts"});
+    r.verdict = std::max(r.verdict, Verdict::kProblems);
+  }
+  if (salvage != nullptr) {
+    salvage->kept = scan->records;
+    salvage->dropped = scan->problems;
+    if (scan->torn_tail) {
+      salvage->dropped.push_back((files.empty() ? std::string("newest file") : files.back()) +
+                                 ": torn tail (a write that never completed)");
+    }
+    salvage->error = writer->finish(scan->records, &salvage->files);
+    salvage->ok = salvage->error.empty();
+  }
+  return r;
+}
+
+json salvage_json(const Salvage& s) {
+  json j = {{"to", s.to},
+            {"ok", s.ok},
+            {"records_kept", s.kept},
+            {"files", s.files},
+            {"dropped", s.dropped}};
+  if (!s.ok) j["error"] = s.error;
+  return j;
+}
+
+void print_salvage(const Salvage& s, const std::string& dir) {
+  if (!s.ok) {
+    (void)std::printf("salvage to %s failed: %s\n", s.to.c_str(), s.error.c_str());
+    return;
+  }
+  (void)std::printf("salvaged to %s: %s kept (new LSNs 1..%llu), %s dropped\n", s.to.c_str(),
+                    counted(s.kept, "record").c_str(), static_cast<unsigned long long>(s.kept),
+                    counted(s.dropped.size(), "stretch", "stretches").c_str());
+  for (const std::string& d : s.dropped) (void)std::printf("  dropped %s\n", d.c_str());
+  (void)std::printf(
+      "to use it: stop lqsd; mv %s %s.damaged; mv %s %s; start lqsd (it replays the salvaged "
+      "log)\n",
+      dir.c_str(), dir.c_str(), s.to.c_str(), dir.c_str());
+}
+
 json report_json(const CheckReport& r) {
   json findings = json::array();
   for (const Finding& f : r.findings)
@@ -287,45 +475,98 @@ void add_fsck_commands(CLI::App& app, const Instance& inst) {
     bool all = false;
     bool repair = false;
     std::string dump_queue;
+    CLI::Option* wal = nullptr;
+    std::string wal_dir;
+    std::string salvage_to;
   };
   static Options o;
   CLI::App* fsck = app.add_subcommand(
-      "fsck", "Check queue segments: exit 0 healthy, 1 problems found, 2 corrupt or unreadable");
+      "fsck",
+      "Check queue segments and lqsd's write-ahead log: exit 0 healthy, 1 problems found, 2 "
+      "corrupt or unreadable");
   fsck->group("lqs commands");
   fsck->add_option("queues", o.queues, "queue names (or URLs)");
   fsck->add_flag("--all", o.all, "every queue in the shm root");
   fsck->add_flag("--repair", o.repair,
                  "run recovery (what any process opening the queue does) and check again");
+  o.wal = fsck->add_option("--wal", o.wal_dir,
+                           "check lqsd's write-ahead log in DIR (default <data-dir>/wal), "
+                           "read-only; a queue name right after a bare --wal is taken as DIR")
+              ->expected(0, 1)
+              ->type_name("[DIR]");
+  fsck->add_option("--salvage-to", o.salvage_to,
+                   "with --wal: copy every intact record into a new log in OUTDIR (new or "
+                   "empty), to put in place of the damaged one")
+      ->type_name("OUTDIR");
   fsck->callback([&inst] {
-    if (o.queues.empty() && !o.all) usage_error("give queue names or --all");
+    namespace fs = std::filesystem;
+    const bool wal = o.wal->count() > 0;
+    if (!o.salvage_to.empty() && !wal) usage_error("--salvage-to needs --wal");
+    if (o.queues.empty() && !o.all && !wal) usage_error("give queue names, --all or --wal");
     if (!o.queues.empty() && o.all) usage_error("give queue names or --all, not both");
+    std::string wal_dir = o.wal_dir.empty() ? inst.data_dir + "/wal" : o.wal_dir;
+    std::error_code ec;
+    if (wal && !fs::is_directory(wal_dir, ec)) {
+      usage_error("--wal: " + wal_dir +
+                  (fs::exists(wal_dir, ec) ? " is not a directory" : ": no such directory"));
+    }
+    if (!o.salvage_to.empty()) {
+      const fs::path to(o.salvage_to);
+      if (fs::exists(to, ec) && (!fs::is_directory(to, ec) || !fs::is_empty(to, ec))) {
+        usage_error("--salvage-to: " + o.salvage_to +
+                    " exists and is not an empty directory (give a new one)");
+      }
+      const fs::path parent = to.has_parent_path() ? to.parent_path() : fs::path(".");
+      if (!fs::is_directory(parent, ec)) {
+        usage_error("--salvage-to: " + parent.string() + ": no such directory");
+      }
+    }
     std::vector<std::string> names;
-    for (const std::string& q : o.all ? Queue::list(inst.shm_root) : o.queues) {
-      names.push_back(queue_name_of(q));
+    if (!o.queues.empty() || o.all) {
+      for (const std::string& q : o.all ? Queue::list(inst.shm_root) : o.queues) {
+        names.push_back(queue_name_of(q));
+      }
     }
     std::vector<Checker> checkers;
     for (const std::string& n : names) {
       checkers.emplace_back([&inst, n] { return check_queue_segment(inst, n, o.repair); });
     }
-    // (issue 6: `--wal DIR` adds a checker of the write-ahead log here.)
+    std::optional<Salvage> salvage;
+    if (!o.salvage_to.empty()) salvage.emplace().to = o.salvage_to;
+    if (wal) {
+      checkers.emplace_back([&wal_dir, &salvage] {
+        CheckReport r = check_wal(wal_dir, salvage ? &*salvage : nullptr);
+        if (salvage) {
+          r.details["salvage"] = salvage_json(*salvage);
+          r.exit_verdict = salvage->ok ? Verdict::kHealthy : Verdict::kCorrupt;
+        }
+        return r;
+      });
+    }
     Verdict worst = Verdict::kHealthy;
     json reports = json::array();
     const bool as_json = inst.output_given && inst.output == "json";
     for (const Checker& c : checkers) {
       const CheckReport r = c();
-      worst = std::max(worst, r.verdict);
+      worst = std::max(worst, r.exit_verdict.value_or(r.verdict));
       if (as_json) {
         reports.push_back(report_json(r));
         continue;
       }
-      (void)std::printf("%s %s: %s (%s)\n", r.kind.c_str(), r.subject.c_str(),
-                        verdict_name(r.verdict), r.path.c_str());
+      if (r.subject == r.path) {
+        (void)std::printf("%s: %s (%s)\n", r.kind.c_str(), verdict_name(r.verdict), r.path.c_str());
+      } else {
+        (void)std::printf("%s %s: %s (%s)\n", r.kind.c_str(), r.subject.c_str(),
+                          verdict_name(r.verdict), r.path.c_str());
+      }
+      for (const std::string& line : r.summary) (void)std::printf("  %s\n", line.c_str());
       for (const Finding& f : r.findings) {
         (void)std::printf("  %s: %s\n", f.where.c_str(), f.what.c_str());
       }
       if (r.details.contains("repaired")) {
         (void)std::printf("  repaired: %s\n", r.details["repaired"].dump().c_str());
       }
+      if (r.kind == "wal" && salvage) print_salvage(*salvage, r.path);
     }
     if (as_json) {
       (void)std::printf("%s\n",

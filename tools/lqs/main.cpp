@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
       ->envname("LQS_SHM_ROOT")
       ->capture_default_str();
   app.add_option("--data-dir", inst.data_dir,
-                 "lqsd's data directory (accepted for symmetry with lqsd; unused today)")
+                 "lqsd's data directory (lqs fsck --wal reads <data-dir>/wal)")
       ->envname("LQS_DATA_DIR")
       ->capture_default_str();
   app.add_option("--endpoint-url,--listen", inst.endpoint,
