@@ -2,13 +2,15 @@
 //
 //   lqs-durability-bench [--dir /var/tmp/lqs-durability-bench] [--seconds 3]
 //                        [--producers 1,4,16,64] [--backend io_uring|pwrite] [--body 64]
+//                        [--no-sync]   (lifecycle only)
 //
 // In one process, as lqsd and its clients run: a Registry over a fresh shm root, lqsd's
 // DurabilityAgent on its own thread writing the log to --dir (a real disk, not /dev/shm),
 // and producer threads calling Queue::send.
 //   sync    N producers, each send waits until its record is on disk: acks/s, p50/p99 of
-//           the send call. Compare with `lqs-wal-bench`'s raw group-commit harness (same
-//           record size, same N, same disk) run next to it by bench/durability/run.sh.
+//           the send call. Sends only (no consumer), like the raw harness's appends. Compare with
+//           `lqs-wal-bench`'s raw group-commit harness (same record size, same N, same disk) run
+//           next to it by bench/durability/run.sh.
 //   lifecycle  1 producer sending and 1 consumer receiving + deleting in batches of 10,
 //           for memory, async and sync queues: messages/s and the ratio to memory.
 #include "lqs/queue.hpp"
@@ -92,10 +94,11 @@ class Instance {
     fs::remove_all(shm_root_);
     fs::remove_all(data_dir_);
   }
-  std::shared_ptr<Queue> create(const std::string& name, const std::string& durability) {
+  std::shared_ptr<Queue> create(const std::string& name, const std::string& durability,
+                                uint32_t messages = 65536, uint64_t bytes = uint64_t{256} << 20) {
     daemon::AttributeMap a = {{"LqsDurability", durability},
-                              {"LqsCapacityMessages", "65536"},
-                              {"LqsCapacityBytes", std::to_string(256u << 20)}};
+                              {"LqsCapacityMessages", std::to_string(messages)},
+                              {"LqsCapacityBytes", std::to_string(bytes)}};
     if (auto c = registry_->create_queue(name, a); !c) {
       std::fprintf(stderr, "lqs-durability-bench: %s\n", c.error().message.c_str());
       std::exit(1);
@@ -136,11 +139,8 @@ void consume(Queue& q, const std::atomic<bool>& stop, std::atomic<uint64_t>& don
 
 void run_sync(const Options& o, int producers) {
   Instance inst(o, "sync" + std::to_string(producers));
-  auto q = inst.create("bench", "sync");
-  // A consumer keeps the queue from filling up (deletes are journaled too, as in real use).
-  std::atomic<bool> stop{false};
-  std::atomic<uint64_t> consumed{0};
-  std::thread consumer([&] { consume(*q, stop, consumed); });
+  // Sends only, as the raw harness's appends: a queue big enough for the whole run.
+  auto q = inst.create("bench", "sync", 4194304, uint64_t{1} << 30);
   std::vector<LatencyHistogram> hist(static_cast<size_t>(producers));
   std::atomic<uint64_t> acks{0};
   std::atomic<uint64_t> errors{0};
@@ -168,8 +168,6 @@ void run_sync(const Options& o, int producers) {
   }
   for (auto& t : ts) t.join();
   const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-  stop = true;
-  consumer.join();
   LatencyHistogram all;
   for (const auto& h : hist) all.merge(h);
   const daemon::DurabilityStats st = inst.stats();
@@ -222,16 +220,18 @@ int main_impl(int argc, char** argv) {
       o.producers = parse_list(next());
     } else if (a == "--backend") {
       o.backend = next();
+    } else if (a == "--no-sync") {
+      o.producers.clear();
     } else if (a == "--body") {
       o.body = static_cast<size_t>(std::atol(next().c_str()));
     } else {
       std::fprintf(stderr,
                    "usage: lqs-durability-bench [--dir D] [--seconds S] [--producers 1,4,16,64] "
-                   "[--backend io_uring|pwrite] [--body B]\n");
+                   "[--backend io_uring|pwrite] [--body B] [--no-sync]\n");
       return 2;
     }
   }
-  if (o.seconds <= 0 || o.body == 0 || o.producers.empty()) {
+  if (o.seconds <= 0 || o.body == 0) {
     std::fprintf(stderr, "lqs-durability-bench: bad --seconds, --body or --producers\n");
     return 2;
   }

@@ -43,6 +43,7 @@
 #include "durability/wal.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -127,6 +128,8 @@ class DurabilityAgent {
   uint64_t bytes_at_checkpoint_ = 0;
   bool failing_ = false;             // the last commit failed (journals carry its errno)
   bool startup_checkpoint_ = false;  // the next pass starts with a checkpoint
+  bool sync_events_ = false;         // the last pass wrote events of a sync queue
+  std::chrono::steady_clock::time_point last_sync_{};
   mutable std::mutex stats_mu_;
   DurabilityStats stats_;
 };
