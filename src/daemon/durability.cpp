@@ -34,7 +34,8 @@ enum RecordType : uint16_t {
 constexpr size_t kMaxEventsPerPass = 65536;
 constexpr int64_t kRefreshMs = 100;
 constexpr int64_t kDedupWindowMs = 5 * 60 * 1000;
-constexpr int64_t kSpinUs = 2000;  // run(): polling after the last sync event
+constexpr int64_t kSpinUs = 2000;      // run(): polling after the last sync event
+constexpr int64_t kAsyncGatherMs = 1;  // run(): pause between passes of async-only traffic
 
 int64_t now_unix_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -650,7 +651,7 @@ Result<void> DurabilityAgent::checkpoint() {
   return {};
 }
 
-void DurabilityAgent::wait(int64_t timeout_ms) {
+void DurabilityAgent::wait(int64_t timeout_ms, bool even_if_pending) {
   // Sleep on the doorbells of (up to 128) durable queues: a sync sender rings when it finds
   // us sleeping. Set "sleeping", re-check for pending events, then sleep.
   std::vector<struct futex_waitv> words;
@@ -668,7 +669,7 @@ void DurabilityAgent::wait(int64_t timeout_ms) {
     w.val = bell->load(std::memory_order_acquire);
     w.flags = FUTEX_32;
     words.push_back(w);
-    if (t->queue->journal_tail() != t->read_to) {
+    if (!even_if_pending && t->queue->journal_tail() != t->read_to) {
       pending = true;
     }
   }
@@ -702,7 +703,11 @@ void DurabilityAgent::run(const std::atomic<bool>& stop) {
     if (*r != 0) {
       if (sync_events_) {
         last_sync_ = std::chrono::steady_clock::now();
+        continue;  // sync: the next group commit at once
       }
+      // async only: gather for kAsyncGatherMs (well inside max_delay_ms) rather than pay an
+      // fdatasync per pass; a sync sender's doorbell ends the wait early.
+      wait(std::min<int64_t>(kAsyncGatherMs, options_.max_delay_ms), /*even_if_pending=*/true);
       continue;
     }
     // Right after sync traffic, poll (yielding) for a while: the next sync send is likely to

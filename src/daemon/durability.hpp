@@ -98,8 +98,9 @@ class DurabilityAgent {
   Result<uint64_t> do_work();
   /// Writes a checkpoint now (do_work() does when checkpoint_bytes are due).
   Result<void> checkpoint();
-  /// Sleeps up to `timeout_ms`, or until a sync sender rings a queue's doorbell.
-  void wait(int64_t timeout_ms);
+  /// Sleeps up to `timeout_ms`, or until a sync sender rings a queue's doorbell; at once if
+  /// events are pending, unless `even_if_pending` (gathering async events).
+  void wait(int64_t timeout_ms, bool even_if_pending = false);
   /// The agent's thread: do_work() and wait() until `stop`, then one last pass; detaches.
   void run(const std::atomic<bool>& stop);
   DurabilityStats stats() const;

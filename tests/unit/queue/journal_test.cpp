@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -100,6 +101,39 @@ TEST_F(JournalTest, OperationsAreJournaledInOrderWithTheirRecords) {
   EXPECT_EQ(q.journal_head(), 5u);
   EXPECT_EQ(q.journal_tail(), 5u);
   EXPECT_TRUE(drain(q).empty());
+}
+
+TEST_F(JournalTest, ADeleteBatchJournalsEveryDeleteWithOneClaim) {
+  Queue q = make("batch", Durability::kAsync);
+  std::vector<MessageId> ids;
+  for (int i = 0; i < 3; ++i) {
+    auto r = q.send(req("m" + std::to_string(i)));
+    ASSERT_TRUE(r);
+    ids.push_back(r->message_id);
+  }
+  ReceiveBatch b;
+  ReceiveOptions o;
+  o.max_number_of_messages = 10;
+  ASSERT_TRUE(q.receive(b, o));
+  ASSERT_EQ(b.count, 3u);
+  std::vector<std::string_view> hs;
+  for (size_t i = 0; i < b.count; ++i) hs.push_back(b.messages[i].receipt_handle);
+  hs.push_back("not-a-handle");  // fails on its own; the others are still deleted
+  std::vector<Result<void>> out;
+  ASSERT_TRUE(q.delete_batch(hs, out));
+  ASSERT_EQ(out.size(), 4u);
+  EXPECT_FALSE(out[3]);
+  auto ev = drain(q);
+  ASSERT_EQ(ev.size(), 6u);
+  std::set<std::string> deleted;
+  for (size_t i = 3; i < 6; ++i) {
+    EXPECT_EQ(ev[i].kind, shm::kJournalDelete);
+    deleted.insert(ev[i].message_id.to_string());
+  }
+  std::set<std::string> sent;
+  for (const auto& id : ids) sent.insert(id.to_string());
+  EXPECT_EQ(deleted, sent);
+  EXPECT_EQ(q.counts().visible + q.counts().in_flight, 0u);
 }
 
 TEST_F(JournalTest, ASendReadAfterItsDeleteCarriesNoRecord) {
