@@ -33,7 +33,7 @@ enum RecordType : uint16_t {
 
 constexpr size_t kMaxEventsPerPass = 65536;
 constexpr int64_t kRefreshMs = 100;
-constexpr int64_t kDedupWindowMs = 5 * 60 * 1000;
+constexpr int64_t kDedupWindowMs = int64_t{5} * 60 * 1000;
 constexpr int64_t kSpinUs = 2000;      // run(): polling after the last sync event
 constexpr int64_t kAsyncGatherMs = 1;  // run(): pause between passes of async-only traffic
 
@@ -90,7 +90,7 @@ class Reader {
     pos_ += n;
     return true;
   }
-  bool done() const { return pos_ == in_.size(); }
+  [[nodiscard]] bool done() const { return pos_ == in_.size(); }
 
  private:
   bool raw(void* p, size_t n) {
@@ -125,7 +125,7 @@ bool decode_message(Reader& r, std::string& queue, Queue::StoredMessage& m) {
 }
 
 std::string id_key(const MessageId& id) {
-  return std::string(reinterpret_cast<const char*>(id.bytes.data()), id.bytes.size());
+  return {reinterpret_cast<const char*>(id.bytes.data()), id.bytes.size()};
 }
 
 }  // namespace

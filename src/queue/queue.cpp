@@ -16,8 +16,6 @@
 #include "queue/validation.hpp"
 #include "shm/segment.hpp"
 
-#include <time.h>
-
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -25,6 +23,7 @@
 #include <chrono>
 #include <climits>
 #include <cstring>
+#include <ctime>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -151,8 +150,8 @@ Error expired_handle(std::string_view h) {
 thread_local std::array<const void*, 8> tl_fifo_held{};
 thread_local size_t tl_fifo_held_n = 0;
 
-constexpr int64_t kDedupWindowMs = 5 * 60 * 1000;
-constexpr int64_t kAttemptWindowMs = 5 * 60 * 1000;
+constexpr int64_t kDedupWindowMs = int64_t{5} * 60 * 1000;
+constexpr int64_t kAttemptWindowMs = int64_t{5} * 60 * 1000;
 
 // Per-thread scan start for the free-slot bitmap, so producers on different threads start in
 // different words.
