@@ -172,9 +172,7 @@ struct DurabilityAgent::Replay {
     }
   };
   std::map<std::string, QueueState, std::less<>> queues;
-  uint64_t records = 0;
   uint64_t bad_records = 0;
-  int64_t last_event_ms = 0;
 
   QueueState& q(const std::string& name) {
     auto [it, inserted] = queues.try_emplace(name);
@@ -187,7 +185,6 @@ struct DurabilityAgent::Replay {
   // Applies one record; false if it is malformed (counted, skipped: the CRC matched, so it
   // is a writer's bug, not damage).
   bool apply(uint16_t type, std::span<const std::byte> payload) {
-    ++records;
     Reader r(payload);
     std::string name;
     switch (type) {
@@ -203,7 +200,6 @@ struct DurabilityAgent::Replay {
         } else {
           s.add(m);
         }
-        last_event_ms = std::max(last_event_ms, m.sent_unix_ms);
         return true;
       }
       case kRecDelete:
@@ -213,7 +209,6 @@ struct DurabilityAgent::Replay {
         if (!r.name(name) || !r.bytes(id.bytes.data(), 16) || !r.i64(at)) {
           return false;
         }
-        last_event_ms = std::max(last_event_ms, at);
         if (type == kRecDelete) {
           q(name).remove(id, at);
         }
@@ -274,7 +269,6 @@ struct DurabilityAgent::Replay {
 struct DurabilityAgent::Tracked {
   std::string name;
   std::shared_ptr<Queue> queue;
-  int64_t created_unix_ms = 0;
   uint64_t read_to = 0;  // events before this ticket are appended to the log (maybe not synced)
   bool dirty = false;    // read_to moved since the last commit
 };
@@ -450,7 +444,6 @@ void DurabilityAgent::refresh_queues() {
     auto t = std::make_unique<Tracked>();
     t->name = name;
     t->queue = q;
-    t->created_unix_ms = q->created_unix_ms();
     t->read_to = q->journal_head();
     tracked_[name] = std::move(t);
   }

@@ -66,7 +66,6 @@ struct DurabilityStats {
   std::string backend;
   uint64_t durable_queues = 0;
   uint64_t events = 0;       ///< journal events written to the log
-  uint64_t records = 0;      ///< log records appended (events, snapshots, checkpoints)
   uint64_t wal_bytes = 0;    ///< bytes made durable
   uint64_t syncs = 0;        ///< write + fdatasync submissions
   uint64_t snapshots = 0;    ///< queue snapshots written

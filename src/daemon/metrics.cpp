@@ -119,35 +119,36 @@ std::string render_metrics(Registry& registry, int64_t now_unix_ms, const Daemon
   append_u64(out, daemon.long_polls_waiting);
   out.push_back('\n');
   if (daemon.durability) {
-    const std::pair<const char*, uint64_t> wal[] = {
-        {"lqsd_wal_bytes_total counter Bytes of write-ahead log made durable.", daemon.wal_bytes},
-        {"lqsd_wal_fsyncs_total counter Write + fdatasync submissions (group commits).",
+    struct WalRow {
+      const char* name;
+      const char* type;
+      const char* help;
+      uint64_t value;
+    };
+    const WalRow wal[] = {
+        {"lqsd_wal_bytes_total", "counter", "Bytes of write-ahead log made durable.",
+         daemon.wal_bytes},
+        {"lqsd_wal_fsyncs_total", "counter", "Write + fdatasync submissions (group commits).",
          daemon.wal_syncs},
-        {"lqsd_wal_events_total counter Journal events (sends, deletes, visibility changes, "
-         "purges) written to the log.",
+        {"lqsd_wal_events_total", "counter",
+         "Journal events (sends, deletes, visibility changes, purges) written to the log.",
          daemon.wal_events},
-        {"lqsd_wal_snapshots_total counter Queue snapshots written to the log.",
+        {"lqsd_wal_snapshots_total", "counter", "Queue snapshots written to the log.",
          daemon.wal_snapshots},
-        {"lqsd_wal_checkpoints_total counter Checkpoints completed (old log files removed).",
+        {"lqsd_wal_checkpoints_total", "counter", "Checkpoints completed (old log files removed).",
          daemon.wal_checkpoints},
-        {"lqsd_wal_commit_errors_total counter Failed log commits (nothing acknowledged; "
-         "retried).",
-         daemon.wal_commit_errors},
-        {"lqsd_wal_no_space_errors_total counter Log commits that failed with ENOSPC (disk "
-         "full).",
-         daemon.wal_no_space_errors},
-        {"lqsd_durable_queues gauge Queues with LqsDurability async or sync.",
+        {"lqsd_wal_commit_errors_total", "counter",
+         "Failed log commits (nothing acknowledged; retried).", daemon.wal_commit_errors},
+        {"lqsd_wal_no_space_errors_total", "counter",
+         "Log commits that failed with ENOSPC (disk full).", daemon.wal_no_space_errors},
+        {"lqsd_durable_queues", "gauge", "Queues with LqsDurability async or sync.",
          daemon.durable_queues},
     };
-    for (const auto& [spec, value] : wal) {
-      const std::string_view sv(spec);
-      const size_t sp1 = sv.find(' ');
-      const size_t sp2 = sv.find(' ', sp1 + 1);
-      const std::string_view name = sv.substr(0, sp1);
-      out.append("# HELP ").append(name).append(" ").append(sv.substr(sp2 + 1)).append("\n");
-      out.append("# TYPE ").append(name).append(" ").append(sv.substr(sp1 + 1, sp2 - sp1 - 1));
-      out.append("\n").append(name).append(" ");
-      append_u64(out, value);
+    for (const WalRow& r : wal) {
+      out.append("# HELP ").append(r.name).append(" ").append(r.help).append("\n");
+      out.append("# TYPE ").append(r.name).append(" ").append(r.type).append("\n");
+      out.append(r.name).append(" ");
+      append_u64(out, r.value);
       out.push_back('\n');
     }
   }

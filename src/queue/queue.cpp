@@ -447,12 +447,12 @@ class Queue::Impl {
   }
 
   // Appends one event. Returns its ticket, or kNoTicket when the queue is memory-only or the
-  // event was not journaled (journal full, or lqsd skipped our cell): then `overflow` is
-  // raised and lqsd will snapshot the queue instead. A sync sender gives a live lqsd up to
-  // 100 ms to make room first.
+  // event was not journaled (async with no lqsd, journal full, or lqsd skipped our cell):
+  // then tl_event_lost is set, and finish_journal() raises `overflow` once the operation is
+  // complete, so that lqsd snapshots the queue instead.
   uint64_t journal_append(uint32_t kind, uint32_t slot, uint32_t inc, const uint8_t* message_id,
                           uint32_t arg, uint64_t sequence) noexcept {
-    const uint64_t t = journal_claim(1);
+    const uint64_t t = journal_claim();
     if (t == kNoTicket) {
       return kNoTicket;
     }
@@ -460,11 +460,10 @@ class Queue::Impl {
     return journal_fill(t, kind, slot, inc, message_id, arg, sequence) ? t : kNoTicket;
   }
 
-  // Claims `n` consecutive tickets (1 <= n <= capacity) with one CAS of `tail`: the first, or
-  // kNoTicket (memory queue; async with no lqsd; full: tl_event_lost is set). Cells are freed
-  // by lqsd in ticket order, so when the cell of the last ticket is free for it, so are the
-  // cells of all the others.
-  uint64_t journal_claim(uint32_t n) noexcept {
+  // Claims a ticket by CAS of `tail` once its cell is free for it: the ticket, or kNoTicket
+  // (memory queue; async with no lqsd; full: tl_event_lost is set). A sync sender gives a
+  // live lqsd up to 100 ms to make room first.
+  uint64_t journal_claim() noexcept {
     const Durability d = durability();
     if (d == Durability::kMemory) {
       return kNoTicket;
@@ -476,18 +475,17 @@ class Queue::Impl {
       tl_event_lost = true;
       return kNoTicket;
     }
-    // relaxed: the cell's seq (acquire, below) decides whether the tickets are ours to take.
+    // relaxed: the cell's seq (acquire, below) decides whether the ticket is ours to take.
     uint64_t t = jc_->tail.load(std::memory_order_relaxed);
     std::chrono::steady_clock::time_point room_deadline{};
     for (;;) {
-      const uint64_t last = t + n - 1;
       // acquire: pairs with lqsd's release when it freed the cell, so its reads of the
       // previous lap's fields happen before our writes.
-      const uint64_t seq = jcells_[last & jmask_].seq.load(std::memory_order_acquire);
-      const auto diff = static_cast<int64_t>(seq - last);
+      const uint64_t seq = jcells_[t & jmask_].seq.load(std::memory_order_acquire);
+      const auto diff = static_cast<int64_t>(seq - t);
       if (diff == 0) {
-        // relaxed: Vyukov's ring; the cells' seq carry the ordering.
-        if (jc_->tail.compare_exchange_weak(t, t + n, std::memory_order_relaxed)) {
+        // relaxed: Vyukov's ring; the cell's seq carries the ordering.
+        if (jc_->tail.compare_exchange_weak(t, t + 1, std::memory_order_relaxed)) {
           return t;
         }
       } else if (diff < 0) {  // full: lqsd has not freed the previous lap's cell yet
@@ -539,34 +537,6 @@ class Queue::Impl {
     return true;
   }
 
-  // DeleteMessageBatch defers its delete events to journal them with one claim: while
-  // tl_defer_deletes is set, journal_message_event(kJournalDelete) only collects them.
-  struct DeferredDelete {
-    uint32_t slot;
-    uint32_t inc;
-    uint8_t id[16];
-  };
-  static inline thread_local bool tl_defer_deletes = false;
-  static inline thread_local std::array<DeferredDelete, 10> tl_deferred{};
-  static inline thread_local uint32_t tl_deferred_count = 0;
-
-  void journal_deferred_deletes() noexcept {
-    const uint32_t n = tl_deferred_count;
-    tl_deferred_count = 0;
-    tl_defer_deletes = false;
-    if (n == 0) {
-      return;
-    }
-    const uint64_t t = journal_claim(n);
-    if (t != kNoTicket) {
-      for (uint32_t i = 0; i < n; ++i) {
-        const DeferredDelete& e = tl_deferred[i];
-        (void)journal_fill(t + i, shm::kJournalDelete, e.slot, e.inc, e.id, 0, 0);
-      }
-    }
-    finish_journal();
-  }
-
   // Journals an event about the message in `idx` (kJournalDelete: the caller holds it in
   // DELETING, so its record is still allocated; kJournalVisibility: leased or just made
   // visible, where a concurrent delete can make the id read here stale, which replay ignores).
@@ -580,17 +550,9 @@ class Queue::Impl {
     if (len < sizeof(shm::RecordHeader) || !arena_.valid_ref(off, len)) {
       return;  // a corrupt record: nothing a log could restore either
     }
-    const uint32_t inc = s.incarnation.load(std::memory_order_relaxed);
-    if (kind == shm::kJournalDelete && tl_defer_deletes && tl_deferred_count < tl_deferred.size()) {
-      DeferredDelete& e = tl_deferred[tl_deferred_count++];
-      e.slot = idx;
-      e.inc = inc;
-      std::memcpy(e.id, arena_.record(off), 16);
-      return;
-    }
     uint8_t id[16];
     std::memcpy(id, arena_.record(off), 16);
-    (void)journal_append(kind, idx, inc, id, arg, 0);
+    (void)journal_append(kind, idx, s.incarnation.load(std::memory_order_relaxed), id, arg, 0);
   }
 
   // Restore (REQUIRES: the FIFO mutex): the deduplication record of restored message `m`
@@ -2694,13 +2656,9 @@ Result<void> Queue::delete_batch(std::span<const std::string_view> handles,
                           std::to_string(handles.size()) + ".");
   }
   out.reserve(handles.size());
-  // The deletes' journal events go in with one claim of the journal, after the deletes (a
-  // crash in between loses them: the messages may come back after a reboot, at least once).
-  Impl::tl_defer_deletes = true;
   for (auto h : handles) {
     out.push_back(delete_message(h));
   }
-  impl_->journal_deferred_deletes();
   return {};
 }
 

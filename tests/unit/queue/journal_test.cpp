@@ -103,7 +103,7 @@ TEST_F(JournalTest, OperationsAreJournaledInOrderWithTheirRecords) {
   EXPECT_TRUE(drain(q).empty());
 }
 
-TEST_F(JournalTest, ADeleteBatchJournalsEveryDeleteWithOneClaim) {
+TEST_F(JournalTest, ADeleteBatchJournalsEveryDelete) {
   Queue q = make("batch", Durability::kAsync);
   std::vector<MessageId> ids;
   for (int i = 0; i < 3; ++i) {
