@@ -192,6 +192,12 @@ Result<void> validate_segment(const void* base, size_t size) noexcept {
   if (h->total_size != size) {
     return corrupt("file size differs from the size recorded in the header");
   }
+  if (h->journal_off == 0 && h->journal_capacity == 0) {
+    // Made by a build from before the durability journal (same layout number, pre-release).
+    return make_error(ErrorCode::kIncompatibleVersion,
+                      "segment was made by an older lqs build (no durability journal): "
+                      "delete the queue's segment file and create the queue again");
+  }
   if (h->geometry_check != geometry_check(*h)) {
     return corrupt("geometry checksum mismatch");
   }
