@@ -1792,7 +1792,31 @@ class Queue::Impl {
       return true;  // delays apply before the first receive only
     }
     const int64_t delay_ms = int64_t{h_->delay_s.load(std::memory_order_relaxed)} * 1000;
-    return s.sent_unix_ms.load(std::memory_order_relaxed) + delay_ms <= unix_now;
+    // No delay: due, whatever the clocks say (a receiver's wall clock read before the send, or
+    // stepped back, must not hide a message).
+    return delay_ms == 0 || s.sent_unix_ms.load(std::memory_order_relaxed) + delay_ms <= unix_now;
+  }
+
+  // A never-received message whose queue delay was lengthened after it became READY (or after
+  // its timer fired): DELAYED for the rest of the delay, with a timer entry, so its group comes
+  // back to the ready list by itself (fifo_drain_lanes, or the sweep if the entry is lost).
+  // False if the state changed first (`st` reloaded). The rest is bounded by the delay, so a
+  // wall clock stepped back delays the message by at most that.
+  bool fifo_redelay(uint32_t idx, uint64_t& st, int64_t unix_now, uint64_t now) noexcept {
+    const StateWord sw = StateWord::decode(st);
+    const int64_t delay_ms = int64_t{h_->delay_s.load(std::memory_order_relaxed)} * 1000;
+    const int64_t due = slots_[idx].sent_unix_ms.load(std::memory_order_relaxed) + delay_ms;
+    const auto rest = static_cast<uint64_t>(std::clamp<int64_t>(due - unix_now, 1, delay_ms));
+    const uint32_t tv = (sw.tver + 1) & queue::kTverMask;
+    // acq_rel: as the lease CAS in fifo_fill() (wins against a deleter or a sweeper); a new
+    // tver retires any older timer entry of the slot.
+    if (!slots_[idx].state.compare_exchange_strong(
+            st, make_state(SlotState::kDelayed, sw.epoch, tv, now + rest),
+            std::memory_order_acq_rel, std::memory_order_acquire)) {
+      return false;
+    }
+    lane_push(rest, make_entry(idx, sw.epoch, tv));
+    return true;
   }
 
   // The slot `idx` (PUBLISHING → READY done or not): wakes its group if it is receivable.
@@ -1879,7 +1903,11 @@ class Queue::Impl {
         if (sw.state == SlotState::kDelayed && !available) {
           available = retro_due(idx, unix_now);  // the queue's delay may have been shortened
         } else if (available && sw.state != SlotState::kLeased && !retro_due(idx, unix_now)) {
-          available = false;  // ... or lengthened
+          // ... or lengthened: wait out the rest (the group leaves the ready list below).
+          if (!fifo_redelay(idx, st, unix_now, now)) {
+            continue;  // changed under us: judge it again
+          }
+          available = false;
         }
         if (!available) {
           break;  // a delay not yet over: nothing behind it may go first
@@ -2130,6 +2158,11 @@ class Queue::Impl {
     RecoveryReport unused;
     for (uint32_t i = 0; i < slot_count_; ++i) {
       repair_slot(i, now, unix_now, false, unused);
+    }
+    if (fifo()) {
+      // The same bound for a group left out of the ready list by a bug or a lost update: it
+      // comes back within one interval instead of never.
+      (void)fifo_requeue_groups();
     }
     return true;
   }

@@ -23,6 +23,9 @@ class FakeClock final : public Clock {
     mono_ns_ += d.count();
     unix_ms_ += d.count() / 1'000'000;
   }
+  /// Steps the wall clock alone, also backwards (NTP, or another process's clock read a
+  /// moment earlier); the monotonic clock stays.
+  void step_wall(std::chrono::milliseconds d) { unix_ms_ += d.count(); }
 
  private:
   std::atomic<int64_t> mono_ns_{1'000'000'000'000};

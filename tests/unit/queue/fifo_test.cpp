@@ -450,6 +450,41 @@ TEST_F(FifoTest, QueueDelayChangesApplyToMessagesAlreadyWaiting) {
   EXPECT_EQ(bodies(q, 10, 30), (std::vector<std::string>{"m1", "m2"}));
 }
 
+// Lengthening the queue's delay hides a message that is already READY; nothing else happens
+// to its group afterwards (no send, no delete), so the message must come back by itself once
+// its new delay is over. (It used to strand the group outside the ready list for good.)
+TEST_F(FifoTest, ALengthenedDelayReleasesAWaitingMessageWithNoOtherTrafficInItsGroup) {
+  Queue q = make();
+  ASSERT_TRUE(q.send(req("m1", "G")));
+  QueueAttributes a = q.attributes();
+  a.delay_s = 30;
+  ASSERT_TRUE(q.set_attributes(a));
+  clock_.advance(10s);
+  EXPECT_TRUE(bodies(q).empty()) << "m1 is due 30 s after its send";
+  EXPECT_EQ(q.counts().delayed, 1u) << "waits out the rest of its delay as a delayed message";
+  clock_.advance(21s);
+  EXPECT_EQ(bodies(q, 10, 30), std::vector<std::string>{"m1"});
+}
+
+// A receiver whose wall clock reads earlier than the sender's (read a moment before the send,
+// or stepped back by NTP) still gets a message of a queue without delay, and its group is not
+// dropped from the ready list. (The hang found by lqs-fifo-bench: 8 messages stranded.)
+TEST_F(FifoTest, AWallClockBehindTheSendDoesNotStrandTheGroup) {
+  Queue q = make();
+  ASSERT_TRUE(q.send(req("m1", "G")));
+  clock_.step_wall(-5ms);
+  EXPECT_EQ(bodies(q), std::vector<std::string>{"m1"});
+  QueueAttributes a = q.attributes();
+  a.delay_s = 1;
+  ASSERT_TRUE(q.set_attributes(a));
+  ASSERT_TRUE(q.send(req("m2", "H")));
+  clock_.step_wall(-5ms);
+  clock_.advance(1s);  // m2's timer is due; the wall clock, 5 ms behind its send, says not yet
+  EXPECT_TRUE(bodies(q).empty());
+  clock_.advance(10ms);
+  EXPECT_EQ(bodies(q), std::vector<std::string>{"m2"});
+}
+
 // Threads over one mapping (TSan runs this): 2 producers on their own groups, 2 consumers;
 // every message once, each group in order.
 TEST_F(FifoTest, ThreadsKeepGroupOrder) {
