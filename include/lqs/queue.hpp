@@ -58,6 +58,9 @@ struct QueueStats {
   uint64_t deleted_total = 0;         ///< NumberOfMessagesDeleted (valid-handle calls, repeats too)
   int64_t oldest_sent_unix_ms = 0;    ///< SentTimestamp of the oldest message; 0 when empty
   uint64_t dlq_moves_total = 0;       ///< messages moved to the dead-letter queue
+  /// FIFO: deduplication records dropped before their 5 minutes because the queue held as
+  /// many as it can (4 per message slot, at most 4 Mi): ids older than that are forgotten.
+  uint64_t fifo_dedup_evicted_total = 0;
 };
 
 /// SQS's RedrivePolicy: a message received max_receive_count times is moved to the

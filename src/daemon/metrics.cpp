@@ -55,6 +55,10 @@ constexpr Family kFamilies[] = {
     {"lqs_queue_dlq_moves_total", "counter",
      "Messages moved from this queue to its dead-letter queue by its RedrivePolicy.",
      [](const QueueStats& st, int64_t) { return st.dlq_moves_total; }},
+    {"lqs_queue_fifo_dedup_evicted_total", "counter",
+     "FIFO deduplication records dropped before their 5 minutes because the queue held as many "
+     "as it can (4 per message slot).",
+     [](const QueueStats& st, int64_t) { return st.fifo_dedup_evicted_total; }},
 };
 
 void append_u64(std::string& out, uint64_t v) { out += std::to_string(v); }

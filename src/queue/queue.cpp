@@ -194,6 +194,7 @@ class Queue::Impl {
       groups_ = reinterpret_cast<shm::FifoGroup*>(b + h_->fifo_groups_off);
       nodes_ = reinterpret_cast<shm::FifoNode*>(b + h_->fifo_nodes_off);
       dedup_ = reinterpret_cast<shm::FifoDedup*>(b + h_->fifo_dedup_off);
+      dedup_index_ = reinterpret_cast<uint32_t*>(b + h_->fifo_dedup_index_off);
       attempts_ = reinterpret_cast<shm::FifoAttempt*>(b + h_->fifo_attempts_off);
     }
   }
@@ -575,7 +576,7 @@ class Queue::Impl {
     rec.expires_unix_ms = expires;
     rec.seq = m.sequence;
     std::memcpy(rec.message_id, m.message_id.bytes.data(), 16);
-    (void)dedup_insert(rec, unix_now);
+    dedup_insert(rec, unix_now);
   }
 
   // A sync sender waits until lqsd has put `ticket` on disk (kNoTicket: the event was not
@@ -1703,81 +1704,133 @@ class Queue::Impl {
         ready_push(i);
       }
     }
-    uint32_t used = 0;
-    for (uint32_t i = 0; i < h_->fifo_dedup_capacity; ++i) {
-      used += (dedup_[i].key_lo != 0 || dedup_[i].key_hi != 0) ? 1 : 0;
-    }
-    fc_->dedup_used = used;
+    dedup_rebuild();
     ++fc_->rebuilds;
   }
 
   // ---- deduplication (REQUIRES: the FIFO mutex) ----
-  const shm::FifoDedup* dedup_find(Key k, int64_t unix_now) const noexcept {
-    const uint32_t mask = h_->fifo_dedup_capacity - 1;
-    for (uint32_t n = 0, i = static_cast<uint32_t>(k.lo) & mask; n <= mask;
-         ++n, i = (i + 1) & mask) {
-      const shm::FifoDedup& d = dedup_[i];
-      if (d.key_lo == 0 && d.key_hi == 0) {
-        return nullptr;
+  // The records sit in a ring in the order they were accepted, which is the order their
+  // 5 minutes end: the oldest goes when its window is over, or early when the ring is full
+  // (counted in FifoControl::dedup_evicted). A hash index (linear probing, two buckets per
+  // record, backward-shift deletion, so no tombstones) maps a key to its ring slot + 1
+  // (0: empty). Every operation is O(1) amortized; nothing ever rescans the table.
+  [[nodiscard]] uint32_t dedup_cap() const noexcept { return h_->fifo_dedup_capacity; }
+  [[nodiscard]] uint32_t dedup_index_mask() const noexcept { return 2 * dedup_cap() - 1; }
+
+  // The bucket holding `k`, or the empty bucket that ends its probe. A bucket naming no valid
+  // ring slot (a damaged index) ends the probe as well.
+  [[nodiscard]] uint32_t dedup_probe(Key k) const noexcept {
+    const uint32_t mask = dedup_index_mask();
+    uint32_t i = static_cast<uint32_t>(k.lo) & mask;
+    for (uint32_t n = 0; n <= mask; ++n, i = (i + 1) & mask) {
+      const uint32_t v = dedup_index_[i];
+      if (v == 0 || v > dedup_cap()) {
+        return i;
       }
+      const shm::FifoDedup& d = dedup_[v - 1];
       if (d.key_lo == k.lo && d.key_hi == k.hi) {
-        return d.expires_unix_ms > unix_now ? &d : nullptr;
+        return i;
       }
     }
-    return nullptr;
+    return i;
   }
 
-  // Drops the expired records by re-inserting the live ones (the table's cleanup: at most
-  // when it is half occupied, and from recover()). Returns the records dropped.
-  uint32_t dedup_compact(int64_t unix_now) {
-    const uint32_t cap = h_->fifo_dedup_capacity;
-    std::vector<shm::FifoDedup> live;
-    for (uint32_t i = 0; i < cap; ++i) {
-      shm::FifoDedup& d = dedup_[i];
-      if ((d.key_lo != 0 || d.key_hi != 0) && d.expires_unix_ms > unix_now) {
-        live.push_back(d);
-      }
-      d.key_lo = 0;
-      d.key_hi = 0;
+  [[nodiscard]] const shm::FifoDedup* dedup_find(Key k, int64_t unix_now) const noexcept {
+    const uint32_t v = dedup_index_[dedup_probe(k)];
+    if (v == 0 || v > dedup_cap()) {
+      return nullptr;
     }
-    const uint32_t dropped = fc_->dedup_used - static_cast<uint32_t>(live.size());
-    fc_->dedup_used = 0;
-    for (const shm::FifoDedup& d : live) {
-      (void)dedup_put(d);
-    }
-    return dropped;
+    const shm::FifoDedup& d = dedup_[v - 1];
+    return d.key_lo == k.lo && d.key_hi == k.hi && d.expires_unix_ms > unix_now ? &d : nullptr;
   }
 
-  bool dedup_put(const shm::FifoDedup& rec) noexcept {
-    const uint32_t mask = h_->fifo_dedup_capacity - 1;
-    for (uint32_t n = 0, i = static_cast<uint32_t>(rec.key_lo) & mask; n <= mask;
-         ++n, i = (i + 1) & mask) {
-      shm::FifoDedup& d = dedup_[i];
-      if ((d.key_lo == 0 && d.key_hi == 0) || (d.key_lo == rec.key_lo && d.key_hi == rec.key_hi)) {
-        const bool fresh = d.key_lo == 0 && d.key_hi == 0;
-        d.expires_unix_ms = rec.expires_unix_ms;
-        d.seq = rec.seq;
-        std::memcpy(d.message_id, rec.message_id, 16);
-        d.key_hi = rec.key_hi;
-        d.key_lo = rec.key_lo;  // last: a record is complete once its key is there
-        fc_->dedup_used += fresh ? 1 : 0;
-        return true;
+  // Empties bucket `i`, moving the later entries of its cluster back where their probe
+  // still finds them.
+  void dedup_index_erase(uint32_t i) noexcept {
+    const uint32_t mask = dedup_index_mask();
+    for (uint32_t j = (i + 1) & mask; dedup_index_[j] != 0 && dedup_index_[j] <= dedup_cap();
+         j = (j + 1) & mask) {
+      const uint32_t home = static_cast<uint32_t>(dedup_[dedup_index_[j] - 1].key_lo) & mask;
+      // The entry at j stays if its home lies cyclically in (i, j].
+      const bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+      if (!stays) {
+        dedup_index_[i] = dedup_index_[j];
+        i = j;
       }
     }
-    return false;
+    dedup_index_[i] = 0;
   }
 
-  // Inserts a record, compacting first when the table is half full. False when the live
-  // records alone fill three quarters of it (the queue's deduplication capacity).
-  bool dedup_insert(const shm::FifoDedup& rec, int64_t unix_now) {
-    const uint32_t cap = h_->fifo_dedup_capacity;
-    if (uint64_t{fc_->dedup_used} + 1 > cap / 2) {
-      (void)dedup_compact(unix_now);
-      if (uint64_t{fc_->dedup_used} + 1 > uint64_t{cap} * 3 / 4) {
-        return false;
+  // Drops the oldest record (its index entry first, unless a newer record of the same key
+  // owns the bucket).
+  void dedup_pop_tail() noexcept {
+    const auto r = static_cast<uint32_t>(fc_->dedup_tail % dedup_cap());
+    const shm::FifoDedup& d = dedup_[r];
+    if (d.key_lo != 0 || d.key_hi != 0) {
+      const uint32_t b = dedup_probe(Key{d.key_lo, d.key_hi});
+      if (dedup_index_[b] == r + 1) {
+        dedup_index_erase(b);
       }
     }
-    return dedup_put(rec);
+    ++fc_->dedup_tail;
+  }
+
+  // Drops the records whose window is over. Returns how many.
+  uint32_t dedup_expire(int64_t unix_now) noexcept {
+    uint32_t n = 0;
+    while (fc_->dedup_tail < fc_->dedup_head &&
+           dedup_[fc_->dedup_tail % dedup_cap()].expires_unix_ms <= unix_now) {
+      dedup_pop_tail();
+      ++n;
+    }
+    return n;
+  }
+
+  // Adds a record (the caller found no live one for its key). When the ring is full the
+  // oldest record is dropped before its window is over: the queue then remembers the last
+  // fifo_dedup_capacity deduplication ids rather than 5 minutes of them (README, "Differences
+  // from SQS").
+  void dedup_insert(const shm::FifoDedup& rec, int64_t unix_now) noexcept {
+    (void)dedup_expire(unix_now);
+    if (fc_->dedup_head - fc_->dedup_tail >= dedup_cap()) {
+      dedup_pop_tail();
+      // relaxed: a statistic (stats() reads it without the mutex).
+      fc_->dedup_evicted.fetch_add(1, std::memory_order_relaxed);
+    }
+    const auto r = static_cast<uint32_t>(fc_->dedup_head % dedup_cap());
+    shm::FifoDedup& d = dedup_[r];
+    d.key_lo = 0;  // not a record while being written
+    d.key_hi = 0;
+    d.expires_unix_ms = rec.expires_unix_ms;
+    d.seq = rec.seq;
+    std::memcpy(d.message_id, rec.message_id, 16);
+    d.key_hi = rec.key_hi;
+    d.key_lo = rec.key_lo;
+    // An empty bucket, or the one of this key's expired record: it now names the new one.
+    dedup_index_[dedup_probe(Key{rec.key_lo, rec.key_hi})] = r + 1;
+    ++fc_->dedup_head;  // last: a crash before it leaves the record outside [tail, head)
+  }
+
+  // Rebuilds the index from the ring's records in [tail, head) (the mutex owner died, or the
+  // records were cleared). Later records of a key win, as in dedup_insert().
+  void dedup_rebuild() noexcept {
+    std::memset(dedup_index_, 0, sizeof(uint32_t) * 2 * uint64_t{dedup_cap()});
+    if (fc_->dedup_tail > fc_->dedup_head || fc_->dedup_head - fc_->dedup_tail > dedup_cap()) {
+      fc_->dedup_tail = fc_->dedup_head > dedup_cap() ? fc_->dedup_head - dedup_cap() : 0;
+    }
+    for (uint64_t p = fc_->dedup_tail; p < fc_->dedup_head; ++p) {
+      const auto r = static_cast<uint32_t>(p % dedup_cap());
+      const shm::FifoDedup& d = dedup_[r];
+      if (d.key_lo != 0 || d.key_hi != 0) {
+        dedup_index_[dedup_probe(Key{d.key_lo, d.key_hi})] = r + 1;
+      }
+    }
+  }
+
+  // PurgeQueue: no records.
+  void dedup_clear() noexcept {
+    fc_->dedup_tail = fc_->dedup_head;
+    dedup_rebuild();
   }
 
   static std::string sequence_string(uint64_t seq) {
@@ -1976,16 +2029,7 @@ class Queue::Impl {
     rec.expires_unix_ms = unix_now + kDedupWindowMs;
     rec.seq = fc_->next_seq + 1;
     std::memcpy(rec.message_id, result.message_id.bytes.data(), 16);
-    if (!dedup_insert(rec, unix_now)) {
-      if (groups_[g].head == shm::kFifoNil) {
-        group_release(g);
-      }
-      release_slot(idx, writing);
-      return make_error(ErrorCode::kOverLimit,
-                        "queue " + name_ +
-                            " holds as many deduplication records as it can (4 per message "
-                            "slot, kept 5 minutes): retry later or raise LqsCapacityMessages");
-    }
+    dedup_insert(rec, unix_now);
     const uint64_t seq = ++fc_->next_seq;
     nodes_[idx].seq = seq;
     link_tail(g, idx);
@@ -2220,7 +2264,8 @@ class Queue::Impl {
   shm::FifoControl* fc_ = nullptr;
   shm::FifoGroup* groups_ = nullptr;
   shm::FifoNode* nodes_ = nullptr;
-  shm::FifoDedup* dedup_ = nullptr;
+  shm::FifoDedup* dedup_ = nullptr;  // ring of fifo_dedup_capacity records
+  uint32_t* dedup_index_ = nullptr;  // 2 * fifo_dedup_capacity buckets: ring slot + 1
   shm::FifoAttempt* attempts_ = nullptr;
 
   shm::Segment seg_;
@@ -2813,11 +2858,7 @@ Result<void> Queue::purge() {
   if (im.fifo()) {
     // PurgeQueue also clears the deduplication records (SQS_REFERENCE §1.3).
     Impl::FifoGuard guard(im);
-    for (uint32_t i = 0; i < im.h_->fifo_dedup_capacity; ++i) {
-      im.dedup_[i].key_lo = 0;
-      im.dedup_[i].key_hi = 0;
-    }
-    im.fc_->dedup_used = 0;
+    im.dedup_clear();
   }
   if (purge_lost) {
     im.raise_overflow();
@@ -2856,6 +2897,10 @@ QueueStats Queue::stats() const {
   st.empty_receives_total = h->empty_receives_total.load(std::memory_order_relaxed);
   st.deleted_total = h->deleted_total.load(std::memory_order_relaxed);
   st.dlq_moves_total = h->dlq_moves_total.load(std::memory_order_relaxed);
+  if (im.fifo()) {
+    // relaxed: a statistic.
+    st.fifo_dedup_evicted_total = im.fc_->dedup_evicted.load(std::memory_order_relaxed);
+  }
   return st;
 }
 
@@ -2895,7 +2940,7 @@ RecoveryReport Queue::recover() {
   if (im.fifo()) {
     // The dedup-window cleanup, and groups whose wake-up a dead process never gave.
     Impl::FifoGuard guard(im);
-    r.dedup_records_expired = im.dedup_compact(unix_now);
+    r.dedup_records_expired = im.dedup_expire(unix_now);
     r.fifo_groups_requeued = im.fifo_requeue_groups();
   }
   return r;

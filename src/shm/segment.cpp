@@ -126,6 +126,8 @@ Geometry compute_geometry(uint32_t capacity_messages, uint64_t capacity_bytes, b
     off += uint64_t{g.fifo_dedup_capacity} * sizeof(FifoDedup);
     g.fifo_attempts_off = off;
     off += uint64_t{kFifoAttempts} * sizeof(FifoAttempt);
+    g.fifo_dedup_index_off = off;  // the records' hash index: 2 buckets per record
+    off += uint64_t{g.fifo_dedup_capacity} * 2 * sizeof(uint32_t);
     g.total_size = align_up(off, 4096);
   }
   // One journal cell per slot (bounded): a full journal only makes async senders raise
@@ -156,9 +158,9 @@ uint64_t geometry_check(const SegmentHeader& h) noexcept {
     mix(f);
   }
   if (h.fifo_off != 0) {
-    for (uint64_t f :
-         {h.fifo_off, uint64_t{h.fifo_group_capacity}, uint64_t{h.fifo_dedup_capacity},
-          h.fifo_groups_off, h.fifo_nodes_off, h.fifo_dedup_off, h.fifo_attempts_off}) {
+    for (uint64_t f : {h.fifo_off, uint64_t{h.fifo_group_capacity}, uint64_t{h.fifo_dedup_capacity},
+                       h.fifo_groups_off, h.fifo_nodes_off, h.fifo_dedup_off, h.fifo_attempts_off,
+                       h.fifo_dedup_index_off}) {
       mix(f);
     }
   }
@@ -223,7 +225,8 @@ Result<void> validate_segment(const void* base, size_t size) noexcept {
       g.fifo_group_capacity != h->fifo_group_capacity ||
       g.fifo_dedup_capacity != h->fifo_dedup_capacity || g.fifo_groups_off != h->fifo_groups_off ||
       g.fifo_nodes_off != h->fifo_nodes_off || g.fifo_dedup_off != h->fifo_dedup_off ||
-      g.fifo_attempts_off != h->fifo_attempts_off || g.journal_off != h->journal_off ||
+      g.fifo_attempts_off != h->fifo_attempts_off ||
+      g.fifo_dedup_index_off != h->fifo_dedup_index_off || g.journal_off != h->journal_off ||
       g.journal_capacity != h->journal_capacity) {
     return corrupt("offsets inconsistent with the geometry");
   }
@@ -357,6 +360,7 @@ Result<Segment> Segment::create(const std::string& root, std::string_view name,
   h->fifo_nodes_off = g.fifo_nodes_off;
   h->fifo_dedup_off = g.fifo_dedup_off;
   h->fifo_attempts_off = g.fifo_attempts_off;
+  h->fifo_dedup_index_off = g.fifo_dedup_index_off;
   h->journal_off = g.journal_off;
   h->journal_capacity = g.journal_capacity;
   h->geometry_check = geometry_check(*h);

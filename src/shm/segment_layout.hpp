@@ -161,7 +161,7 @@ struct alignas(kCacheLine) SegmentHeader {
   uint64_t fifo_nodes_off;           // 1888 FifoNode[slot_count]
   uint64_t fifo_dedup_off;           // 1896 FifoDedup[fifo_dedup_capacity]
   uint64_t fifo_attempts_off;        // 1904 FifoAttempt[kFifoAttempts]
-  uint8_t pad29[8];                  // 1912
+  uint64_t fifo_dedup_index_off;     // 1912 uint32_t[2 * fifo_dedup_capacity]
   // --- rest of the 4 KiB page ---
   uint8_t reserved_tail[kHeaderSize - 1920];  // 1920
 };
@@ -187,10 +187,13 @@ struct alignas(kCacheLine) FifoControl {
   uint32_t ready_tail;    // 76
   uint32_t groups_live;   // 80  group records in use
   uint32_t groups_dead;   // 84  tombstones
-  uint32_t dedup_used;    // 88  dedup records occupied (live or expired)
+  uint32_t reserved88;    // 88
   uint32_t attempt_next;  // 92  next FifoAttempt to overwrite
   uint64_t rebuilds;      // 96  times the index was rebuilt (owner died)
-  uint8_t pad1[kCacheLine - 40];
+  uint64_t dedup_head;    // 104 records ever accepted: the next goes to ring slot head % capacity
+  uint64_t dedup_tail;    // 112 oldest record still held (head - tail <= fifo_dedup_capacity)
+  std::atomic<uint64_t> dedup_evicted;  // 120 records dropped before their 5 minutes (ring
+                                        //     full); written under mu, read relaxed (stats)
 };
 
 // A message group: a doubly linked list of slots in SequenceNumber order, and its link in
@@ -364,8 +367,11 @@ static_assert(offsetof(JournalCell, message_id) == 32);
 static_assert(offsetof(SegmentHeader, fifo_off) == 1856);
 static_assert(offsetof(SegmentHeader, fifo_flags) == 1872);
 static_assert(offsetof(SegmentHeader, fifo_attempts_off) == 1904);
+static_assert(offsetof(SegmentHeader, fifo_dedup_index_off) == 1912);
 static_assert(sizeof(FifoControl) == 128);
 static_assert(offsetof(FifoControl, next_seq) == 64);
+static_assert(offsetof(FifoControl, dedup_head) == 104);
+static_assert(offsetof(FifoControl, dedup_evicted) == 120);
 static_assert(sizeof(FifoGroup) == 32);
 static_assert(sizeof(FifoNode) == 32);
 static_assert(sizeof(FifoDedup) == 48);

@@ -9,6 +9,9 @@
 
 #include <array>
 #include <atomic>
+#include <deque>
+#include <map>
+#include <random>
 #include <set>
 #include <string>
 #include <thread>
@@ -483,6 +486,80 @@ TEST_F(FifoTest, AWallClockBehindTheSendDoesNotStrandTheGroup) {
   EXPECT_TRUE(bodies(q).empty());
   clock_.advance(10ms);
   EXPECT_EQ(bodies(q), std::vector<std::string>{"m2"});
+}
+
+// The deduplication records against a model, through far more sends than the queue holds
+// records (4 per slot: 4096 here) and several 5-minute windows: a resend of an id is a
+// duplicate exactly while the model still holds it (within 5 minutes of its first accepted
+// send, and among the last 4096 accepted), and answers the original MessageId. This churns
+// the ring and the index's backward-shift deletion.
+TEST_F(FifoTest, DeduplicationRecordsMatchAModelThroughEvictionAndExpiry) {
+  Queue q = make();
+  const size_t cap = 4096;  // 4 × next_pow2(1024 slots)
+  struct Rec {
+    int64_t expires;
+    std::string message_id;
+  };
+  std::map<std::string, Rec> live;  // the model: id -> record
+  std::deque<std::string> order;    // accepted ids, oldest first (with stale repeats)
+  std::mt19937_64 rng(7);
+  int64_t now_ms = 0;
+  uint64_t evicted = 0;
+  size_t dups = 0;
+  ReceiveBatch b;
+  for (int i = 0; i < 40000; ++i) {
+    // Mostly new ids; some resends of recent ones, some of old (maybe forgotten) ones.
+    const uint64_t pick = rng() % 10;
+    const std::string id = pick < 7
+                               ? "n" + std::to_string(i)
+                               : "n" + std::to_string(std::max<int64_t>(
+                                           0, i - 1 - int64_t(rng() % (pick < 9 ? 50 : 6000))));
+    auto model = live.find(id);
+    if (model != live.end() && model->second.expires <= now_ms) {
+      live.erase(model);
+      model = live.end();
+    }
+    auto r = q.send(req("b", "g" + std::to_string(i % 7), id));
+    ASSERT_TRUE(r) << r.error().message;
+    if (model != live.end()) {
+      EXPECT_EQ(r->message_id.to_string(), model->second.message_id) << "resend of " << id;
+      ++dups;
+    } else {
+      // Accepted: drop what the queue drops (window over, then the oldest when full).
+      while (!order.empty() &&
+             (live.count(order.front()) == 0 || live.at(order.front()).expires <= now_ms)) {
+        live.erase(order.front());
+        order.pop_front();
+      }
+      if (live.size() == cap) {
+        live.erase(order.front());
+        order.pop_front();
+        ++evicted;
+      }
+      live[id] = Rec{now_ms + 300'000, r->message_id.to_string()};
+      order.push_back(id);
+    }
+    if (i % 64 == 63) {  // keep the queue from filling: receive and delete everything
+      for (;;) {
+        ASSERT_TRUE(q.receive(b, opts(10)));
+        if (b.count == 0) break;
+        for (size_t k = 0; k < b.count; ++k)
+          ASSERT_TRUE(q.delete_message(b.messages[k].receipt_handle));
+      }
+    }
+    if (i % 500 == 499) {
+      clock_.advance(20s);  // 15 steps per window
+      now_ms += 20'000;
+    }
+  }
+  EXPECT_GT(dups, 1000u);
+  EXPECT_GT(evicted, 1000u) << "the test must run the ring full";
+  EXPECT_EQ(q.stats().fifo_dedup_evicted_total, evicted);
+  // Purge forgets every id.
+  ASSERT_TRUE(q.purge());
+  auto again = q.send(req("b", "g", order.back()));
+  ASSERT_TRUE(again);
+  EXPECT_NE(again->message_id.to_string(), live.at(order.back()).message_id);
 }
 
 // Threads over one mapping (TSan runs this): 2 producers on their own groups, 2 consumers;
