@@ -51,6 +51,8 @@ constexpr int64_t kMaxVisibilityMs = int64_t{43200} * 1000;
 constexpr uint32_t kSweepStep = 8;
 // At most one full sweep per queue per interval, run by a receive that found nothing.
 constexpr int64_t kFullSweepIntervalMs = 1000;
+// FIFO index mutex: trylock attempts (each followed by a pause, ~40 ns) before blocking.
+constexpr int kFifoLockSpins = 200;
 // At most one rebuild of lost free-slot hints per queue per interval, by a send that finds
 // no hinted slot (recover() rebuilds them too, unconditionally).
 constexpr int64_t kHintRebuildIntervalMs = 100;
@@ -194,7 +196,7 @@ class Queue::Impl {
       groups_ = reinterpret_cast<shm::FifoGroup*>(b + h_->fifo_groups_off);
       nodes_ = reinterpret_cast<shm::FifoNode*>(b + h_->fifo_nodes_off);
       dedup_ = reinterpret_cast<shm::FifoDedup*>(b + h_->fifo_dedup_off);
-      dedup_index_ = reinterpret_cast<uint32_t*>(b + h_->fifo_dedup_index_off);
+      dedup_index_ = reinterpret_cast<uint64_t*>(b + h_->fifo_dedup_index_off);
       attempts_ = reinterpret_cast<shm::FifoAttempt*>(b + h_->fifo_attempts_off);
     }
   }
@@ -1402,10 +1404,18 @@ class Queue::Impl {
 
   // A 128-bit keyed hash of `a` NUL `b` (never {0,0} or {0,1}).
   Key key_of(std::string_view a, std::string_view b) const {
-    std::string buf;
-    buf.reserve(a.size() + 1 + b.size());
-    buf.append(a).push_back('\0');
-    buf.append(b);
+    // Group ids, deduplication ids and attempt ids are at most 128 characters: the stack
+    // buffer is the rule, the heap the fallback.
+    std::array<char, 512> stack;
+    std::string heap;
+    std::span<char> buf(stack.data(), a.size() + 1 + b.size());
+    if (buf.size() > stack.size()) {
+      heap.resize(buf.size());
+      buf = std::span<char>(heap.data(), heap.size());
+    }
+    std::memcpy(buf.data(), a.data(), a.size());
+    buf[a.size()] = '\0';
+    std::memcpy(buf.data() + a.size() + 1, b.data(), b.size());
     uint8_t k2[16];
     std::memcpy(k2, h_->mac_key, 16);
     for (uint8_t& c : k2) {
@@ -1429,7 +1439,19 @@ class Queue::Impl {
           return;  // already ours
         }
       }
-      const int rc = pthread_mutex_lock(&im.fc_->mu);
+      // Spin briefly first: a holder on the other core is done within a few hundred ns,
+      // while a robust mutex that blocks sleeps in the kernel (a futex wait and wake cost
+      // 26-40 µs on these VMs, PERF.md). trylock reports EOWNERDEAD as lock does.
+      int rc = EBUSY;
+      for (int spin = 0; spin < kFifoLockSpins && rc == EBUSY; ++spin) {
+        rc = pthread_mutex_trylock(&im.fc_->mu);
+        if (rc == EBUSY) {
+          __builtin_ia32_pause();
+        }
+      }
+      if (rc == EBUSY) {
+        rc = pthread_mutex_lock(&im.fc_->mu);
+      }
       if (rc == EOWNERDEAD) {
         im.fifo_rebuild();
         (void)pthread_mutex_consistent(&im.fc_->mu);
@@ -1716,31 +1738,43 @@ class Queue::Impl {
   // (0: empty). Every operation is O(1) amortized; nothing ever rescans the table.
   [[nodiscard]] uint32_t dedup_cap() const noexcept { return h_->fifo_dedup_capacity; }
   [[nodiscard]] uint32_t dedup_index_mask() const noexcept { return 2 * dedup_cap() - 1; }
+  // A bucket: the key's low 32 bits (its home and a tag: most probes never touch a record)
+  // above the ring slot + 1; 0 when empty.
+  static uint64_t dedup_bucket(Key k, uint32_t slot) noexcept {
+    return (uint64_t{static_cast<uint32_t>(k.lo)} << 32) | (slot + 1);
+  }
+  [[nodiscard]] bool dedup_bucket_valid(uint64_t b) const noexcept {
+    const auto v = static_cast<uint32_t>(b);
+    return v != 0 && v <= dedup_cap();
+  }
 
   // The bucket holding `k`, or the empty bucket that ends its probe. A bucket naming no valid
   // ring slot (a damaged index) ends the probe as well.
   [[nodiscard]] uint32_t dedup_probe(Key k) const noexcept {
     const uint32_t mask = dedup_index_mask();
-    uint32_t i = static_cast<uint32_t>(k.lo) & mask;
+    const auto tag = static_cast<uint32_t>(k.lo);
+    uint32_t i = tag & mask;
     for (uint32_t n = 0; n <= mask; ++n, i = (i + 1) & mask) {
-      const uint32_t v = dedup_index_[i];
-      if (v == 0 || v > dedup_cap()) {
+      const uint64_t b = dedup_index_[i];
+      if (!dedup_bucket_valid(b)) {
         return i;
       }
-      const shm::FifoDedup& d = dedup_[v - 1];
-      if (d.key_lo == k.lo && d.key_hi == k.hi) {
-        return i;
+      if (static_cast<uint32_t>(b >> 32) == tag) {
+        const shm::FifoDedup& d = dedup_[static_cast<uint32_t>(b) - 1];
+        if (d.key_lo == k.lo && d.key_hi == k.hi) {
+          return i;
+        }
       }
     }
     return i;
   }
 
   [[nodiscard]] const shm::FifoDedup* dedup_find(Key k, int64_t unix_now) const noexcept {
-    const uint32_t v = dedup_index_[dedup_probe(k)];
-    if (v == 0 || v > dedup_cap()) {
+    const uint64_t b = dedup_index_[dedup_probe(k)];
+    if (!dedup_bucket_valid(b)) {
       return nullptr;
     }
-    const shm::FifoDedup& d = dedup_[v - 1];
+    const shm::FifoDedup& d = dedup_[static_cast<uint32_t>(b) - 1];
     return d.key_lo == k.lo && d.key_hi == k.hi && d.expires_unix_ms > unix_now ? &d : nullptr;
   }
 
@@ -1748,9 +1782,8 @@ class Queue::Impl {
   // still finds them.
   void dedup_index_erase(uint32_t i) noexcept {
     const uint32_t mask = dedup_index_mask();
-    for (uint32_t j = (i + 1) & mask; dedup_index_[j] != 0 && dedup_index_[j] <= dedup_cap();
-         j = (j + 1) & mask) {
-      const uint32_t home = static_cast<uint32_t>(dedup_[dedup_index_[j] - 1].key_lo) & mask;
+    for (uint32_t j = (i + 1) & mask; dedup_bucket_valid(dedup_index_[j]); j = (j + 1) & mask) {
+      const uint32_t home = static_cast<uint32_t>(dedup_index_[j] >> 32) & mask;
       // The entry at j stays if its home lies cyclically in (i, j].
       const bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
       if (!stays) {
@@ -1768,7 +1801,7 @@ class Queue::Impl {
     const shm::FifoDedup& d = dedup_[r];
     if (d.key_lo != 0 || d.key_hi != 0) {
       const uint32_t b = dedup_probe(Key{d.key_lo, d.key_hi});
-      if (dedup_index_[b] == r + 1) {
+      if (static_cast<uint32_t>(dedup_index_[b]) == r + 1) {
         dedup_index_erase(b);
       }
     }
@@ -1807,14 +1840,15 @@ class Queue::Impl {
     d.key_hi = rec.key_hi;
     d.key_lo = rec.key_lo;
     // An empty bucket, or the one of this key's expired record: it now names the new one.
-    dedup_index_[dedup_probe(Key{rec.key_lo, rec.key_hi})] = r + 1;
+    const Key k{rec.key_lo, rec.key_hi};
+    dedup_index_[dedup_probe(k)] = dedup_bucket(k, r);
     ++fc_->dedup_head;  // last: a crash before it leaves the record outside [tail, head)
   }
 
   // Rebuilds the index from the ring's records in [tail, head) (the mutex owner died, or the
   // records were cleared). Later records of a key win, as in dedup_insert().
   void dedup_rebuild() noexcept {
-    std::memset(dedup_index_, 0, sizeof(uint32_t) * 2 * uint64_t{dedup_cap()});
+    std::memset(dedup_index_, 0, sizeof(uint64_t) * 2 * uint64_t{dedup_cap()});
     if (fc_->dedup_tail > fc_->dedup_head || fc_->dedup_head - fc_->dedup_tail > dedup_cap()) {
       fc_->dedup_tail = fc_->dedup_head > dedup_cap() ? fc_->dedup_head - dedup_cap() : 0;
     }
@@ -1822,7 +1856,8 @@ class Queue::Impl {
       const auto r = static_cast<uint32_t>(p % dedup_cap());
       const shm::FifoDedup& d = dedup_[r];
       if (d.key_lo != 0 || d.key_hi != 0) {
-        dedup_index_[dedup_probe(Key{d.key_lo, d.key_hi})] = r + 1;
+        const Key k{d.key_lo, d.key_hi};
+        dedup_index_[dedup_probe(k)] = dedup_bucket(k, r);
       }
     }
   }
@@ -2003,6 +2038,10 @@ class Queue::Impl {
     const Key dkey =
         key_of((flags & shm::kFifoScopeGroup) != 0 ? group : std::string_view(), dedup_id);
     const Key gkey = key_of("g", group);
+    // Both lookups below start with a likely cache miss in a table of megabytes: start the
+    // loads now, before the mutex, so they overlap the wait for it.
+    __builtin_prefetch(&dedup_index_[static_cast<uint32_t>(dkey.lo) & dedup_index_mask()]);
+    __builtin_prefetch(&groups_[static_cast<uint32_t>(gkey.lo) & (h_->fifo_group_capacity - 1)]);
     const int64_t unix_now = unix_ms();
     FifoGuard guard(*this);
     if (const shm::FifoDedup* d = dedup_find(dkey, unix_now); d != nullptr) {
@@ -2265,7 +2304,7 @@ class Queue::Impl {
   shm::FifoGroup* groups_ = nullptr;
   shm::FifoNode* nodes_ = nullptr;
   shm::FifoDedup* dedup_ = nullptr;  // ring of fifo_dedup_capacity records
-  uint32_t* dedup_index_ = nullptr;  // 2 * fifo_dedup_capacity buckets: ring slot + 1
+  uint64_t* dedup_index_ = nullptr;  // 2 * fifo_dedup_capacity buckets (dedup_bucket())
   shm::FifoAttempt* attempts_ = nullptr;
 
   shm::Segment seg_;
@@ -2491,14 +2530,21 @@ Result<void> Queue::send_batch(std::span<const SendRequest> requests,
   // in the journal but for other senders', so waiting for the last one covers all).
   uint64_t last = Impl::kNoTicket;
   bool unjournaled = false;
-  for (const auto& r : requests) {
-    uint64_t ticket = Impl::kNoTicket;
-    out.push_back(impl_->send_one(r, options, false, nullptr, &ticket));
-    if (out.back() && impl_->durability() == Durability::kSync) {
-      if (ticket == Impl::kNoTicket) {
-        unjournaled = true;
-      } else if (ticket != Impl::kNothingToWaitFor) {
-        last = last == Impl::kNoTicket ? ticket : std::max(last, ticket);
+  {
+    // FIFO: the index mutex once for the batch, not once per entry (the guard is re-entrant).
+    std::optional<Impl::FifoGuard> fifo_guard;
+    if (impl_->fifo()) {
+      fifo_guard.emplace(*impl_);
+    }
+    for (const auto& r : requests) {
+      uint64_t ticket = Impl::kNoTicket;
+      out.push_back(impl_->send_one(r, options, false, nullptr, &ticket));
+      if (out.back() && impl_->durability() == Durability::kSync) {
+        if (ticket == Impl::kNoTicket) {
+          unjournaled = true;
+        } else if (ticket != Impl::kNothingToWaitFor) {
+          last = last == Impl::kNoTicket ? ticket : std::max(last, ticket);
+        }
       }
     }
   }
@@ -2734,6 +2780,11 @@ Result<void> Queue::delete_batch(std::span<const std::string_view> handles,
                           std::to_string(handles.size()) + ".");
   }
   out.reserve(handles.size());
+  // FIFO: the index mutex once for the batch, not once per entry (the guard is re-entrant).
+  std::optional<Impl::FifoGuard> fifo_guard;
+  if (impl_->fifo()) {
+    fifo_guard.emplace(*impl_);
+  }
   for (auto h : handles) {
     out.push_back(delete_message(h));
   }

@@ -127,7 +127,7 @@ Geometry compute_geometry(uint32_t capacity_messages, uint64_t capacity_bytes, b
     g.fifo_attempts_off = off;
     off += uint64_t{kFifoAttempts} * sizeof(FifoAttempt);
     g.fifo_dedup_index_off = off;  // the records' hash index: 2 buckets per record
-    off += uint64_t{g.fifo_dedup_capacity} * 2 * sizeof(uint32_t);
+    off += uint64_t{g.fifo_dedup_capacity} * 2 * sizeof(uint64_t);
     g.total_size = align_up(off, 4096);
   }
   // One journal cell per slot (bounded): a full journal only makes async senders raise

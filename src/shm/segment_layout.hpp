@@ -161,7 +161,7 @@ struct alignas(kCacheLine) SegmentHeader {
   uint64_t fifo_nodes_off;           // 1888 FifoNode[slot_count]
   uint64_t fifo_dedup_off;           // 1896 FifoDedup[fifo_dedup_capacity]
   uint64_t fifo_attempts_off;        // 1904 FifoAttempt[kFifoAttempts]
-  uint64_t fifo_dedup_index_off;     // 1912 uint32_t[2 * fifo_dedup_capacity]
+  uint64_t fifo_dedup_index_off;     // 1912 uint64_t[2 * fifo_dedup_capacity]
   // --- rest of the 4 KiB page ---
   uint8_t reserved_tail[kHeaderSize - 1920];  // 1920
 };
