@@ -1967,63 +1967,75 @@ class Queue::Impl {
   void fifo_fill(uint64_t now, int64_t unix_now, uint64_t vis_ms, uint32_t sys_mask,
                  const ReceiveOptions& o, ReceiveBatch& out, size_t want) {
     fifo_drain_lanes(now);
-    FifoGuard guard(*this);
-    uint32_t g = fc_->ready_head;
-    while (g != shm::kFifoNil && out.count < want) {
-      const uint32_t next = groups_[g].ready_next;
-      if (group_locked(g, now)) {
+    // Leased under the mutex, delivered (record copied out, receive count, timer entry) after
+    // it: a leased message is ours until its deadline, and other processes wait less.
+    std::array<std::pair<uint32_t, uint32_t>, shm::kFifoMaxBatch> leased{};  // slot, epoch
+    size_t n = 0;
+    want = std::min(want, leased.size() + out.count);
+    const size_t room = want - out.count;
+    {
+      FifoGuard guard(*this);
+      uint32_t g = fc_->ready_head;
+      while (g != shm::kFifoNil && n < room) {
+        const uint32_t next = groups_[g].ready_next;
+        if (group_locked(g, now)) {
+          ready_remove(g);
+          g = next;
+          continue;
+        }
+        uint32_t idx = groups_[g].head;
+        while (idx != shm::kFifoNil && n < room) {
+          const uint32_t after = nodes_[idx].next;
+          uint64_t st = slots_[idx].state.load(std::memory_order_acquire);
+          const StateWord sw = StateWord::decode(st);
+          if (!live_state(sw.state)) {
+            idx = after;  // being deleted by someone who will unlink it
+            continue;
+          }
+          bool available = sw.state == SlotState::kReady || sw.state == SlotState::kPublishing ||
+                           ((sw.state == SlotState::kLeased || sw.state == SlotState::kDelayed) &&
+                            sw.value <= now);
+          if (sw.state == SlotState::kDelayed && !available) {
+            available = retro_due(idx, unix_now);  // the queue's delay may have been shortened
+          } else if (available && sw.state != SlotState::kLeased && !retro_due(idx, unix_now)) {
+            // ... or lengthened: wait out the rest (the group leaves the ready list below).
+            if (!fifo_redelay(idx, st, unix_now, now)) {
+              continue;  // changed under us: judge it again
+            }
+            available = false;
+          }
+          if (!available) {
+            break;  // a delay not yet over: nothing behind it may go first
+          }
+          if (past_retention(idx, unix_now)) {
+            (void)delete_slot(idx, st);
+            idx = after;
+            continue;
+          }
+          const uint32_t e = next_epoch(sw.epoch);
+          // acq_rel: wins the message; acquire pairs with the sender's release CAS in
+          // fifo_commit() (or publish()), so the record is visible. On failure `st` is reloaded.
+          if (!slots_[idx].state.compare_exchange_strong(
+                  st, make_state(SlotState::kLeased, e, 0, now + vis_ms), std::memory_order_acq_rel,
+                  std::memory_order_acquire)) {
+            continue;  // changed under us (a sweeper's PUBLISHING → READY): judge it again
+          }
+          LQS_CRASH_POINT("fifo.after_lease");
+          leased[n++] = {idx, e};
+          idx = after;
+        }
+        // Taken from (now locked), or nothing available (a send, an expiry or the end of a
+        // delay puts it back): out of the ready list either way. (Only g's own entries changed
+        // meanwhile, so `next` is still in the list.)
         ready_remove(g);
         g = next;
-        continue;
       }
-      uint32_t idx = groups_[g].head;
-      while (idx != shm::kFifoNil && out.count < want) {
-        const uint32_t after = nodes_[idx].next;
-        uint64_t st = slots_[idx].state.load(std::memory_order_acquire);
-        const StateWord sw = StateWord::decode(st);
-        if (!live_state(sw.state)) {
-          idx = after;  // being deleted by someone who will unlink it
-          continue;
-        }
-        bool available = sw.state == SlotState::kReady || sw.state == SlotState::kPublishing ||
-                         ((sw.state == SlotState::kLeased || sw.state == SlotState::kDelayed) &&
-                          sw.value <= now);
-        if (sw.state == SlotState::kDelayed && !available) {
-          available = retro_due(idx, unix_now);  // the queue's delay may have been shortened
-        } else if (available && sw.state != SlotState::kLeased && !retro_due(idx, unix_now)) {
-          // ... or lengthened: wait out the rest (the group leaves the ready list below).
-          if (!fifo_redelay(idx, st, unix_now, now)) {
-            continue;  // changed under us: judge it again
-          }
-          available = false;
-        }
-        if (!available) {
-          break;  // a delay not yet over: nothing behind it may go first
-        }
-        if (past_retention(idx, unix_now)) {
-          (void)delete_slot(idx, st);
-          idx = after;
-          continue;
-        }
-        const uint32_t e = next_epoch(sw.epoch);
-        // acq_rel: wins the message; acquire pairs with the sender's release CAS in
-        // fifo_commit() (or publish()), so the record is visible. On failure `st` is reloaded.
-        if (!slots_[idx].state.compare_exchange_strong(
-                st, make_state(SlotState::kLeased, e, 0, now + vis_ms), std::memory_order_acq_rel,
-                std::memory_order_acquire)) {
-          continue;  // changed under us (a sweeper's PUBLISHING → READY): judge it again
-        }
-        LQS_CRASH_POINT("fifo.after_lease");
-        if (deliver(idx, e, now, vis_ms, unix_now, sys_mask, o, out.messages[out.count])) {
-          ++out.count;
-        }
-        idx = after;
+    }
+    for (size_t i = 0; i < n; ++i) {
+      if (deliver(leased[i].first, leased[i].second, now, vis_ms, unix_now, sys_mask, o,
+                  out.messages[out.count])) {
+        ++out.count;
       }
-      // Taken from (now locked), or nothing available (a send, an expiry or the end of a
-      // delay puts it back): out of the ready list either way. (Only g's own entries changed
-      // meanwhile, so `next` is still in the list.)
-      ready_remove(g);
-      g = next;
     }
   }
 
