@@ -11,6 +11,7 @@
 #include "lqs/queue_attributes.hpp"
 #include "lqs/result.hpp"
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -205,6 +206,25 @@ class Queue {
     /// record is put back (if still within its 5-minute window).
     bool dedup_only = false;
   };
+  /// A FIFO deduplication record as the queue holds it: a keyed hash of the deduplication
+  /// id (and of the group, for DeduplicationScope=messageGroup), when its window ends and
+  /// what the first send returned.
+  struct DedupRecord {
+    uint64_t key_lo = 0;
+    uint64_t key_hi = 0;
+    int64_t expires_unix_ms = 0;
+    uint64_t sequence = 0;
+    MessageId message_id;
+  };
+  /// FIFO: the queue's hash key and its deduplication records still within their window,
+  /// oldest first (lqsd's checkpoints). False (nothing written) for a standard queue.
+  bool dedup_snapshot(std::array<uint8_t, 16>& hash_key, std::vector<DedupRecord>& out) const;
+  /// FIFO, reboot recovery, before any restore(): adopts `hash_key`, so that ids hash as in
+  /// the lost segment, and puts back the records whose window is still open. Not journaled.
+  /// Errors: kInvalidParameterValue (a standard queue, or one that already holds messages or
+  /// deduplication records).
+  Result<void> restore_dedup(const std::array<uint8_t, 16>& hash_key,
+                             std::span<const DedupRecord> records);
   /// Claims the journal for this process (lqsd's durability agent). False if another live
   /// process holds it.
   bool journal_attach() noexcept;

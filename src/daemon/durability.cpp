@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -29,7 +30,11 @@ enum RecordType : uint16_t {
   kRecSnapEnd = 7,      // name, message count
   kRecQueueGone = 8,    // name
   kRecCheckpoint = 9,   // first LSN of the checkpoint
+  kRecSnapDedup = 10,   // name, hash key, FIFO deduplication records (inside a snapshot)
 };
+
+// Deduplication records per kRecSnapDedup record (48 B each: well under kMaxPayload).
+constexpr size_t kDedupPerRecord = 8192;
 
 constexpr size_t kMaxEventsPerPass = 65536;
 constexpr int64_t kRefreshMs = 100;
@@ -138,6 +143,10 @@ struct DurabilityAgent::Replay {
     std::map<uint64_t, Queue::StoredMessage> messages;  // order → message
     std::unordered_map<std::string, uint64_t> index;    // MessageId → order
     std::vector<Queue::StoredMessage> deleted;          // FIFO: for deduplication records
+    // FIFO: the deduplication records of the last snapshot, and the key they are hashed with.
+    std::vector<Queue::DedupRecord> dedup;
+    std::array<uint8_t, 16> dedup_key{};
+    bool has_dedup_key = false;
     bool snapshotting = false;
     bool clean = false;  // a complete snapshot was seen
     std::unique_ptr<QueueState> staging;
@@ -222,6 +231,7 @@ struct DurabilityAgent::Replay {
         s.messages.clear();
         s.index.clear();
         s.deleted.clear();  // PurgeQueue clears the deduplication records too
+        s.dedup.clear();
         return true;
       }
       case kRecSnapBegin: {
@@ -246,10 +256,40 @@ struct DurabilityAgent::Replay {
         s.messages = std::move(s.staging->messages);
         s.index = std::move(s.staging->index);
         s.next_order = std::max(s.next_order, s.staging->next_order);
+        if (s.staging->has_dedup_key) {
+          // The snapshot's records cover every delete before it.
+          s.dedup = std::move(s.staging->dedup);
+          s.dedup_key = s.staging->dedup_key;
+          s.has_dedup_key = true;
+          s.deleted.clear();
+        }
         s.staging.reset();
         s.snapshotting = false;
         s.clean = true;
         return true;
+      }
+      case kRecSnapDedup: {
+        std::array<uint8_t, 16> key{};
+        uint32_t count = 0;
+        if (!r.name(name) || !r.bytes(key.data(), key.size()) || !r.u32(count)) {
+          return false;
+        }
+        QueueState& s = q(name);
+        if (!s.snapshotting) {
+          return false;
+        }
+        QueueState& st = *s.staging;
+        st.dedup_key = key;
+        st.has_dedup_key = true;
+        for (uint32_t i = 0; i < count; ++i) {
+          Queue::DedupRecord d;
+          if (!r.u64(d.key_lo) || !r.u64(d.key_hi) || !r.i64(d.expires_unix_ms) ||
+              !r.u64(d.sequence) || !r.bytes(d.message_id.bytes.data(), 16)) {
+            return false;
+          }
+          st.dedup.push_back(d);
+        }
+        return r.done();
       }
       case kRecQueueGone: {
         if (!r.name(name)) {
@@ -380,8 +420,13 @@ Result<uint64_t> DurabilityAgent::restore(const std::vector<std::string>& recrea
     Replay::QueueState& s = it->second;
     uint64_t n = 0;
     uint64_t expired = 0;
-    // FIFO: deduplication records of deleted messages first (their SequenceNumbers are the
-    // older ones), then the messages in SequenceNumber order.
+    // FIFO: the last snapshot's deduplication records with their hash key (before anything
+    // is hashed), those of messages deleted since, then the messages in SequenceNumber order.
+    if (s.has_dedup_key) {
+      if (auto r = q->restore_dedup(s.dedup_key, s.dedup); !r) {
+        log("restore_failed", "queue=" + name + " error=\"" + r.error().message + "\"");
+      }
+    }
     for (const auto& d : s.deleted) {
       Queue::StoredMessage m = d;
       m.dedup_only = true;
@@ -514,6 +559,30 @@ Result<void> DurabilityAgent::snapshot_queue(Tracked& t) {
       (void)wal_->commit();
     }
   });
+  // FIFO: the deduplication records, also those of messages already deleted (the log
+  // before this checkpoint, which held their deletes, goes away).
+  std::array<uint8_t, 16> key{};
+  std::vector<Queue::DedupRecord> dedup;
+  if (t.queue->dedup_snapshot(key, dedup)) {
+    for (size_t at = 0; at == 0 || at < dedup.size(); at += kDedupPerRecord) {
+      const size_t n = std::min(kDedupPerRecord, dedup.size() - at);
+      Writer dw(buf);
+      dw.name(t.name);
+      dw.bytes(key.data(), key.size());
+      dw.u32(static_cast<uint32_t>(n));
+      for (size_t i = at; i < at + n; ++i) {
+        dw.u64(dedup[i].key_lo);
+        dw.u64(dedup[i].key_hi);
+        dw.i64(dedup[i].expires_unix_ms);
+        dw.u64(dedup[i].sequence);
+        dw.bytes(dedup[i].message_id.bytes.data(), 16);
+      }
+      (void)wal_->append(kRecSnapDedup, buf);
+      if (dedup.empty()) {
+        break;
+      }
+    }
+  }
   Writer ew(buf);
   ew.name(t.name);
   ew.u64(count);

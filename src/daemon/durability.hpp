@@ -30,7 +30,8 @@
 //  - during a checkpoint: old files are removed only after the kCheckpoint record is durable.
 //  - reboot (shm root lost): the registry re-creates each queue empty from its metadata;
 //    restore() replays the log and puts back every message not deleted, in order (FIFO:
-//    SequenceNumbers and deduplication records within their window), visible, with its
+//    SequenceNumbers, and deduplication records within their window: the last snapshot's
+//    with the segment's hash key, then those of messages deleted since), visible, with its
 //    receive count as last logged. Messages deleted in the last max_delay_ms before the
 //    power loss (async; or whose delete was not yet flushed, sync) may reappear.
 #ifndef LQS_DAEMON_DURABILITY_HPP_

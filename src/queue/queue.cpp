@@ -3303,6 +3303,71 @@ void Queue::snapshot(const std::function<void(const StoredMessage&)>& visit) con
   }
 }
 
+bool Queue::dedup_snapshot(std::array<uint8_t, 16>& hash_key, std::vector<DedupRecord>& out) const {
+  Impl& im = *impl_;
+  if (!im.fifo()) {
+    return false;
+  }
+  Impl::FifoGuard guard(im);
+  std::memcpy(hash_key.data(), im.h_->mac_key, hash_key.size());
+  const int64_t unix_now = im.unix_ms();
+  const uint32_t cap = im.dedup_cap();
+  out.reserve(out.size() + (im.fc_->dedup_head - im.fc_->dedup_tail));
+  for (uint64_t p = im.fc_->dedup_tail; p < im.fc_->dedup_head; ++p) {
+    const shm::FifoDedup& d = im.dedup_[p % cap];
+    if ((d.key_lo == 0 && d.key_hi == 0) || d.expires_unix_ms <= unix_now) {
+      continue;
+    }
+    DedupRecord r;
+    r.key_lo = d.key_lo;
+    r.key_hi = d.key_hi;
+    r.expires_unix_ms = d.expires_unix_ms;
+    r.sequence = d.seq;
+    std::memcpy(r.message_id.bytes.data(), d.message_id, 16);
+    out.push_back(r);
+  }
+  return true;
+}
+
+Result<void> Queue::restore_dedup(const std::array<uint8_t, 16>& hash_key,
+                                  std::span<const DedupRecord> records) {
+  Impl& im = *impl_;
+  if (!im.fifo()) {
+    return make_error(ErrorCode::kInvalidParameterValue,
+                      "restore_dedup: " + im.name_ + " is not a FIFO queue");
+  }
+  Impl::FifoGuard guard(im);
+  bool empty = im.fc_->dedup_head == im.fc_->dedup_tail && im.fc_->groups_live == 0;
+  for (uint32_t i = 0; empty && i < im.slot_count_; ++i) {
+    empty = StateWord::decode(im.slots_[i].state.load(std::memory_order_acquire)).state ==
+            SlotState::kFree;
+  }
+  if (!empty) {
+    return make_error(
+        ErrorCode::kInvalidParameterValue,
+        "restore_dedup: queue " + im.name_ + " already holds messages or deduplication records");
+  }
+  // No message, group or receipt handle depends on the old key yet.
+  std::memcpy(im.h_->mac_key, hash_key.data(), hash_key.size());
+  const int64_t unix_now = im.unix_ms();
+  for (const DedupRecord& r : records) {
+    const Impl::Key k{r.key_lo, r.key_hi};
+    if (r.expires_unix_ms <= unix_now || k == Impl::Key{} || k == Impl::kTombstone ||
+        im.dedup_find(k, unix_now) != nullptr) {
+      continue;
+    }
+    shm::FifoDedup d{};
+    d.key_lo = r.key_lo;
+    d.key_hi = r.key_hi;
+    d.expires_unix_ms = r.expires_unix_ms;
+    d.seq = r.sequence;
+    std::memcpy(d.message_id, r.message_id.bytes.data(), 16);
+    im.dedup_insert(d, unix_now);
+    im.fc_->next_seq = std::max(im.fc_->next_seq, r.sequence);
+  }
+  return {};
+}
+
 Result<void> Queue::restore(const StoredMessage& m) {
   Impl& im = *impl_;
   ReceivedMessage rm;

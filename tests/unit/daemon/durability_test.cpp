@@ -276,6 +276,58 @@ TEST_F(DurabilityTest, CheckpointsRemoveOldLogFilesAndRecoveryStillHasEverything
   EXPECT_EQ(as_set(bodies("c")), expect);
 }
 
+// A FIFO message deleted before a checkpoint keeps its deduplication record through a
+// reboot: the checkpoint's snapshot carries the queue's records (and their hash key), because
+// the log that held the delete is removed. SequenceNumbers go on from the highest ever given.
+TEST_F(DurabilityTest, FifoDeduplicationOfDeletedMessagesSurvivesCheckpointAndReboot) {
+  agent_.reset();
+  reg_.reset();
+  file_bytes_ = 64 << 10;
+  checkpoint_bytes_ = 128 << 10;
+  open_all(faulty_.get());
+  create("d.fifo", "async");
+  create("filler", "async");
+  std::vector<SendResult> first;
+  for (int i = 0; i < 20; ++i) {
+    auto r = q("d.fifo")->send(req("id" + std::to_string(i), "g" + std::to_string(i % 4)));
+    ASSERT_TRUE(r) << r.error().message;
+    first.push_back(*r);
+  }
+  ReceiveOptions o;
+  o.max_number_of_messages = 10;
+  for (;;) {  // every FIFO message received and deleted
+    ReceiveBatch b;
+    ASSERT_TRUE(q("d.fifo")->receive(b, o));
+    if (b.count == 0) break;
+    for (size_t i = 0; i < b.count; ++i) {
+      ASSERT_TRUE(q("d.fifo")->delete_message(b.messages[i].receipt_handle));
+    }
+  }
+  ASSERT_TRUE(agent_->do_work());
+  // Enough other traffic for checkpoints to remove the files holding the sends and deletes.
+  const std::string pad(900, 'p');
+  for (int round = 0; round < 12; ++round) {
+    for (int i = 0; i < 40; ++i) {
+      ASSERT_TRUE(q("filler")->send(req(std::to_string(round) + "-" + std::to_string(i) + pad)));
+    }
+    ASSERT_TRUE(agent_->do_work());
+  }
+  ASSERT_GE(agent_->stats().checkpoints, 2u);
+  reboot();
+  EXPECT_TRUE(bodies("d.fifo").empty());
+  for (int i = 0; i < 20; i += 7) {
+    auto dup = q("d.fifo")->send(req("id" + std::to_string(i), "g" + std::to_string(i % 4)));
+    ASSERT_TRUE(dup);
+    EXPECT_EQ(dup->message_id, first[i].message_id) << "id" << i << " is a duplicate";
+    EXPECT_EQ(dup->sequence_number, first[i].sequence_number);
+  }
+  EXPECT_TRUE(bodies("d.fifo").empty()) << "duplicates are not enqueued";
+  auto fresh = q("d.fifo")->send(req("new", "g0"));
+  ASSERT_TRUE(fresh);
+  EXPECT_GT(fresh->sequence_number, first.back().sequence_number);
+  EXPECT_EQ(bodies("d.fifo"), std::vector<std::string>{"new"});
+}
+
 TEST_F(DurabilityTest, AnOverflowedJournalIsCoveredByASnapshot) {
   create("o", "async", 64);  // 64 journal cells
   ASSERT_TRUE(agent_->do_work());

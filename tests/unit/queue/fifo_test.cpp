@@ -562,6 +562,34 @@ TEST_F(FifoTest, DeduplicationRecordsMatchAModelThroughEvictionAndExpiry) {
   EXPECT_NE(again->message_id.to_string(), live.at(order.back()).message_id);
 }
 
+// Reboot recovery of deduplication records: dedup_snapshot() gives the hash key and the open
+// records; restore_dedup() puts them into an empty queue, and only an empty one.
+TEST_F(FifoTest, DeduplicationRecordsMoveToAFreshQueueWithTheirHashKey) {
+  Queue a = make({}, "a.fifo");
+  auto sent = a.send(req("m1", "G", "d1"));
+  ASSERT_TRUE(sent);
+  std::array<uint8_t, 16> key{};
+  std::vector<Queue::DedupRecord> recs;
+  ASSERT_TRUE(a.dedup_snapshot(key, recs));
+  ASSERT_EQ(recs.size(), 1u);
+  Queue b = make({}, "b.fifo");
+  ASSERT_TRUE(b.restore_dedup(key, recs));
+  auto dup = b.send(req("m1 again", "G", "d1"));
+  ASSERT_TRUE(dup);
+  EXPECT_EQ(dup->message_id, sent->message_id);
+  EXPECT_EQ(dup->sequence_number, sent->sequence_number);
+  EXPECT_TRUE(bodies(b).empty());
+  auto again = b.restore_dedup(key, recs);
+  ASSERT_FALSE(again) << "b holds records now";
+  EXPECT_EQ(again.error().code, ErrorCode::kInvalidParameterValue);
+  clock_.advance(301s);  // past the window: nothing to restore, nothing found
+  Queue c = make({}, "c.fifo");
+  ASSERT_TRUE(c.restore_dedup(key, recs));
+  auto late = c.send(req("m1", "G", "d1"));
+  ASSERT_TRUE(late);
+  EXPECT_NE(late->message_id, sent->message_id);
+}
+
 // Threads over one mapping (TSan runs this): 2 producers on their own groups, 2 consumers;
 // every message once, each group in order.
 TEST_F(FifoTest, ThreadsKeepGroupOrder) {
