@@ -482,8 +482,11 @@ Result<std::optional<RedrivePolicy>> Registry::check_redrive(std::string_view so
     return bad_redrive(kName, value, "Dead-letter queue must be same type of queue as the source.");
   }
   if (t->queue->attributes().fifo_queue) {
-    // lqs: no cycle of FIFO dead-letter queues. A move holds the source's index mutex while it
-    // sends to the target, so a cycle could make two processes wait on each other.
+    // lqs: no cycle of FIFO dead-letter queues. A moved message is deduplicated by its
+    // MessageId in the target (so that a move retried after a crash adds no copy), and the
+    // target keeps that record 5 minutes: a message that went round the cycle would come
+    // back to a queue that still remembers it, be answered as a duplicate, and be deleted
+    // from the source — lost. (Seen in a test that allowed cycles.)
     std::string at = *target;
     for (size_t hops = 0; hops <= queues_.size(); ++hops) {
       const Entry* e = find(at);

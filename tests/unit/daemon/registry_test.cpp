@@ -682,7 +682,7 @@ TEST_F(RegistryTest, FifoQueuesFollowSqsAttributeRules) {
       "jobs.fifo",
       {{"RedrivePolicy",
         R"({"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:dlq.fifo","maxReceiveCount":3})"}}));
-  // No cycle of FIFO dead-letter queues (a move holds the source's index mutex).
+  // No cycle of FIFO dead-letter queues (a message going round would be deduplicated away).
   e = reg_->set_queue_attributes(
       "dlq.fifo",
       {{"RedrivePolicy",
