@@ -351,8 +351,15 @@ def code_block(text, max_lines=60):
     return ["```", *lines, "```", ""]
 
 
-def headline(res):
-    """lqs against each peer on the headline workloads, as measured in this run."""
+def median(values):
+    v = sorted(values)
+    n = len(v)
+    return None if n == 0 else (v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2)
+
+
+def headline(res, repeats):
+    """lqs against each peer on the headline workloads: the median over this run and its
+    repeats (where a row was repeated), else the one sample."""
     out = []
     items = [("latency_spin", 64, "p50_ns", "spinning one-way p50, 64 B", False),
              ("latency_parked", 64, "p50_ns", "parked one-way p50, 64 B", False),
@@ -361,25 +368,56 @@ def headline(res):
              ("lifecycle_4x4", 64, "msgs_per_sec", "lifecycle 4 -> 4, 64 B", True),
              ("lifecycle", 1024, "msgs_per_sec", "lifecycle 1 -> 1, 1 KiB", True),
              ("lifecycle", 1048576, "msgs_per_sec", "lifecycle 1 -> 1, 1 MiB", True)]
+
+    def value(w, sy, s, field):
+        samples = [r.get(field) for x in [res] + repeats for r in [x.get(w, sy, s)]
+                   if x.usable(r) and r.get(field)]
+        return median(samples), len(samples)
+
     for w, s, field, label, higher in items:
-        lq = res.get(w, "lqs", s)
-        if not res.usable(lq) or not lq.get(field):
+        lq, n = value(w, "lqs", s, field)
+        if lq is None:
             continue
         parts = []
         for sy in res.systems():
-            r = res.get(w, sy, s)
-            if sy == "lqs" or not res.usable(r) or not r.get(field):
+            v, _ = value(w, sy, s, field)
+            if sy == "lqs" or v is None:
                 continue
             if higher:
-                parts.append(f"{sy} {lq[field] / r[field]:.2f}x")
+                parts.append(f"{sy} {lq / v:.2f}x")
             else:
-                f = r[field] / lq[field]
+                f = v / lq
                 parts.append(f"{sy} {f:.2f}x" if f >= 1 else f"{sy} {f:.2f}x (faster)")
-        val = rate(lq[field]) + " msg/s" if higher else us(lq[field]) + " µs"
-        out.append(f"- {label}: lqs {val}; " +
+        val = rate(lq) + " msg/s" if higher else us(lq) + " µs"
+        how = f"median of {n}" if n > 1 else "one sample"
+        out.append(f"- {label} ({how}): lqs {val}; " +
                    ("lqs's rate / peer's: " if higher else "peer's p50 / lqs's: ") +
                    ", ".join(parts))
     return out
+
+
+def repeats_table(res, repeats, out):
+    """Every sample of the repeated rows, and their median."""
+    if not repeats:
+        return
+    keys = [("latency_spin", "p50_ns", us, "spinning p50, µs"),
+            ("lifecycle", "msgs_per_sec", rate, "lifecycle 1->1, msg/s"),
+            ("lifecycle_batch10", "msgs_per_sec", rate, "batches of 10, msg/s"),
+            ("lifecycle_4x4", "msgs_per_sec", rate, "lifecycle 4->4, msg/s")]
+    out.append(f"The headline rows (64 B) were run {1 + len(repeats)} times in this suite; "
+               "samples in run order, then the median:\n")
+    out.append("| system | " + " | ".join(k[3] for k in keys) + " |")
+    out.append("|---" * (len(keys) + 1) + "|")
+    for sy in res.systems():
+        cells = []
+        for w, field, fmt, _ in keys:
+            samples = [r.get(field) for x in [res] + repeats for r in [x.get(w, sy, 64)]
+                       if x.usable(r) and r.get(field)]
+            cells.append("-" if not samples else
+                         ", ".join(fmt(v) for v in samples) + f" → **{fmt(median(samples))}**")
+        if any(c != "-" for c in cells):
+            out.append(f"| {sy} | " + " | ".join(cells) + " |")
+    out.append("")
 
 
 def main():
@@ -396,6 +434,11 @@ def main():
     _, drows, dsummary = load_jsonl(os.path.join(a.dir, "durable.jsonl"))
     res = Results(rows)
     dres = Results(drows)
+    repeats = []
+    for k in range(2, 10):
+        path = os.path.join(a.dir, f"repeat{k}.jsonl")
+        if os.path.exists(path):
+            repeats.append(Results(load_jsonl(path)[1]))
     commit = env.get("commit") or "unknown"
     today = datetime.date.today().isoformat()
     suffix = f" ({'quick' if a.mode == 'quick' else 'full'} run, {commit[:7]})"
@@ -425,6 +468,12 @@ def main():
     s.append(f"- Whole suite: {a.elapsed} s. Commands, in order:")
     s.append("")
     s.extend(code_block(read(os.path.join(a.dir, "commands.txt"))))
+    steps = read(os.path.join(a.dir, "steps.txt")).strip()
+    if steps:
+        s.append("Time and 1-minute load average (before -> after) of each step; a load above "
+                 "~2 means other work competed with the benchmark for the 2 vCPUs:")
+        s.append("")
+        s.extend(code_block(steps))
     s.append("Server peers (Redis, beanstalkd) share the 2 vCPUs with the pinned producer and "
              "consumer, so each of their messages also pays for a context switch to the server; "
              "their unbounded queues are held to the same depth as the others by flow control. "
@@ -437,8 +486,9 @@ def main():
         s.append("")
     s.append("### Headline ratios (this run)")
     s.append("")
-    s.extend(headline(res))
+    s.extend(headline(res, repeats))
     s.append("")
+    repeats_table(res, repeats, s)
     s.append("### Latency")
     s.append("")
     latency_table(res, s)
@@ -487,7 +537,7 @@ def main():
             s.append("(no output; stderr: " + read(os.path.join(a.dir, name + ".err"))[-400:]
                      .replace("\n", " ") + ")")
             s.append("")
-    probs = problems(rows) + problems(drows)
+    probs = problems(rows) + problems(drows) + [p for x in repeats for p in problems(x.rows)]
     s.append("### Failures and skips")
     s.append("")
     if probs:

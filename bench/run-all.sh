@@ -12,6 +12,8 @@
 #                        beanstalkd, iceoryx: latency (spinning, parked, open loop at fixed
 #                        rates), lifecycle throughput 1->1, 2->2, 4->4, batches of 10, sizes
 #                        64 B..1 MiB, expiry, memory (1 M x 1 KiB)
+#   lqs-bench (x2 more)  the headline rows (64 B: spinning latency, lifecycle 1->1, batches of
+#                        10, 4->4) twice more, for medians of three (full mode only)
 #   lqs-bench            lifecycle, 64 B: lqs next to the durable peers (redis appendfsync
 #                        always, beanstalkd -f0) and their in-memory selves
 #   lqs-fifo-bench       FIFO with 1, 100 and 10 000 groups next to a standard queue
@@ -67,33 +69,47 @@ bin=build/release/bench
 
 # --- run --------------------------------------------------------------------------------------
 : >"$out/commands.txt"
-run() {  # run NAME CMD...: stdout to $out/NAME, the command line to commands.txt
-  local name=$1
-  shift
+: >"$out/steps.txt"
+run() {  # run NAME LIMIT CMD...: stdout to $out/NAME, the command line to commands.txt;
+         # the step is stopped (SIGTERM, SIGKILL 10 s later) after LIMIT seconds
+  local name=$1 limit=$2
+  shift 2
   echo "$*" >>"$out/commands.txt"
   echo "== $*" >&2
-  local t0=$SECONDS rc=0
-  "$@" >"$out/$name" 2>"$out/$name.err" || rc=$?
+  local t0=$SECONDS rc=0 load0
+  load0=$(cut -d' ' -f1 /proc/loadavg)
+  timeout --kill-after=10 "$limit" "$@" >"$out/$name" 2>"$out/$name.err" || rc=$?
   echo "   ${name}: $((SECONDS - t0)) s, exit $rc" >&2
   echo "$rc" >"$out/$name.rc"
+  # The machine is shared: keep the 1-minute load average before and after each step.
+  printf '%s\t%s s\tload %s -> %s\n' "$name" "$((SECONDS - t0))" "$load0" \
+    "$(cut -d' ' -f1 /proc/loadavg)" >>"$out/steps.txt"
 }
 
 if [[ $mode == quick ]]; then
-  run ipc.jsonl "$bin/lqs-bench" --quick --json --duration 0.25 --messages 100000 \
+  run ipc.jsonl 150 "$bin/lqs-bench" --quick --json --duration 0.25 --messages 100000 \
     --workload latency_spin,latency_parked,open_loop,lifecycle,lifecycle_2x2,lifecycle_4x4,lifecycle_batch10,expiry,memory \
     --rates 10000,100000
-  run durable.jsonl "$bin/lqs-bench" --quick --json --duration 0.5 --workload lifecycle \
+  run durable.jsonl 60 "$bin/lqs-bench" --quick --json --duration 0.5 --workload lifecycle \
     --sizes 64 --systems lqs,redis_list,redis_list_aof,beanstalkd,beanstalkd_fsync
-  run fifo.txt "$bin/lqs-fifo-bench" --quick --groups 1,100,10000 --consumers 2
-  run durability.txt "$bin/lqs-durability-bench" --seconds 1 --producers 1,64
-  run http.txt env HTTP_SECONDS=2 bench/http/run.sh --quick
+  run fifo.txt 60 "$bin/lqs-fifo-bench" --quick --groups 1,100,10000 --consumers 2
+  run durability.txt 60 "$bin/lqs-durability-bench" --seconds 1 --producers 1,64
+  run http.txt 150 env HTTP_SECONDS=2 bench/http/run.sh --quick
 else
-  run ipc.jsonl "$bin/lqs-bench" --json --duration 2.5
-  run durable.jsonl "$bin/lqs-bench" --json --duration 3 --workload lifecycle \
+  run ipc.jsonl 600 "$bin/lqs-bench" --json --duration 2.5
+  # The headline rows twice more, for medians of three.
+  for rep in 2 3; do
+    run "repeat$rep.jsonl" 200 "$bin/lqs-bench" --json --duration 2.5 --sizes 64 \
+      --workload latency_spin,lifecycle,lifecycle_batch10,lifecycle_4x4
+  done
+  run durable.jsonl 120 "$bin/lqs-bench" --json --duration 3 --workload lifecycle \
     --sizes 64,1024 --systems lqs,redis_list,redis_list_aof,beanstalkd,beanstalkd_fsync
-  run fifo.txt "$bin/lqs-fifo-bench" --groups 1,100,10000 --consumers 1,2
-  run durability.txt "$bin/lqs-durability-bench" --seconds 3
-  run http.txt bench/http/run.sh
+  # 50 000 messages, as --quick: with more, the FIFO deduplication table (5-minute window)
+  # passes half full and every send compacts the whole table under the FIFO mutex, then
+  # refuses sends until records expire (see bench/RESULTS.md): the run stalls for minutes.
+  run fifo.txt 180 "$bin/lqs-fifo-bench" --messages 50000 --groups 1,100,10000 --consumers 1,2
+  run durability.txt 180 "$bin/lqs-durability-bench" --seconds 3
+  run http.txt 420 bench/http/run.sh
 fi
 elapsed=$(($(date +%s) - t_start))
 echo "suite ran in ${elapsed} s; raw output in $out" >&2
