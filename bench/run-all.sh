@@ -87,13 +87,13 @@ run() {  # run NAME LIMIT CMD...: stdout to $out/NAME, the command line to comma
 }
 
 if [[ $mode == quick ]]; then
-  run ipc.jsonl 150 "$bin/lqs-bench" --quick --json --duration 0.25 --messages 100000 \
+  run ipc.jsonl 150 "$bin/lqs-bench" --quick --json --duration 0.2 --messages 50000 \
     --workload latency_spin,latency_parked,open_loop,lifecycle,lifecycle_2x2,lifecycle_4x4,lifecycle_batch10,expiry,memory \
     --rates 10000,100000
   run durable.jsonl 60 "$bin/lqs-bench" --quick --json --duration 0.5 --workload lifecycle \
     --sizes 64 --systems lqs,redis_list,redis_list_aof,beanstalkd,beanstalkd_fsync
   run fifo.txt 60 "$bin/lqs-fifo-bench" --quick --groups 1,100,10000 --consumers 2
-  run durability.txt 60 "$bin/lqs-durability-bench" --seconds 1 --producers 1,64
+  run durability.txt 60 "$bin/lqs-durability-bench" --seconds 0.5 --producers 1,64
   run http.txt 150 env HTTP_SECONDS=2 bench/http/run.sh --quick
 else
   run ipc.jsonl 600 "$bin/lqs-bench" --json --duration 2.5
