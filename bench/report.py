@@ -529,7 +529,9 @@ def main():
                          ("http.txt", "SQS HTTP API (bench/http/run.sh)")):
         text = read(os.path.join(a.dir, name))
         rc = read(os.path.join(a.dir, name + ".rc"), "?").strip()
-        s.append(f"### {title2}" + ("" if rc == "0" else f" — exit status {rc}"))
+        status = {"0": "", "124": " — stopped by its time limit (exit 124): it hung",
+                  "137": " — killed after its time limit (exit 137): it hung"}
+        s.append(f"### {title2}" + status.get(rc, f" — exit status {rc}"))
         s.append("")
         if text.strip():
             s.extend(code_block(text))

@@ -92,7 +92,7 @@ if [[ $mode == quick ]]; then
     --rates 10000,100000
   run durable.jsonl 60 "$bin/lqs-bench" --quick --json --duration 0.5 --workload lifecycle \
     --sizes 64 --systems lqs,redis_list,redis_list_aof,beanstalkd,beanstalkd_fsync
-  run fifo.txt 60 "$bin/lqs-fifo-bench" --quick --groups 1,100,10000 --consumers 2
+  run fifo.txt 20 "$bin/lqs-fifo-bench" --quick --groups 1,100,10000 --consumers 2
   run durability.txt 60 "$bin/lqs-durability-bench" --seconds 0.5 --producers 1,64
   run http.txt 150 env HTTP_SECONDS=2 bench/http/run.sh --quick
 else
@@ -107,7 +107,7 @@ else
   # 50 000 messages, as --quick: with more, the FIFO deduplication table (5-minute window)
   # passes half full and every send compacts the whole table under the FIFO mutex, then
   # refuses sends until records expire (see bench/RESULTS.md): the run stalls for minutes.
-  run fifo.txt 180 "$bin/lqs-fifo-bench" --messages 50000 --groups 1,100,10000 --consumers 1,2
+  run fifo.txt 90 "$bin/lqs-fifo-bench" --messages 50000 --groups 1,100,10000 --consumers 1,2
   run durability.txt 180 "$bin/lqs-durability-bench" --seconds 3
   run http.txt 420 bench/http/run.sh
 fi
