@@ -160,6 +160,10 @@ def open_loop_table(res, out):
         cells = []
         for o, w in loads:
             r = res.get(w, sysname)
+            if res.usable(r) and r.get("p50_ns") is None and r.get("msgs_per_sec"):
+                cells.append(f"! ({rate(r['msgs_per_sec'])}/s: every message it got through "
+                             "was in the warm-up)")
+                continue
             if not res.usable(r) or r.get("p50_ns") is None:
                 cells.append(ok_mark(r) if r else "-")
                 continue

@@ -1266,7 +1266,8 @@ std::vector<RunSpec> plan(const Options& o, const std::string& w) {
         r.msg_size = sz;
         r.offered_rate = rate;
         r.messages = std::max<uint64_t>(100, static_cast<uint64_t>(rate * secs));
-        r.warmup = r.messages / 10;
+        // Warm-up by count, small enough that a system far below the rate still has samples.
+        r.warmup = std::min<uint64_t>(r.messages / 10, 1000);
         out.push_back(r);
       }
     }
