@@ -86,6 +86,17 @@ run() {  # run NAME LIMIT CMD...: stdout to $out/NAME, the command line to comma
     "$(cut -d' ' -f1 /proc/loadavg)" >>"$out/steps.txt"
 }
 
+# lqs-fifo-bench stopped by its time limit leaves its shm root behind: remove the roots made
+# during this suite (newer than commands.txt) whose process is gone.
+cleanup_fifo_roots() {
+  local d pid
+  for d in /dev/shm/lqs-fifo-bench-*; do
+    [[ -d $d && $d -nt $out/commands.txt ]] || continue
+    pid=${d##*-}
+    kill -0 "$pid" 2>/dev/null || rm -rf "$d"
+  done
+}
+
 if [[ $mode == quick ]]; then
   run ipc.jsonl 150 "$bin/lqs-bench" --quick --json --duration 0.2 --messages 50000 \
     --workload latency_spin,latency_parked,open_loop,lifecycle,lifecycle_2x2,lifecycle_4x4,lifecycle_batch10,expiry,memory \
@@ -93,6 +104,7 @@ if [[ $mode == quick ]]; then
   run durable.jsonl 60 "$bin/lqs-bench" --quick --json --duration 0.5 --workload lifecycle \
     --sizes 64 --systems lqs,redis_list,redis_list_aof,beanstalkd,beanstalkd_fsync
   run fifo.txt 20 "$bin/lqs-fifo-bench" --quick --groups 1,100,10000 --consumers 2
+  cleanup_fifo_roots
   run durability.txt 60 "$bin/lqs-durability-bench" --seconds 0.5 --producers 1,64
   run http.txt 150 env HTTP_SECONDS=2 bench/http/run.sh --quick
 else
@@ -108,6 +120,7 @@ else
   # passes half full and every send compacts the whole table under the FIFO mutex, then
   # refuses sends until records expire (see bench/RESULTS.md): the run stalls for minutes.
   run fifo.txt 90 "$bin/lqs-fifo-bench" --messages 50000 --groups 1,100,10000 --consumers 1,2
+  cleanup_fifo_roots
   run durability.txt 180 "$bin/lqs-durability-bench" --seconds 3
   run http.txt 420 bench/http/run.sh
 fi
