@@ -15,7 +15,8 @@
 #
 # Installs what is missing, and only that: wrk (Debian), the npm emulators (bench/http/node,
 # from its package-lock.json) and lqsd (build/release). Environment: LQSD (an lqsd binary),
-# LQSD_ARGS (extra lqsd options, for diagnostics), WRK_THREADS (2), WRK_CONNECTIONS (64).
+# LQSD_ARGS (extra lqsd options, for diagnostics), WRK_THREADS (2), WRK_CONNECTIONS (64),
+# HTTP_SECONDS (seconds per workload and system, overriding 10 / --quick's 3).
 # Exits 1 if lqsd answered anything but 200, or a socket error happened on an lqsd run.
 set -euo pipefail
 
@@ -28,6 +29,7 @@ elif [[ $# -gt 0 ]]; then
   echo "usage: $0 [--quick]" >&2
   exit 2
 fi
+duration=${HTTP_SECONDS:-$duration}  # bench/run-all.sh --quick shortens it further
 threads=${WRK_THREADS:-2}
 conns=${WRK_CONNECTIONS:-64}
 

@@ -1,15 +1,22 @@
-// Copyright lqs authors. lqs-bench: lqs against Boost.Interprocess message_queue and POSIX mq,
-// producers and consumers in separate pinned processes, side by side in one run.
+// Copyright lqs authors. lqs-bench: lqs against its peers (Boost.Interprocess message_queue,
+// POSIX mq, a Unix domain socket, Redis lists and streams, beanstalkd, iceoryx), producers and
+// consumers in separate pinned processes, side by side in one run.
 //
 //   lqs-bench [--quick] [--json] [--workload NAME[,NAME...]] [--duration S] [--messages N]
-//             [--cpus 0,1] [--systems lqs,boost_mq,posix_mq] [--sizes 64,1024,...]
-//             [--park-interval-us 50] [--list]
+//             [--cpus 0,1] [--systems lqs,boost_mq,...] [--sizes 64,1024,...]
+//             [--rates 10000,100000] [--park-interval-us 50] [--list]
 //
 // See bench/README.md for what each workload measures.
 #include "harness.hpp"
 #include "histogram.hpp"
+#include "peers.hpp"
 #include "ports.hpp"
+#include "servers.hpp"
 #include "workloads.hpp"
+
+#if defined(LQS_BENCH_HAVE_ICEORYX)
+#include "iceoryx_port.hpp"
+#endif
 
 #include <dirent.h>
 #include <sched.h>
@@ -30,6 +37,7 @@
 #include <map>
 #include <new>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -55,9 +63,12 @@ namespace {
 
 // ---- options ----------------------------------------------------------------------------------
 const std::vector<std::string> kWorkloads = {
-    "latency_spin",  "latency_parked",        "lifecycle", "lifecycle_batch10",
-    "lifecycle_2x2", "lifecycle_batch10_2x2", "expiry"};
-const std::vector<std::string> kSystems = {"lqs", "boost_mq", "posix_mq"};
+    "latency_spin",  "latency_parked",        "open_loop",     "lifecycle", "lifecycle_batch10",
+    "lifecycle_2x2", "lifecycle_batch10_2x2", "lifecycle_4x4", "expiry",    "memory"};
+/// The default systems, in the order they run; the durable variants only when named.
+const std::vector<std::string> kSystems = {"lqs",        "boost_mq",     "posix_mq",   "uds",
+                                           "redis_list", "redis_stream", "beanstalkd", "iceoryx"};
+const std::vector<std::string> kDurableSystems = {"redis_list_aof", "beanstalkd_fsync"};
 
 struct Options {
   bool quick = false;
@@ -69,6 +80,7 @@ struct Options {
   double duration_s = 0;  // 0: default (quick 3 s, full 10 s)
   uint64_t messages = 0;  // 0: per-workload default
   int64_t park_interval_us = 500;
+  std::vector<double> rates;  // open_loop offered rates (default 10k, 100k, 500k msg/s)
 };
 
 std::vector<std::string> split(const std::string& s, char sep) {
@@ -89,13 +101,17 @@ void usage(FILE* f) {
                "  --quick                short version of every workload (< 1 minute)\n"
                "  --json                 one JSON object per line (first line: env)\n"
                "  --workload NAME[,..]   run only these (see --list)\n"
-               "  --systems S[,..]       lqs,boost_mq,posix_mq (default: all)\n"
+               "  --systems S[,..]       lqs,boost_mq,posix_mq,uds,redis_list,redis_stream,\n"
+               "                         beanstalkd,iceoryx (default: all of these), and the\n"
+               "                         durable variants redis_list_aof,beanstalkd_fsync\n"
                "  --sizes B[,..]         message sizes in bytes (64..1048576)\n"
                "  --duration S           cap on each run's sending time, seconds\n"
                "  --messages N           messages per run at 64 B (bigger sizes: fewer)\n"
                "  --cpus A,B[,..]        CPUs for the children, round-robin, producers first\n"
                "                         (default 0,1: producer on CPU 0, consumer on CPU 1)\n"
                "  --park-interval-us U   latency_parked: gap between messages (default 500)\n"
+               "  --rates R[,..]         open_loop: offered rates, msg/s (default 10000,100000,"
+               "500000)\n"
                "  --list                 list the workloads\n");
 }
 
@@ -136,7 +152,8 @@ bool parse_options(int argc, char** argv, Options& o) {
       if (!v) return false;
       o.systems.clear();
       for (auto& s : split(*v, ',')) {
-        if (std::find(kSystems.begin(), kSystems.end(), s) == kSystems.end()) {
+        if (std::find(kSystems.begin(), kSystems.end(), s) == kSystems.end() &&
+            std::find(kDurableSystems.begin(), kDurableSystems.end(), s) == kDurableSystems.end()) {
           std::fprintf(stderr, "lqs-bench: unknown system '%s'\n", s.c_str());
           return false;
         }
@@ -178,6 +195,17 @@ bool parse_options(int argc, char** argv, Options& o) {
       if (o.messages == 0) {
         std::fprintf(stderr, "lqs-bench: --messages must be > 0\n");
         return false;
+      }
+    } else if (a == "--rates") {
+      auto v = next();
+      if (!v) return false;
+      for (auto& r : split(*v, ',')) {
+        const double x = std::strtod(r.c_str(), nullptr);
+        if (x < 1 || x > 1e8) {
+          std::fprintf(stderr, "lqs-bench: rate %s out of 1..1e8\n", r.c_str());
+          return false;
+        }
+        o.rates.push_back(x);
       }
     } else if (a == "--park-interval-us") {
       auto v = next();
@@ -451,8 +479,11 @@ struct Row {
   std::optional<double> ns_per_op;
   std::optional<uint64_t> p50, p99, p999, max;
   std::optional<uint64_t> in_flight;
-  std::optional<double> ratio;          // expiry: big/small cost
-  std::optional<double> parks_per_msg;  // consumer voluntary context switches per message
+  std::optional<double> ratio;             // expiry: big/small cost
+  std::optional<double> parks_per_msg;     // consumer voluntary context switches per message
+  std::optional<double> offered_rate;      // open loop: msg/s offered
+  std::optional<uint64_t> shm_bytes;       // memory: blocks allocated in /dev/shm, bytes
+  std::optional<uint64_t> capacity_bytes;  // memory: LqsCapacityBytes of the queue measured
   double seconds = 0;
   std::string note;
   std::string error;
@@ -507,7 +538,7 @@ void print_json_row(const Row& r) {
       "{\"type\":\"result\",\"workload\":\"%s\",\"system\":\"%s\",\"msg_size\":%zu,"
       "\"producers\":%d,\"consumers\":%d,\"msgs_per_sec\":%s,\"p50_ns\":%s,\"p99_ns\":%s,"
       "\"p999_ns\":%s,\"max_ns\":%s,\"ns_per_op\":%s,\"in_flight\":%s,\"ratio\":%s,\"consumer_"
-      "parks_per_msg\":%s,"
+      "parks_per_msg\":%s,\"offered_rate\":%s,\"shm_bytes\":%s,\"capacity_bytes\":%s,"
       "\"sent\":%" PRIu64 ",\"received\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"duplicates\":%" PRIu64
       ",\"bad\":%" PRIu64
       ",\"ok\":%s,\"skipped\":%s,"
@@ -515,14 +546,15 @@ void print_json_row(const Row& r) {
       r.workload.c_str(), r.system.c_str(), r.msg_size, r.producers, r.consumers,
       jnum(r.msgs_per_sec).c_str(), jnum(r.p50).c_str(), jnum(r.p99).c_str(), jnum(r.p999).c_str(),
       jnum(r.max).c_str(), jnum(r.ns_per_op).c_str(), jnum(r.in_flight).c_str(),
-      jnum(r.ratio).c_str(), jnum(r.parks_per_msg).c_str(), r.sent, r.received, r.lost,
+      jnum(r.ratio).c_str(), jnum(r.parks_per_msg).c_str(), jnum(r.offered_rate).c_str(),
+      jnum(r.shm_bytes).c_str(), jnum(r.capacity_bytes).c_str(), r.sent, r.received, r.lost,
       r.duplicates, r.bad, r.ok ? "true" : "false", r.skipped ? "true" : "false", r.seconds,
       json_escape(r.note).c_str(), json_escape(r.error).c_str());
   std::fflush(stdout);
 }
 
 void print_table_header() {
-  std::printf("%-22s %6s %4s %-9s %9s %9s %9s %9s %9s %6s  %-9s %s\n", "workload", "size", "PxC",
+  std::printf("%-22s %6s %4s %-16s %9s %9s %9s %9s %9s %6s  %-9s %s\n", "workload", "size", "PxC",
               "system", "msgs/s", "p50", "p99", "p99.9", "max", "parks", "verify", "lqs/peer");
 }
 
@@ -552,6 +584,13 @@ void print_table_group(const std::vector<Row>& rows) {
         ratio = b;
       }
     }
+    if (r.shm_bytes) {
+      char b[96];
+      std::snprintf(b, sizeof b, "shm %.3f GiB (capacity %.3f GiB)",
+                    static_cast<double>(*r.shm_bytes) / 1073741824.0,
+                    static_cast<double>(r.capacity_bytes.value_or(0)) / 1073741824.0);
+      ratio = b;
+    }
     if (r.ns_per_op) {
       char b[64];
       std::snprintf(b, sizeof b, "%.0f ns/op, %s in flight", *r.ns_per_op,
@@ -568,7 +607,7 @@ void print_table_group(const std::vector<Row>& rows) {
     if (r.parks_per_msg) {
       std::snprintf(parks, sizeof parks, "%.2f", *r.parks_per_msg);
     }
-    std::printf("%-22s %6s %4s %-9s %9s %9s %9s %9s %9s %6s  %-9s %s\n", r.workload.c_str(),
+    std::printf("%-22s %6s %4s %-16s %9s %9s %9s %9s %9s %6s  %-9s %s\n", r.workload.c_str(),
                 fmt_size(r.msg_size).c_str(), pxc, r.system.c_str(),
                 fmt_rate(r.msgs_per_sec).c_str(), fmt_ns(r.p50).c_str(), fmt_ns(r.p99).c_str(),
                 fmt_ns(r.p999).c_str(), fmt_ns(r.max).c_str(), parks, verify_text(r).c_str(),
@@ -581,7 +620,9 @@ void print_table_group(const std::vector<Row>& rows) {
                   ", duplicates %" PRIu64 ", bad %" PRIu64 "\n",
                   r.sent, r.received, r.lost, r.duplicates, r.bad);
     }
-    if (!r.note.empty()) {
+    // A skipped row's reason is the same every time: say it once per system.
+    static std::set<std::string> skip_notes_said;
+    if (!r.note.empty() && (!r.skipped || skip_notes_said.insert(r.system + r.note).second)) {
       std::printf("    note: %s\n", r.note.c_str());
     }
   }
@@ -675,6 +716,35 @@ std::string lqs_post_mortem(const ChannelSpec& c) {
   return out;
 }
 
+/// Why `system` does not run `s` (empty: it does).
+std::string unsupported(const std::string& system, const RunSpec& s) {
+  const bool latency = s.kind == Kind::kLatencySpin || s.kind == Kind::kLatencyParked;
+  if (system == "iceoryx" && !latency) {
+    return "iceoryx runs the latency workloads only (publish/subscribe: no queue, lease or "
+           "delete)";
+  }
+  return {};
+}
+
+/// What a peer's lifecycle is, for the note of its throughput rows.
+std::string lifecycle_note(const std::string& system, bool batched) {
+  if (system == "boost_mq" || system == "posix_mq" || system == "uds") {
+    return batched ? "peer has no batch API (10 single calls); dequeue = receive, no delete"
+                   : "dequeue = receive, no delete";
+  }
+  if (system.rfind("redis_list", 0) == 0) {
+    return batched ? "LPUSH of 10; LMOVE x10 and LREM x10 pipelined" : "LPUSH; BLMOVE; LREM";
+  }
+  if (system == "redis_stream") {
+    return batched ? "XADD x10 pipelined; XREADGROUP COUNT 10; XACK+XDEL"
+                   : "XADD; XREADGROUP; XACK+XDEL";
+  }
+  if (system.rfind("beanstalkd", 0) == 0) {
+    return batched ? "put x10, reserve x10, delete x10, each pipelined" : "put; reserve; delete";
+  }
+  return {};
+}
+
 template <typename Port>
 Row run_channel(Context& ctx, const RunSpec& s) {
   Row row;
@@ -683,6 +753,14 @@ Row run_channel(Context& ctx, const RunSpec& s) {
   row.msg_size = s.msg_size;
   row.producers = s.producers;
   row.consumers = s.consumers;
+  if (s.kind == Kind::kOpenLoop) {
+    row.offered_rate = s.offered_rate;
+  }
+  if (const std::string why = unsupported(Port::kName, s); !why.empty()) {
+    row.skipped = true;
+    row.note = why;
+    return row;
+  }
   if (std::string(Port::kName) == "posix_mq" && s.msg_size > g_mq.msgsize_max) {
     row.skipped = true;
     row.note =
@@ -733,11 +811,20 @@ Row run_channel(Context& ctx, const RunSpec& s) {
   for (int i = 0; i < children && !spawn_failed; ++i) {
     const int cpu = ctx.opt.cpus[static_cast<size_t>(i) % ctx.opt.cpus.size()];
     pid_t pid = -1;
+    // A port that must deregister on the way out (iceoryx) leaves through exit(): its objects
+    // are gone by then (they live in producer_main/consumer_main), its runtime is not.
+    auto leave = [](int rc) {
+      if constexpr (kExitNormallyPort<Port>) {
+        std::fflush(nullptr);
+        std::exit(rc);  // NOLINT(concurrency-mt-unsafe): a single-threaded child
+      }
+      return rc;
+    };
     if (i < s.producers) {
-      pid = spawn_child(cpu, [&, i] { return producer_main<Port>(s, c, *ctl, i, i); });
+      pid = spawn_child(cpu, [&, i] { return leave(producer_main<Port>(s, c, *ctl, i, i)); });
     } else {
       pid = spawn_child(
-          cpu, [&, i] { return consumer_main<Port>(s, c, *ctl, i, i - s.producers, seen); });
+          cpu, [&, i] { return leave(consumer_main<Port>(s, c, *ctl, i, i - s.producers, seen)); });
     }
     if (pid < 0) {
       spawn_failed = true;
@@ -836,12 +923,19 @@ Row run_channel(Context& ctx, const RunSpec& s) {
                   *row.parks_per_msg * 100);
     row.note += b;
   }
-  if (s.kind == Kind::kThroughput) {
+  if (s.kind == Kind::kThroughput || s.kind == Kind::kOpenLoop) {
     const double secs = static_cast<double>(t_end - go) / 1e9;
     if (secs > 0 && row.received > 0) {
       row.msgs_per_sec = static_cast<double>(row.received) / secs;
     }
-  } else if (hist.count() > 0) {
+  }
+  if (s.kind == Kind::kOpenLoop && row.msgs_per_sec && *row.msgs_per_sec < 0.95 * s.offered_rate) {
+    char b[128];
+    std::snprintf(b, sizeof b, "did not keep up with the offered %.0f msg/s (latency is backlog); ",
+                  s.offered_rate);
+    row.note += b;
+  }
+  if (s.kind != Kind::kThroughput && hist.count() > 0) {
     row.p50 = hist.percentile(0.50);
     row.p99 = hist.percentile(0.99);
     row.p999 = hist.percentile(0.999);
@@ -854,10 +948,9 @@ Row run_channel(Context& ctx, const RunSpec& s) {
                   s.messages);
     row.note += b;
   }
-  if (std::string(Port::kName) != "lqs" && s.kind == Kind::kThroughput) {
-    row.note += s.batched
-                    ? "peer has no batch API (10 single calls); dequeue = receive, no delete; "
-                    : "dequeue = receive, no delete; ";
+  if (s.kind == Kind::kThroughput) {
+    const std::string n = lifecycle_note(Port::kName, s.batched);
+    row.note += n.empty() ? "" : n + "; ";
   }
   if (std::string(Port::kName) == "posix_mq" && c.depth < depth_for(s.msg_size, s.kind)) {
     row.note += "queue depth clamped to " + std::to_string(c.depth) + "; ";
@@ -963,7 +1056,155 @@ std::vector<Row> run_expiry(Context& ctx, const RunSpec& s) {
 Row run_system(Context& ctx, const std::string& system, const RunSpec& s) {
   if (system == "lqs") return run_channel<LqsPort>(ctx, s);
   if (system == "boost_mq") return run_channel<BoostPort>(ctx, s);
-  return run_channel<PosixMqPort>(ctx, s);
+  if (system == "posix_mq") return run_channel<PosixMqPort>(ctx, s);
+  if (system == "uds") return run_channel<UdsPort>(ctx, s);
+  if (system == "redis_list") return run_channel<RedisListPort<false>>(ctx, s);
+  if (system == "redis_list_aof") return run_channel<RedisListPort<true>>(ctx, s);
+  if (system == "redis_stream") return run_channel<RedisStreamPort>(ctx, s);
+  if (system == "beanstalkd") return run_channel<BeanstalkPort<false>>(ctx, s);
+  if (system == "beanstalkd_fsync") return run_channel<BeanstalkPort<true>>(ctx, s);
+#if defined(LQS_BENCH_HAVE_ICEORYX)
+  if (system == "iceoryx") return run_channel<IceoryxPort>(ctx, s);
+#endif
+  Row row;
+  row.workload = s.workload;
+  row.system = system;
+  row.msg_size = s.msg_size;
+  row.producers = s.producers;
+  row.consumers = s.consumers;
+  row.skipped = true;
+  row.note = system == "iceoryx"
+                 ? "built without iceoryx (libiceoryx-posh-dev was not found at configure time)"
+                 : "unknown system";
+  return row;
+}
+
+/// Blocks allocated (st_blocks) by the files of `dir` whose names start with `prefix`.
+uint64_t allocated_bytes(const std::string& dir, const std::string& prefix) {
+  uint64_t total = 0;
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return 0;
+  while (dirent* ent = readdir(d)) {  // NOLINT(concurrency-mt-unsafe): single-threaded
+    const std::string n = ent->d_name;
+    struct stat st {};
+    if (n.rfind(prefix, 0) == 0 && stat((dir + "/" + n).c_str(), &st) == 0) {
+      total += static_cast<uint64_t>(st.st_blocks) * 512;
+    }
+  }
+  (void)closedir(d);
+  return total;
+}
+
+/// memory: an lqs queue holding 1,000,000 messages of 1 KiB. Tries LqsCapacityBytes from the
+/// payload itself upwards until one holds them all, and reports the blocks the queue's files
+/// have in /dev/shm (tmpfs) for that one. The PERF.md target is <= 1.25 GiB.
+Row run_memory(Context& ctx, const RunSpec& s) {
+  Row row;
+  row.workload = s.workload;
+  row.system = "lqs";
+  row.msg_size = s.msg_size;
+  const uint64_t payload = s.messages * s.msg_size;
+  std::string tried;
+  // --quick starts the search at 1.10 x the payload (each step fills ~1 GiB: ~3 s).
+  std::vector<double> factors = {1.00, 1.05, 1.10, 1.15, 1.20, 1.25, 1.35, 1.50};
+  if (ctx.opt.quick) {
+    factors.erase(factors.begin(), factors.begin() + 2);
+  }
+  for (double f : factors) {
+    ChannelSpec c = make_channel(ctx, "lqs", s.msg_size, Kind::kThroughput);
+    c.depth = static_cast<uint32_t>(std::min<uint64_t>(4194304, s.messages + s.messages / 16));
+    c.lqs_bytes = static_cast<uint64_t>(static_cast<double>(payload) * f);
+    std::string err;
+    if (!LqsPort::create(c, err)) {
+      tried += "capacity x" + std::to_string(f).substr(0, 4) + ": " + err + "; ";
+      continue;
+    }
+    const int cleanup_id = g_cleanup.add([c] { LqsPort::remove(c); });
+    void* mem = map_shared(sizeof(Control));
+    if (mem == nullptr) {
+      g_cleanup.run(cleanup_id);
+      row.error = "mmap failed";
+      break;
+    }
+    auto* ctl = new (mem) Control();
+    const int cpu = ctx.opt.cpus[0];
+    const int64_t t0 = now_ns();
+    pid_t pid = spawn_child(cpu, [&] {
+      ChildSlot& slot = ctl->slots[0];
+      LqsPort port;
+      std::string e;
+      if (!port.open(c, e)) {
+        set_error(slot, e);
+        return 1;
+      }
+      std::vector<std::string> bodies(10, std::string(s.msg_size, 'x'));
+      std::vector<std::string_view> views(10);
+      bool done[10] = {};
+      slot.t_first = now_ns();
+      uint64_t sent = 0;
+      while (sent < s.messages) {
+        const size_t k = static_cast<size_t>(std::min<uint64_t>(10, s.messages - sent));
+        for (size_t i = 0; i < k; ++i) {
+          stamp_body(bodies[i], sent + i);
+          views[i] = bodies[i];
+          done[i] = false;
+        }
+        if (!port.send_many(std::span<const std::string_view>(views.data(), k),
+                            std::span<bool>(done, k), e)) {
+          set_error(slot, e);
+          break;
+        }
+        const auto n = static_cast<uint64_t>(std::count(done, done + k, true));
+        sent += n;
+        if (n < k) break;  // full
+      }
+      slot.t_last = now_ns();
+      slot.sent = sent;
+      slot.handled = port.queue().counts().visible;
+      return slot.failed;
+    });
+    std::vector<pid_t> pids;
+    if (pid > 0) pids.push_back(pid);
+    ReapOutcome reap = reap_children(pids, t0 + 120'000'000'000);
+    const ChildSlot& sl = ctl->slots[0];
+    const uint64_t shm = allocated_bytes(ctx.shm_root, c.name);
+    const bool held = sl.failed == 0 && sl.sent == s.messages && sl.handled == s.messages;
+    tried += "capacity x" + std::to_string(f).substr(0, 4) + ": " + std::to_string(sl.sent) +
+             " sent" + (sl.failed ? std::string(" (") + sl.err + ")" : "") + "; ";
+    if (held) {
+      row.sent = row.received = sl.sent;
+      row.shm_bytes = shm;
+      row.capacity_bytes = c.lqs_bytes;
+      if (sl.t_last > sl.t_first) {
+        row.msgs_per_sec =
+            static_cast<double>(sl.sent) * 1e9 / static_cast<double>(sl.t_last - sl.t_first);
+      }
+      char b[256];
+      std::snprintf(b, sizeof b,
+                    "%" PRIu64
+                    " x %zu B held with LqsCapacityBytes = %.2f x payload; /dev/shm "
+                    "blocks %.3f GiB (payload %.3f GiB); target <= 1.25 GiB: %s; msgs/s = fill "
+                    "rate (send_batch of 10, one process)",
+                    s.messages, s.msg_size, f, static_cast<double>(shm) / 1073741824.0,
+                    static_cast<double>(payload) / 1073741824.0,
+                    shm <= (uint64_t{5} << 28) ? "met" : "MISSED");
+      row.note = b;
+    }
+    if (reap.timed_out || reap.interrupted) {
+      row.error = reap.timed_out ? "deadline passed: child killed" : "interrupted";
+    }
+    ctl->~Control();
+    unmap_shared(mem, sizeof(Control));
+    g_cleanup.run(cleanup_id);
+    if (held || !row.error.empty() || interrupted()) break;
+  }
+  if (!row.shm_bytes && row.error.empty()) {
+    row.error = "no capacity tried held " + std::to_string(s.messages) + " messages: " + tried;
+  } else if (row.shm_bytes) {
+    row.note += "; tried: " + tried.substr(0, tried.size() - 2);
+  }
+  row.ok = row.error.empty();
+  return row;
 }
 
 uint64_t scaled(uint64_t base, size_t size) {
@@ -979,7 +1220,7 @@ std::vector<RunSpec> plan(const Options& o, const std::string& w) {
   const uint64_t lat = o.messages ? o.messages : (o.quick ? 20'000 : 200'000);
   const uint64_t parked = o.messages ? o.messages : (o.quick ? 2'000 : 10'000);
   const uint64_t expiry = o.messages ? o.messages : (o.quick ? 20'000 : 200'000);
-  const std::vector<size_t> all_sizes = {64, 1024, 16384, 262144, 1048576};
+  const std::vector<size_t> all_sizes = {64, 1024, 65536, 1048576};
   auto sizes_or = [&](std::vector<size_t> def, size_t max_size) {
     std::vector<size_t> v = o.sizes.empty() ? std::move(def) : o.sizes;
     v.erase(std::remove_if(v.begin(), v.end(), [&](size_t x) { return x > max_size; }), v.end());
@@ -996,7 +1237,8 @@ std::vector<RunSpec> plan(const Options& o, const std::string& w) {
       RunSpec r = b;
       r.msg_size = sz;
       r.messages = scaled(lat, sz);
-      r.warmup = std::min<uint64_t>(64, r.messages / 4);
+      // Big messages are slow on the server peers: a short run must still leave samples.
+      r.warmup = std::min<uint64_t>(sz >= 65536 ? 8 : 64, r.messages / 4);
       out.push_back(r);
     }
   } else if (w == "latency_parked") {
@@ -1008,13 +1250,40 @@ std::vector<RunSpec> plan(const Options& o, const std::string& w) {
       r.warmup = std::min<uint64_t>(64, r.messages / 4);
       out.push_back(r);
     }
+  } else if (w == "open_loop") {
+    // Fixed offered rates, 1 producer -> 1 consumer (blocking receive, as a service would),
+    // 64 B; each rate for the duration cap's worth of messages, at most 2 s (quick 1 s).
+    b.kind = Kind::kOpenLoop;
+    const double secs = std::min(o.quick ? 1.0 : 2.0, static_cast<double>(cap) / 1e9);
+    const std::vector<double> rates =
+        o.rates.empty() ? std::vector<double>{10'000, 100'000, 500'000} : o.rates;
+    for (double rate : rates) {
+      for (size_t sz : sizes_or({64}, 1048576)) {
+        RunSpec r = b;
+        char label[32];
+        std::snprintf(label, sizeof label, "open_loop_%gk", rate / 1000);
+        r.workload = label;
+        r.msg_size = sz;
+        r.offered_rate = rate;
+        r.messages = std::max<uint64_t>(100, static_cast<uint64_t>(rate * secs));
+        // Warm-up by count, small enough that a system far below the rate still has samples.
+        r.warmup = std::min<uint64_t>(r.messages / 10, 1000);
+        out.push_back(r);
+      }
+    }
+  } else if (w == "memory") {
+    b.kind = Kind::kMemory;
+    b.msg_size = 1024;
+    b.messages = 1'000'000;
+    out.push_back(b);
   } else if (w == "lifecycle" || w == "lifecycle_batch10" || w == "lifecycle_2x2" ||
-             w == "lifecycle_batch10_2x2") {
+             w == "lifecycle_batch10_2x2" || w == "lifecycle_4x4") {
     b.kind = Kind::kThroughput;
     b.batched = w.find("batch10") != std::string::npos;
-    const bool nm = w.find("2x2") != std::string::npos;
-    b.producers = b.consumers = nm ? 2 : 1;
-    std::vector<size_t> def = b.batched ? std::vector<size_t>{64, 1024, 16384}
+    const bool n4 = w.find("4x4") != std::string::npos;
+    const bool nm = n4 || w.find("2x2") != std::string::npos;
+    b.producers = b.consumers = n4 ? 4 : nm ? 2 : 1;
+    std::vector<size_t> def = b.batched ? std::vector<size_t>{64, 1024, 65536}
                                         : (nm ? std::vector<size_t>{64} : all_sizes);
     // SendMessageBatch carries at most 1 MiB in total.
     for (size_t sz : sizes_or(def, b.batched ? 104857 : 1048576)) {
@@ -1070,7 +1339,8 @@ void print_env(const Env& e, const Options& o) {
         "  latency: one-way, CLOCK_MONOTONIC stamp in the body -> consumer after receive"
         " (lqs/peer < 1: lqs faster)\n"
         "  throughput: unique messages / (last consumed - start) (lqs/peer > 1: lqs "
-        "faster); peers' receive is their dequeue, they have no delete\n"
+        "faster); boost_mq, posix_mq, uds: receive is their dequeue, no delete\n"
+        "  open_loop: sends scheduled at a fixed rate, latency from the scheduled time\n"
         "  parks: consumer voluntary context switches per message (sleeps in a futex or the "
         "kernel)\n\n");
     print_table_header();
@@ -1113,6 +1383,7 @@ int run(int argc, char** argv) {
                  std::strerror(errno));  // NOLINT(concurrency-mt-unsafe)
     return 1;
   }
+  g_cleanup.add([] { stop_servers(); });  // runs last: queue removals may need a server
   g_cleanup.add([root = ctx.shm_root] {
     remove_tree_files(root);
     (void)rmdir(root.c_str());
@@ -1126,7 +1397,10 @@ int run(int argc, char** argv) {
       poll_interrupts();
       if (interrupted()) break;
       std::vector<Row> group;
-      if (s.kind == Kind::kExpiry) {
+      if (s.kind == Kind::kMemory) {
+        if (std::find(o.systems.begin(), o.systems.end(), "lqs") == o.systems.end()) continue;
+        group.push_back(run_memory(ctx, s));
+      } else if (s.kind == Kind::kExpiry) {
         if (std::find(o.systems.begin(), o.systems.end(), "lqs") == o.systems.end()) continue;
         group = run_expiry(ctx, s);
         for (const auto& peer : o.systems) {
@@ -1162,9 +1436,17 @@ int run(int argc, char** argv) {
     if (interrupted()) break;
   }
   const double total = static_cast<double>(now_ns() - t_start) / 1e9;
+  const std::string servers = describe_servers();
+  if (!o.json && !servers.empty()) {
+    std::printf("\nservers started by lqs-bench (private, loopback / Unix socket):\n%s",
+                servers.c_str());
+  }
   if (o.json) {
-    std::printf("{\"type\":\"summary\",\"seconds\":%.1f,\"all_ok\":%s,\"interrupted\":%s}\n", total,
-                ctx.any_failure ? "false" : "true", interrupted() ? "true" : "false");
+    std::printf(
+        "{\"type\":\"summary\",\"seconds\":%.1f,\"all_ok\":%s,\"interrupted\":%s,\"servers\":\"%"
+        "s\"}\n",
+        total, ctx.any_failure ? "false" : "true", interrupted() ? "true" : "false",
+        json_escape(servers).c_str());
   } else {
     std::printf("\n%s in %.1f s%s\n",
                 ctx.any_failure ? "FAILURES (see ERROR/MISMATCH rows)" : "all runs verified", total,

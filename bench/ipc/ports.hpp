@@ -4,7 +4,8 @@
 //   create()/remove()  in the parent, before/after the children run;
 //   open()             in a child;
 //   send_one()         kOk | kFull (retry later) | kError;
-//   send_many()        lqs: one SendMessageBatch; peers have no batch API: one call each;
+//   send_many()        lqs: one SendMessageBatch; optional (send_many_of: a port without one
+//                      sends one message per call);
 //   receive()          up to `max` messages, calling on_msg(body) for each, then deleting them
 //                      (lqs: DeleteMessage / DeleteMessageBatch). A peer's receive is its
 //                      dequeue; it has nothing to delete.
@@ -44,7 +45,44 @@ struct ChannelSpec {
   size_t max_msg = 0;      ///< largest body
   uint32_t depth = 0;      ///< peers: max messages queued; lqs: capacity_messages
   uint64_t lqs_bytes = 0;  ///< lqs: capacity_bytes
+  std::string server;      ///< server peers: Unix socket path or loopback port (peers.hpp)
+  int fds[2] = {-1, -1};   ///< uds: the socketpair, inherited by the children
 };
+
+/// Peers without a batch API: one send_one per body not yet done; stops at the first "full".
+template <typename Port>
+bool send_each(Port& port, std::span<const std::string_view> bodies, std::span<bool> done,
+               std::string& err);
+
+/// The port's own send_many (a batch API, or pipelining) where it has one, else send_each.
+template <typename Port>
+bool send_many_of(Port& port, std::span<const std::string_view> bodies, std::span<bool> done,
+                  std::string& err) {
+  if constexpr (requires { port.send_many(bodies, done, err); }) {
+    return port.send_many(bodies, done, err);
+  } else {
+    return send_each(port, bodies, done, err);
+  }
+}
+
+template <typename Port>
+bool send_each(Port& port, std::span<const std::string_view> bodies, std::span<bool> done,
+               std::string& err) {
+  for (size_t i = 0; i < bodies.size(); ++i) {
+    if (done[i]) {
+      continue;
+    }
+    SendStatus s = port.send_one(bodies[i], err);
+    if (s == SendStatus::kError) {
+      return false;
+    }
+    if (s == SendStatus::kFull) {
+      return true;
+    }
+    done[i] = true;
+  }
+  return true;
+}
 
 // ---- lqs ------------------------------------------------------------------------------------
 class LqsPort {
@@ -257,23 +295,6 @@ class BoostPort {
     }
   }
 
-  bool send_many(std::span<const std::string_view> bodies, std::span<bool> done, std::string& err) {
-    for (size_t i = 0; i < bodies.size(); ++i) {
-      if (done[i]) {
-        continue;
-      }
-      SendStatus s = send_one(bodies[i], err);
-      if (s == SendStatus::kError) {
-        return false;
-      }
-      if (s == SendStatus::kFull) {
-        return true;
-      }
-      done[i] = true;
-    }
-    return true;
-  }
-
   template <typename OnMsg>
   int receive(int max, int wait_s, bool /*batch_delete*/, OnMsg&& on_msg, std::string& err) {
     int n = 0;
@@ -364,23 +385,6 @@ class PosixMqPort {
     }
     err = std::string("mq_timedsend: ") + std::strerror(errno);  // NOLINT(concurrency-mt-unsafe)
     return SendStatus::kError;
-  }
-
-  bool send_many(std::span<const std::string_view> bodies, std::span<bool> done, std::string& err) {
-    for (size_t i = 0; i < bodies.size(); ++i) {
-      if (done[i]) {
-        continue;
-      }
-      SendStatus s = send_one(bodies[i], err);
-      if (s == SendStatus::kError) {
-        return false;
-      }
-      if (s == SendStatus::kFull) {
-        return true;
-      }
-      done[i] = true;
-    }
-    return true;
   }
 
   template <typename OnMsg>

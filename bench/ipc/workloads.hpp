@@ -13,6 +13,8 @@
 
 #include <sched.h>
 #include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -34,7 +36,27 @@ inline constexpr int64_t kIdleNs = 2'000'000'000;         // consumer gives up t
 inline constexpr int64_t kAckTimeoutNs = 5'000'000'000;   // latency producer: no ack → lost
 inline constexpr int64_t kFullGiveUpNs = 10'000'000'000;  // producer: full this long past the cap
 
-enum class Kind { kThroughput, kLatencySpin, kLatencyParked, kExpiry };
+enum class Kind { kThroughput, kLatencySpin, kLatencyParked, kOpenLoop, kExpiry, kMemory };
+
+/// Ports whose queue has no bound of its own (Redis, beanstalkd): producers hold them to the
+/// channel's depth by flow control (sent - consumed <= depth), as the bounded systems are.
+template <typename Port>
+constexpr bool kUnboundedPort = requires {
+  requires Port::kUnbounded;
+};
+/// Ports whose children must leave through exit(), not _exit() (iceoryx deregisters then).
+template <typename Port>
+constexpr bool kExitNormallyPort = requires {
+  requires Port::kExitNormally;
+};
+
+/// Tells a port that needs it (iceoryx) whether this process publishes or subscribes.
+template <typename Port>
+void set_port_role(Port& port, bool producer) {
+  if constexpr (requires { port.set_role(producer); }) {
+    port.set_role(producer);
+  }
+}
 
 struct RunSpec {
   std::string workload;
@@ -47,6 +69,7 @@ struct RunSpec {
   uint64_t warmup = 0;          // latency: the first `warmup` messages are not recorded
   int64_t duration_cap_ns = 0;  // producers stop sending after this long
   int64_t park_interval_ns = 50'000;
+  double offered_rate = 0;  // open loop: messages per second, sends scheduled in advance
   uint64_t expiry_in_flight_small = 100;
   uint64_t expiry_in_flight_big = 100'000;
   int expiry_reps = 3;
@@ -78,6 +101,7 @@ struct Control {
   alignas(64) std::atomic<int> abort{0};
   alignas(64) std::atomic<int> producers_done{0};
   std::atomic<uint64_t> total_sent{0};
+  alignas(64) std::atomic<uint64_t> enqueued{0};  // unbounded ports: messages sent so far
   alignas(64) std::atomic<uint64_t> ack{0};
   ChildSlot slots[kMaxChildren];
 };
@@ -166,6 +190,7 @@ int producer_main(const RunSpec& s, const ChannelSpec& c, Control& ctl, int slot
   ChildSlot& slot = ctl.slots[slot_index];
   Port port;
   std::string err;
+  set_port_role(port, true);
   if (!port.open(c, err)) {
     set_error(slot, err);
     ctl.abort.store(1);
@@ -206,10 +231,41 @@ int producer_main(const RunSpec& s, const ChannelSpec& c, Control& ctl, int slot
     return true;
   };
 
+  // Unbounded ports: wait until `k` more messages fit in the channel's depth.
+  auto window = [&](uint64_t k) -> bool {
+    if constexpr (kUnboundedPort<Port>) {
+      while (true) {
+        uint64_t consumed = 0;
+        for (int i = 0; i < s.consumers; ++i) {
+          consumed += ctl.slots[s.producers + i].progress.load(std::memory_order_acquire);
+        }
+        if (ctl.enqueued.load(std::memory_order_acquire) + k <= consumed + c.depth) {
+          return true;
+        }
+        if (!backoff()) {
+          return false;
+        }
+        usleep(50);  // leave the CPU to the server: it shares the 2 cores with us
+      }
+    }
+    (void)k;
+    return true;
+  };
+  auto count_enqueued = [&](uint64_t k) {
+    if constexpr (kUnboundedPort<Port>) {
+      ctl.enqueued.fetch_add(k, std::memory_order_acq_rel);
+    }
+    (void)k;
+  };
+
   auto send_retrying = [&](std::string_view body) -> bool {
+    if (!window(1)) {
+      return false;
+    }
     while (true) {
       SendStatus st = port.send_one(body, err);
       if (st == SendStatus::kOk) {
+        count_enqueued(1);
         return true;
       }
       if (st == SendStatus::kError) {
@@ -245,9 +301,13 @@ int producer_main(const RunSpec& s, const ChannelSpec& c, Control& ctl, int slot
         views[i] = bodies[i];
         done[i] = false;
       }
+      if (!window(k)) {
+        ok = false;
+        break;
+      }
       while (true) {
-        if (!port.send_many(std::span<const std::string_view>(views.data(), k),
-                            std::span<bool>(done, k), err)) {
+        if (!send_many_of(port, std::span<const std::string_view>(views.data(), k),
+                          std::span<bool>(done, k), err)) {
           set_error(slot, err);
           ctl.abort.store(1);
           ok = false;
@@ -261,7 +321,36 @@ int producer_main(const RunSpec& s, const ChannelSpec& c, Control& ctl, int slot
           break;
         }
       }
-      sent += static_cast<uint64_t>(std::count(done, done + k, true));
+      const auto accepted = static_cast<uint64_t>(std::count(done, done + k, true));
+      count_enqueued(accepted);
+      sent += accepted;
+    }
+  } else if (s.kind == Kind::kOpenLoop) {
+    // Send times are fixed in advance (start + seq / rate) and the body carries the scheduled
+    // time, not the time the send happened: a system that falls behind is charged for the wait
+    // of every message scheduled meanwhile (no coordinated omission).
+    const double gap_ns = 1e9 / s.offered_rate;
+    const int64_t start = now_ns() + 1'000'000;
+    for (uint64_t seq = 0; seq < n && ok; ++seq) {
+      const int64_t due = start + static_cast<int64_t>(static_cast<double>(seq) * gap_ns);
+      if ((seq & 255) == 0 &&
+          (now_ns() - go > s.duration_cap_ns || ctl.abort.load(std::memory_order_relaxed) != 0)) {
+        break;
+      }
+      int64_t t = now_ns();
+      if (due - t > 200'000) {  // far ahead: sleep most of it, spin the rest
+        const int64_t wake = due - 150'000;
+        timespec ts{static_cast<time_t>(wake / 1'000'000'000),
+                    static_cast<long>(wake % 1'000'000'000)};
+        (void)clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr);
+      }
+      while ((t = now_ns()) < due) {
+        cpu_relax();
+      }
+      put_hex16(bodies[0].data(), id_base | seq);
+      put_hex16(bodies[0].data() + 16, static_cast<uint64_t>(due));
+      ok = send_retrying(bodies[0]);
+      sent += ok ? 1 : 0;
     }
   } else {  // latency: one message in flight at a time
     for (uint64_t seq = 0; seq < n && ok; ++seq) {
@@ -327,6 +416,7 @@ int consumer_main(const RunSpec& s, const ChannelSpec& c, Control& ctl, int slot
   ChildSlot& slot = ctl.slots[slot_index];
   Port port;
   std::string err;
+  set_port_role(port, false);
   if (!port.open(c, err)) {
     set_error(slot, err);
     ctl.abort.store(1);
@@ -337,6 +427,7 @@ int consumer_main(const RunSpec& s, const ChannelSpec& c, Control& ctl, int slot
   uint8_t* seen = seen_all + static_cast<uint64_t>(consumer_index) * stride *
                                  static_cast<uint64_t>(s.producers);
   const bool latency = s.kind == Kind::kLatencySpin || s.kind == Kind::kLatencyParked;
+  const bool record = latency || s.kind == Kind::kOpenLoop;
   const int max = s.batched ? 10 : 1;
   const int wait_s = s.kind == Kind::kLatencySpin ? 0 : s.kind == Kind::kLatencyParked ? 20 : 1;
   const int first_consumer_slot = slot_index - consumer_index;
@@ -344,7 +435,7 @@ int consumer_main(const RunSpec& s, const ChannelSpec& c, Control& ctl, int slot
   uint64_t bad = 0;
 
   auto on_msg = [&](std::string_view b) {
-    const int64_t t = latency ? now_ns() : 0;
+    const int64_t t = record ? now_ns() : 0;
     uint64_t id = 0;
     uint64_t stamp = 0;
     if (b.size() >= 16 && get_hex16(b.data(), id) && id == kSentinelId) {
@@ -367,7 +458,7 @@ int consumer_main(const RunSpec& s, const ChannelSpec& c, Control& ctl, int slot
     if (b.size() != s.msg_size) {
       ++bad;
     }
-    if (latency && seq >= s.warmup) {
+    if (record && seq >= s.warmup) {
       slot.hist.record(t - static_cast<int64_t>(stamp));
     }
     ++handled;
