@@ -1446,8 +1446,12 @@ class Queue::Impl {
       // while a robust mutex that blocks sleeps in the kernel (a futex wait and wake cost
       // 26-40 µs on these VMs, PERF.md). trylock reports EOWNERDEAD as lock does.
       int rc = EBUSY;
+      // Test before trying (glibc's lock word holds the owner's TID, 0 when free): a plain
+      // load does not take the line away from the owner the way a failing CAS does.
       for (int spin = 0; spin < kFifoLockSpins && rc == EBUSY; ++spin) {
-        rc = pthread_mutex_trylock(&im.fc_->mu);
+        if (__atomic_load_n(&im.fc_->mu.__data.__lock, __ATOMIC_RELAXED) == 0) {
+          rc = pthread_mutex_trylock(&im.fc_->mu);
+        }
         if (rc == EBUSY) {
           __builtin_ia32_pause();
         }
