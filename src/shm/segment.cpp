@@ -95,7 +95,10 @@ Geometry compute_geometry(uint32_t capacity_messages, uint64_t capacity_bytes, b
   // The ready ring holds twice the slots: stale entries (deleted or re-leased messages) stay
   // until a consumer passes them.
   g.ring_capacity = next_pow2(g.slot_count) * 2;
-  g.lane_capacity = next_pow2(g.slot_count);
+  // Eight lanes of a quarter of the slots each: together twice the slots, enough for every
+  // message in flight under one timeout (a full lane spills into a free one with the same
+  // duration; an entry no lane takes is left to the sweep).
+  g.lane_capacity = next_pow2(g.slot_count) / 4;
   g.page_count = static_cast<uint32_t>((capacity_bytes + kPageSize - 1) / kPageSize);
   uint64_t off = kHeaderSize;
   g.slots_off = off;
@@ -186,7 +189,8 @@ Result<void> validate_segment(const void* base, size_t size) noexcept {
     return make_error(ErrorCode::kIncompatibleVersion,
                       "segment layout version " + std::to_string(version) +
                           " is not supported (this build reads version " +
-                          std::to_string(kLayoutVersion) + ")");
+                          std::to_string(kLayoutVersion) +
+                          "): delete the queue's segment file and create the queue again");
   }
   if (h->header_size != kHeaderSize || h->page_size != kPageSize || h->lane_count != kLaneCount) {
     return corrupt("bad header, page size or lane count");
@@ -207,7 +211,7 @@ Result<void> validate_segment(const void* base, size_t size) noexcept {
     return corrupt("slot count out of range");
   }
   if (!std::has_single_bit(h->ring_capacity) || !std::has_single_bit(h->lane_capacity) ||
-      h->ring_capacity < h->slot_count || h->lane_capacity < h->slot_count ||
+      h->ring_capacity < h->slot_count || uint64_t{h->lane_capacity} * 4 < h->slot_count ||
       h->ring_capacity > 2 * kMaxSlots || h->lane_capacity > kMaxSlots) {
     return corrupt("ring capacity out of range");
   }

@@ -57,7 +57,9 @@
 namespace lqs::shm {
 
 constexpr uint64_t kSegmentMagic = 0x3147455353514C00ULL;  // "\0LQSSEG1" little-endian
-constexpr uint32_t kLayoutVersion = 1;
+// 2: FIFO deduplication ring + index (fifo_dedup_index_off, FifoControl 104-127), timer
+// lanes of next_pow2(slot_count) / 4 cells. Version 1 segments are refused (pre-release).
+constexpr uint32_t kLayoutVersion = 2;
 constexpr size_t kCacheLine = 64;
 constexpr size_t kHeaderSize = 4096;
 constexpr uint32_t kPageSize = 64 * 1024;  // arena page
