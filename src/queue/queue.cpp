@@ -1411,14 +1411,17 @@ class Queue::Impl {
     // buffer is the rule, the heap the fallback.
     std::array<char, 512> stack;
     std::string heap;
-    std::span<char> buf(stack.data(), a.size() + 1 + b.size());
-    if (buf.size() > stack.size()) {
-      heap.resize(buf.size());
-      buf = std::span<char>(heap.data(), heap.size());
+    const size_t n = a.size() + 1 + b.size();
+    char* out = stack.data();
+    if (n > stack.size()) {
+      heap.resize(n);
+      out = heap.data();
     }
-    std::memcpy(buf.data(), a.data(), a.size());
+    const std::span<char> buf(out, n);
+    std::copy_n(a.data(), a.size(),
+                buf.data());  // (not memcpy: an empty view's data() may be null)
     buf[a.size()] = '\0';
-    std::memcpy(buf.data() + a.size() + 1, b.data(), b.size());
+    std::copy_n(b.data(), b.size(), buf.data() + a.size() + 1);
     uint8_t k2[16];
     std::memcpy(k2, h_->mac_key, 16);
     for (uint8_t& c : k2) {
