@@ -355,7 +355,13 @@ Result<void> Registry::load() {
       }
     }
     if (!q) {
-      return make_error(q.error().code, "queue " + name + ": " + q.error().message);
+      std::string hint;
+      if (q.error().code == ErrorCode::kIncompatibleVersion) {
+        hint =
+            "; lqsd re-creates a queue whose segment file is missing from its metadata and "
+            "restores its messages from the log, unless it is LqsDurability=memory";
+      }
+      return make_error(q.error().code, "queue " + name + ": " + q.error().message + hint);
     }
     e->queue = std::make_shared<Queue>(std::move(q).value());
     queues_[name] = std::move(e);

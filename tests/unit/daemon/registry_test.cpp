@@ -747,5 +747,31 @@ TEST_F(RegistryTest, QueueCapacityIsCappedPerInstance) {
   EXPECT_TRUE(reg_->create_queue("fits", {{"LqsCapacityBytes", "4194304"}}));
 }
 
+// A segment of an older layout version: lqsd refuses to start with the file named and the
+// way out; once the file is deleted, the queue is re-created from its metadata (and listed in
+// recreated(), so the durability agent restores it from the log).
+TEST_F(RegistryTest, AnOlderSegmentLayoutIsRefusedWithTheWayOut) {
+  ASSERT_TRUE(reg_->create_queue("old", {}));
+  reg_.reset();
+  const std::string seg = root_.path() + "/old.v1.seg";
+  {
+    std::fstream f(seg, std::ios::in | std::ios::out | std::ios::binary);
+    ASSERT_TRUE(f.good());
+    f.seekp(8);  // layout_version (FORMAT.md)
+    const uint32_t v1 = 1;
+    f.write(reinterpret_cast<const char*>(&v1), sizeof v1);
+  }
+  auto r = Registry::open(inst_);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kIncompatibleVersion);
+  EXPECT_NE(r.error().message.find("old.v1.seg"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("restores its messages from the log"), std::string::npos)
+      << r.error().message;
+  fs::remove(seg);
+  reopen();
+  EXPECT_EQ(reg_->recreated(), std::vector<std::string>{"old"});
+  EXPECT_TRUE(reg_->queue("old"));
+}
+
 }  // namespace
 }  // namespace lqs::daemon
