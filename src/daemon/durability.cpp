@@ -564,7 +564,8 @@ Result<void> DurabilityAgent::snapshot_queue(Tracked& t) {
   std::array<uint8_t, 16> key{};
   std::vector<Queue::DedupRecord> dedup;
   if (t.queue->dedup_snapshot(key, dedup)) {
-    for (size_t at = 0; at == 0 || at < dedup.size(); at += kDedupPerRecord) {
+    size_t at = 0;
+    do {  // at least one record, so that replay learns the key even with no records
       const size_t n = std::min(kDedupPerRecord, dedup.size() - at);
       Writer dw(buf);
       dw.name(t.name);
@@ -578,10 +579,8 @@ Result<void> DurabilityAgent::snapshot_queue(Tracked& t) {
         dw.bytes(dedup[i].message_id.bytes.data(), 16);
       }
       (void)wal_->append(kRecSnapDedup, buf);
-      if (dedup.empty()) {
-        break;
-      }
-    }
+      at += n;
+    } while (at < dedup.size());
   }
   Writer ew(buf);
   ew.name(t.name);

@@ -562,25 +562,16 @@ class Queue::Impl {
 
   // Restore (REQUIRES: the FIFO mutex): the deduplication record of restored message `m`
   // (parsed as `rm`), if its 5-minute window is still open.
-  void restore_dedup(const ReceivedMessage& rm, const Queue::StoredMessage& m, int64_t unix_now) {
-    const int64_t expires = m.sent_unix_ms + kDedupWindowMs;
-    if (expires <= unix_now || rm.message_deduplication_id.empty()) {
+  void restore_message_dedup(const ReceivedMessage& rm, const Queue::StoredMessage& m,
+                             int64_t unix_now) {
+    if (rm.message_deduplication_id.empty()) {
       return;
     }
     const uint32_t flags = h_->fifo_flags.load(std::memory_order_relaxed);
     const Key dkey =
         key_of((flags & shm::kFifoScopeGroup) != 0 ? rm.message_group_id : std::string_view(),
                rm.message_deduplication_id);
-    if (dedup_find(dkey, unix_now) != nullptr) {
-      return;
-    }
-    shm::FifoDedup rec{};
-    rec.key_lo = dkey.lo;
-    rec.key_hi = dkey.hi;
-    rec.expires_unix_ms = expires;
-    rec.seq = m.sequence;
-    std::memcpy(rec.message_id, m.message_id.bytes.data(), 16);
-    dedup_insert(rec, unix_now);
+    dedup_restore(dkey, m.sent_unix_ms + kDedupWindowMs, m.sequence, m.message_id, unix_now);
   }
 
   // A sync sender waits until lqsd has put `ticket` on disk (kNoTicket: the event was not
@@ -1452,6 +1443,7 @@ class Queue::Impl {
       // Test before trying (glibc's lock word holds the owner's TID, 0 when free): a plain
       // load does not take the line away from the owner the way a failing CAS does.
       for (int spin = 0; spin < kFifoLockSpins && rc == EBUSY; ++spin) {
+        // relaxed: a hint only; trylock's CAS does the acquiring.
         if (__atomic_load_n(&im.fc_->mu.__data.__lock, __ATOMIC_RELAXED) == 0) {
           rc = pthread_mutex_trylock(&im.fc_->mu);
         }
@@ -1855,6 +1847,22 @@ class Queue::Impl {
     ++fc_->dedup_head;  // last: a crash before it leaves the record outside [tail, head)
   }
 
+  // Restore (REQUIRES: the FIFO mutex): a deduplication record, unless its window is over or
+  // its key already has a live one.
+  void dedup_restore(Key k, int64_t expires_unix_ms, uint64_t seq, const MessageId& id,
+                     int64_t unix_now) noexcept {
+    if (expires_unix_ms <= unix_now || dedup_find(k, unix_now) != nullptr) {
+      return;
+    }
+    shm::FifoDedup rec{};
+    rec.key_lo = k.lo;
+    rec.key_hi = k.hi;
+    rec.expires_unix_ms = expires_unix_ms;
+    rec.seq = seq;
+    std::memcpy(rec.message_id, id.bytes.data(), 16);
+    dedup_insert(rec, unix_now);
+  }
+
   // Rebuilds the index from the ring's records in [tail, head) (the mutex owner died, or the
   // records were cleared). Later records of a key win, as in dedup_insert().
   void dedup_rebuild() noexcept {
@@ -1980,73 +1988,78 @@ class Queue::Impl {
     // Leased under the mutex, delivered (record copied out, receive count, timer entry) after
     // it: a leased message is ours until its deadline, and other processes wait less.
     std::array<std::pair<uint32_t, uint32_t>, shm::kFifoMaxBatch> leased{};  // slot, epoch
-    size_t n = 0;
-    want = std::min(want, leased.size() + out.count);
-    const size_t room = want - out.count;
-    {
-      FifoGuard guard(*this);
-      uint32_t g = fc_->ready_head;
-      while (g != shm::kFifoNil && n < room) {
-        const uint32_t next = groups_[g].ready_next;
-        if (group_locked(g, now)) {
-          ready_remove(g);
-          g = next;
-          continue;
-        }
-        uint32_t idx = groups_[g].head;
-        while (idx != shm::kFifoNil && n < room) {
-          const uint32_t after = nodes_[idx].next;
-          uint64_t st = slots_[idx].state.load(std::memory_order_acquire);
-          const StateWord sw = StateWord::decode(st);
-          if (!live_state(sw.state)) {
-            idx = after;  // being deleted by someone who will unlink it
-            continue;
-          }
-          bool available = sw.state == SlotState::kReady || sw.state == SlotState::kPublishing ||
-                           ((sw.state == SlotState::kLeased || sw.state == SlotState::kDelayed) &&
-                            sw.value <= now);
-          if (sw.state == SlotState::kDelayed && !available) {
-            available = retro_due(idx, unix_now);  // the queue's delay may have been shortened
-          } else if (available && sw.state != SlotState::kLeased && !retro_due(idx, unix_now)) {
-            // ... or lengthened: wait out the rest (the group leaves the ready list below).
-            if (!fifo_redelay(idx, st, unix_now, now)) {
-              continue;  // changed under us: judge it again
-            }
-            available = false;
-          }
-          if (!available) {
-            break;  // a delay not yet over: nothing behind it may go first
-          }
-          if (past_retention(idx, unix_now)) {
-            (void)delete_slot(idx, st);
-            idx = after;
-            continue;
-          }
-          const uint32_t e = next_epoch(sw.epoch);
-          // acq_rel: wins the message; acquire pairs with the sender's release CAS in
-          // fifo_commit() (or publish()), so the record is visible. On failure `st` is reloaded.
-          if (!slots_[idx].state.compare_exchange_strong(
-                  st, make_state(SlotState::kLeased, e, 0, now + vis_ms), std::memory_order_acq_rel,
-                  std::memory_order_acquire)) {
-            continue;  // changed under us (a sweeper's PUBLISHING → READY): judge it again
-          }
-          LQS_CRASH_POINT("fifo.after_lease");
-          leased[n++] = {idx, e};
-          idx = after;
-        }
-        // Taken from (now locked), or nothing available (a send, an expiry or the end of a
-        // delay puts it back): out of the ready list either way. (Only g's own entries changed
-        // meanwhile, so `next` is still in the list.)
-        ready_remove(g);
-        g = next;
-      }
-    }
+    const size_t room = std::min(want - std::min(want, out.count), leased.size());
+    const size_t n = fifo_lease(now, unix_now, vis_ms, std::span(leased.data(), room));
     for (size_t i = 0; i < n; ++i) {
       if (deliver(leased[i].first, leased[i].second, now, vis_ms, unix_now, sys_mask, o,
                   out.messages[out.count])) {
         ++out.count;
       }
     }
+  }
+
+  // fifo_fill()'s part under the index mutex: leases up to leased.size() messages, group by
+  // group in ready-list order, and records (slot, epoch) of each. Returns how many.
+  size_t fifo_lease(uint64_t now, int64_t unix_now, uint64_t vis_ms,
+                    std::span<std::pair<uint32_t, uint32_t>> leased) {
+    FifoGuard guard(*this);
+    size_t n = 0;
+    uint32_t g = fc_->ready_head;
+    while (g != shm::kFifoNil && n < leased.size()) {
+      const uint32_t next = groups_[g].ready_next;
+      if (group_locked(g, now)) {
+        ready_remove(g);
+        g = next;
+        continue;
+      }
+      uint32_t idx = groups_[g].head;
+      while (idx != shm::kFifoNil && n < leased.size()) {
+        const uint32_t after = nodes_[idx].next;
+        uint64_t st = slots_[idx].state.load(std::memory_order_acquire);
+        const StateWord sw = StateWord::decode(st);
+        if (!live_state(sw.state)) {
+          idx = after;  // being deleted by someone who will unlink it
+          continue;
+        }
+        bool available = sw.state == SlotState::kReady || sw.state == SlotState::kPublishing ||
+                         ((sw.state == SlotState::kLeased || sw.state == SlotState::kDelayed) &&
+                          sw.value <= now);
+        if (sw.state == SlotState::kDelayed && !available) {
+          available = retro_due(idx, unix_now);  // the queue's delay may have been shortened
+        } else if (available && sw.state != SlotState::kLeased && !retro_due(idx, unix_now)) {
+          // ... or lengthened: wait out the rest (the group leaves the ready list below).
+          if (!fifo_redelay(idx, st, unix_now, now)) {
+            continue;  // changed under us: judge it again
+          }
+          available = false;
+        }
+        if (!available) {
+          break;  // a delay not yet over: nothing behind it may go first
+        }
+        if (past_retention(idx, unix_now)) {
+          (void)delete_slot(idx, st);
+          idx = after;
+          continue;
+        }
+        const uint32_t e = next_epoch(sw.epoch);
+        // acq_rel: wins the message; acquire pairs with the sender's release CAS in
+        // fifo_commit() (or publish()), so the record is visible. On failure `st` is reloaded.
+        if (!slots_[idx].state.compare_exchange_strong(
+                st, make_state(SlotState::kLeased, e, 0, now + vis_ms), std::memory_order_acq_rel,
+                std::memory_order_acquire)) {
+          continue;  // changed under us (a sweeper's PUBLISHING → READY): judge it again
+        }
+        LQS_CRASH_POINT("fifo.after_lease");
+        leased[n++] = {idx, e};
+        idx = after;
+      }
+      // Taken from (now locked), or nothing available (a send, an expiry or the end of a
+      // delay puts it back): out of the ready list either way. (Only g's own entries changed
+      // meanwhile, so `next` is still in the list.)
+      ready_remove(g);
+      g = next;
+    }
+    return n;
   }
 
   // The FIFO end of a send, for the slot `idx` we hold in WRITING: under the index mutex,
@@ -3373,17 +3386,10 @@ Result<void> Queue::restore_dedup(const std::array<uint8_t, 16>& hash_key,
   const int64_t unix_now = im.unix_ms();
   for (const DedupRecord& r : records) {
     const Impl::Key k{r.key_lo, r.key_hi};
-    if (r.expires_unix_ms <= unix_now || k == Impl::Key{} || k == Impl::kTombstone ||
-        im.dedup_find(k, unix_now) != nullptr) {
-      continue;
+    if (k == Impl::Key{} || k == Impl::kTombstone) {
+      continue;  // key_of() never gives these
     }
-    shm::FifoDedup d{};
-    d.key_lo = r.key_lo;
-    d.key_hi = r.key_hi;
-    d.expires_unix_ms = r.expires_unix_ms;
-    d.seq = r.sequence;
-    std::memcpy(d.message_id, r.message_id.bytes.data(), 16);
-    im.dedup_insert(d, unix_now);
+    im.dedup_restore(k, r.expires_unix_ms, r.sequence, r.message_id, unix_now);
     im.fc_->next_seq = std::max(im.fc_->next_seq, r.sequence);
   }
   return {};
@@ -3411,7 +3417,7 @@ Result<void> Queue::restore(const StoredMessage& m) {
       return {};
     }
     Impl::FifoGuard guard(im);
-    im.restore_dedup(rm, m, unix_now);
+    im.restore_message_dedup(rm, m, unix_now);
     im.fc_->next_seq = std::max(im.fc_->next_seq, m.sequence);
     return {};
   }
@@ -3452,7 +3458,7 @@ Result<void> Queue::restore(const StoredMessage& m) {
     im.nodes_[idx].seq = m.sequence;
     im.link_tail(g, idx);
     im.fc_->next_seq = std::max(im.fc_->next_seq, m.sequence);
-    im.restore_dedup(rm, m, unix_now);
+    im.restore_message_dedup(rm, m, unix_now);
     uint64_t expected = writing;
     // release: the record and descriptor become visible with the state.
     (void)s.state.compare_exchange_strong(expected, make_state(SlotState::kReady, epoch, 0, 0),
