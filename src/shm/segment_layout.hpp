@@ -137,7 +137,8 @@ struct alignas(kCacheLine) SegmentHeader {
   // --- lines 22-25: statistics counters, one line each so the processes that bump one
   //     (producers, receivers, deleters) do not share it with the others ---
   std::atomic<uint64_t>
-      sent_total;  // 1408 messages accepted by send (CloudWatch NumberOfMessagesSent)
+      sent_total;  // 1408 messages accepted by send (CloudWatch NumberOfMessagesSent); also
+                   //      the hint a long poll spins on before parking (relaxed, read only)
   uint8_t pad22[56];
   std::atomic<uint64_t> received_total;  // 1472 messages returned by receive
   uint8_t pad23[56];
