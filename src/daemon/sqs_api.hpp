@@ -18,7 +18,9 @@
 #include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace lqs::daemon {
 
@@ -48,10 +50,18 @@ class SqsApi {
   void call(const std::string& action, const nlohmann::json& in, const CallContext& ctx,
             const Reply& reply);
 
+  /// The same for SendMessage, SendMessageBatch and DeleteMessage over the JSON protocol,
+  /// from the raw request body, when it has the common shape sqs_fast.hpp reads: the answer
+  /// (a JSON body, or SQS's error). nullopt: any other action or input; use call().
+  std::optional<Result<std::string>> call_fast(std::string_view action, std::string_view body,
+                                               const CallContext& ctx);
+
  private:
   Result<nlohmann::json> control(const std::string& action, const nlohmann::json& in,
                                  const CallContext& ctx);
   Result<std::shared_ptr<Queue>> queue_of(const nlohmann::json& in) const;
+  /// The queue a QueueUrl names. Errors: kQueueDoesNotExist.
+  Result<std::shared_ptr<Queue>> queue_at(std::string_view url) const;
   /// SendMessage(Batch), DeleteMessage(Batch), ChangeMessageVisibility(Batch): sqs_messages.hpp
   /// on the queue named by QueueUrl.
   Result<nlohmann::json> message_action(const std::string& action, const nlohmann::json& in,

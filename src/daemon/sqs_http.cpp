@@ -146,6 +146,18 @@ void SqsHttp::handle(const http::Request& r, const http::Respond& respond) {
   const std::string id = request_id();
   const std::string target = r.header("X-Amz-Target");
   const std::string action = target.substr(kTargetPrefix.size());
+  if (auto fast = api_.call_fast(action, r.body, context_of(r, false))) {
+    if (!*fast) {
+      respond(json_error(fast->error(), id));
+      return;
+    }
+    http::Response out;
+    out.content_type = std::string(kJsonType);
+    out.body = std::move(**fast);
+    out.headers.emplace_back("x-amzn-RequestId", id);
+    respond(out);
+    return;
+  }
   const json in = r.body.empty() ? json::object() : json::parse(r.body, nullptr, false);
   if (in.is_discarded() || !in.is_object()) {
     respond(json_error(

@@ -3,6 +3,7 @@
 #include "daemon/sqs_messages.hpp"
 
 #include "daemon/sqs_api.hpp"
+#include "daemon/sqs_fast.hpp"
 #include "daemon/sqs_params.hpp"
 
 #include <algorithm>
@@ -20,26 +21,6 @@ using namespace params;  // NOLINT(google-build-using-namespace): this file's vo
 namespace {
 
 constexpr size_t kMaxBatchEntries = 10;
-
-// What a SendRequest's views point into.
-struct OwnedSend {
-  std::string body;
-  std::vector<MessageAttribute> attributes;
-  std::string group_id;
-  std::string trace_header;
-  std::string dedup_id;
-  std::optional<int32_t> delay_s;
-  SendRequest view() const {
-    SendRequest r;
-    r.body = body;
-    r.attributes = attributes;
-    r.message_group_id = group_id;
-    r.delay_s = delay_s;
-    r.aws_trace_header = trace_header;
-    r.message_deduplication_id = dedup_id;
-    return r;
-  }
-};
 
 Result<void> parse_message_attributes(const json& in, std::vector<MessageAttribute>& out) {
   const auto it = in.find("MessageAttributes");
@@ -87,8 +68,18 @@ Result<void> parse_message_attributes(const json& in, std::vector<MessageAttribu
   return {};
 }
 
-// Reads one message to send (SendMessage's input, or one batch entry).
-Result<void> parse_send(const json& in, const std::string& trace_header, OwnedSend& out) {
+}  // namespace
+
+namespace messages {
+
+bool valid_entry_id(std::string_view id) {
+  return !id.empty() && id.size() <= 80 && std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_';
+  });
+}
+
+Result<void> read_send(const json& in, const std::string& trace_header, OwnedSend& out) {
   auto body = need_string(in, "MessageBody");
   if (!body) return std::move(body).error();
   out.body = std::move(*body);
@@ -151,15 +142,6 @@ json failed_entry(const std::string& id, const Error& e) {
               {"Message", e.message}};
 }
 
-bool valid_entry_id(std::string_view id) {
-  return !id.empty() && id.size() <= 80 && std::all_of(id.begin(), id.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '_';
-  });
-}
-
-// The batch-level checks of every *Batch action, in SQS's order: entries present, at most 10,
-// each Id well formed, Ids distinct. Returns the entries and their Ids.
 Result<std::vector<std::pair<std::string, const json*>>> batch_entries(
     const json& in, std::string_view entry_name) {
   const auto it = in.find("Entries");
@@ -202,6 +184,16 @@ Result<std::vector<std::pair<std::string, const json*>>> batch_entries(
   return out;
 }
 
+}  // namespace messages
+
+namespace {
+
+using messages::batch_entries;
+using messages::failed_entry;
+using messages::OwnedSend;
+using messages::read_send;
+using messages::send_result;
+
 // Runs `fn` on each entry; the answer of DeleteMessageBatch and ChangeMessageVisibilityBatch.
 json each_entry(const std::vector<std::pair<std::string, const json*>>& entries,
                 const std::function<Result<void>(const json&)>& fn) {
@@ -230,7 +222,7 @@ namespace messages {
 
 Result<json> send_message(Queue& q, const json& in, const std::string& trace_header) {
   OwnedSend m;
-  if (auto p = parse_send(in, trace_header, m); !p) return std::move(p).error();
+  if (auto p = read_send(in, trace_header, m); !p) return std::move(p).error();
   SendOptions o;
   o.compute_md5 = true;
   auto r = q.send(m.view(), o);
@@ -245,7 +237,7 @@ Result<json> send_message_batch(Queue& q, const json& in, const std::string& tra
   std::vector<OwnedSend> owned(entries->size());
   std::vector<size_t> sent;  // indexes into entries, in request order
   for (size_t i = 0; i < entries->size(); ++i) {
-    if (auto p = parse_send(*(*entries)[i].second, trace_header, owned[i]); !p) {
+    if (auto p = read_send(*(*entries)[i].second, trace_header, owned[i]); !p) {
       failed.push_back(failed_entry((*entries)[i].first, p.error()));
     } else {
       sent.push_back(i);
@@ -404,7 +396,15 @@ Result<json> change_message_visibility_batch(Queue& q, const json& in) {
 }  // namespace messages
 
 Result<std::shared_ptr<Queue>> SqsApi::queue_of(const json& in) const {
-  auto name = queue_of_url(in);
+  auto url = need_string(in, "QueueUrl");
+  if (!url) {
+    return std::move(url).error();
+  }
+  return queue_at(*url);
+}
+
+Result<std::shared_ptr<Queue>> SqsApi::queue_at(std::string_view url) const {
+  auto name = queue_name_of_url(url);
   if (!name) {
     return std::move(name).error();
   }
@@ -413,6 +413,47 @@ Result<std::shared_ptr<Queue>> SqsApi::queue_of(const json& in) const {
     return make_error(ErrorCode::kQueueDoesNotExist, "The specified queue does not exist.");
   }
   return q;
+}
+
+std::optional<Result<std::string>> SqsApi::call_fast(std::string_view action, std::string_view body,
+                                                     const CallContext& ctx) {
+  const bool batch = action == "SendMessageBatch";
+  if (batch || action == "SendMessage") {
+    fast::SendInput in;
+    if (!fast::read_send(body, batch, in)) return std::nullopt;
+    auto found = queue_at(in.queue_url);
+    if (!found) return Result<std::string>(std::move(found).error());
+    Queue* q = found->get();
+    std::vector<SendRequest> requests;
+    requests.reserve(in.entries.size());
+    for (messages::OwnedSend& m : in.entries) {
+      m.trace_header = ctx.trace_header;  // the X-Amzn-Trace-Id header, as read_send() does
+      requests.push_back(m.view());
+    }
+    SendOptions o;
+    o.compute_md5 = true;
+    if (!batch) {
+      auto r = q->send(requests.front(), o);
+      if (!r) return Result<std::string>(std::move(r).error());
+      return Result<std::string>(fast::write_send(*r));
+    }
+    std::vector<Result<SendResult>> results;
+    if (auto b = q->send_batch(requests, results, o); !b) {
+      return Result<std::string>(std::move(b).error());
+    }
+    return Result<std::string>(fast::write_send_batch(in.ids, results));
+  }
+  if (action == "DeleteMessage") {
+    std::string url;
+    std::string handle;
+    if (!fast::read_delete(body, url, handle)) return std::nullopt;
+    auto found = queue_at(url);
+    if (!found) return Result<std::string>(std::move(found).error());
+    Queue* q = found->get();
+    if (auto d = q->delete_message(handle); !d) return Result<std::string>(std::move(d).error());
+    return Result<std::string>(std::string("{}"));
+  }
+  return std::nullopt;
 }
 
 Result<json> SqsApi::message_action(const std::string& action, const json& in,

@@ -14,9 +14,50 @@
 
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 namespace lqs::daemon::messages {
+
+/// One message to send (SendMessage's input or one SendMessageBatch entry), owning what its
+/// SendRequest points at.
+struct OwnedSend {
+  std::string body;
+  std::vector<MessageAttribute> attributes;
+  std::string group_id;
+  std::string trace_header;
+  std::string dedup_id;
+  std::optional<int32_t> delay_s;
+  SendRequest view() const {
+    SendRequest r;
+    r.body = body;
+    r.attributes = attributes;
+    r.message_group_id = group_id;
+    r.delay_s = delay_s;
+    r.aws_trace_header = trace_header;
+    r.message_deduplication_id = dedup_id;
+    return r;
+  }
+};
+
+/// Reads one message to send from its JSON-shaped input, with SQS's errors for what is
+/// missing or mistyped. `trace_header` (X-Amzn-Trace-Id) becomes AWSTraceHeader when the input
+/// has no MessageSystemAttributes.AWSTraceHeader. sqs_fast.hpp reads the common case straight
+/// from the wire and must agree with this (tests/fuzz/sqs_fast_fuzz.cpp checks it).
+Result<void> read_send(const nlohmann::json& in, const std::string& trace_header, OwnedSend& out);
+/// A successful send as SendMessage's output (and, with "Id", a SendMessageBatch entry's).
+nlohmann::json send_result(const SendResult& r);
+/// A failed batch entry as SQS reports it.
+nlohmann::json failed_entry(const std::string& id, const Error& e);
+/// A batch entry Id as SQS accepts it: 1..80 of [A-Za-z0-9_-].
+bool valid_entry_id(std::string_view id);
+/// The batch-level checks of every *Batch action, in SQS's order: entries present, at most 10,
+/// each Id well formed, Ids distinct. Returns the entries (pointing into `in`) and their Ids.
+Result<std::vector<std::pair<std::string, const nlohmann::json*>>> batch_entries(
+    const nlohmann::json& in, std::string_view entry_name);
 
 /// SendMessage. `trace_header` (X-Amzn-Trace-Id) becomes AWSTraceHeader when the input has no
 /// MessageSystemAttributes.AWSTraceHeader.

@@ -89,7 +89,10 @@ Result<std::string> queue_of_url(const json& in) {
   if (!url) {
     return std::move(url).error();
   }
-  std::string_view u = *url;
+  return queue_name_of_url(*url);
+}
+
+Result<std::string> queue_name_of_url(std::string_view u) {
   u = u.substr(0, u.find_first_of("?#"));
   while (!u.empty() && u.back() == '/') {
     u.remove_suffix(1);

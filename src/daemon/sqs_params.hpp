@@ -41,6 +41,8 @@ Result<std::vector<std::string>> string_list(const json& in, std::string_view na
 /// The queue name in the QueueUrl member: its last path segment (any scheme, host and
 /// account; a bare name works too). Errors: kMissingParameter, kQueueDoesNotExist.
 Result<std::string> queue_of_url(const json& in);
+/// The same for a QueueUrl already read. Errors: kQueueDoesNotExist.
+Result<std::string> queue_name_of_url(std::string_view url);
 
 /// Standard base64 (RFC 4648 §4, padded), as SQS's blobs travel in both protocols.
 std::string base64_encode(std::string_view bytes);
