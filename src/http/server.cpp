@@ -58,11 +58,11 @@ class Session : public std::enable_shared_from_this<Session> {
       write(Response{status, "text/plain; charset=utf-8", ec.message() + "\n", {}}, false);
       return;
     }
-    const auto& req = parser_->get();
+    auto& req = parser_->get();
     Request r;
     r.method = std::string(req.method_string());
     r.target = std::string(req.target());
-    r.body = req.body();
+    r.body = std::move(req.body());  // the parser is replaced before the next request
     r.header = [&req](std::string_view name) {
       auto it = req.find(beast::string_view(name.data(), name.size()));
       return it == req.end() ? std::string() : std::string(it->value());
@@ -74,16 +74,33 @@ class Session : public std::enable_shared_from_this<Session> {
       if (answered->exchange(true)) {
         return;  // a second answer is a handler bug; the first one stands
       }
+      // Answered by the handler itself, on this session's thread: on_read writes it when the
+      // handler returns, without a trip through the io_context's queue. Any other thread (a
+      // long poll answered later): post to the session's thread. handler_thread_ was set
+      // before the handler could hand `respond` to anyone, and is set again only after this
+      // answer is written, so reading it here does not race.
+      if (std::this_thread::get_id() == self->handler_thread_ && self->in_handler_) {
+        self->pending_.emplace(std::move(resp));
+        return;
+      }
       asio::post(self->stream_.get_executor(),
                  [self, keep_alive, resp = std::move(resp)]() mutable {
                    self->write(std::move(resp), keep_alive);
                  });
     };
+    handler_thread_ = std::this_thread::get_id();
+    in_handler_ = true;
     try {
       handler_(r, respond);
     } catch (const std::exception& e) {  // a handler bug must not take the server down
       respond(Response{
           500, "text/plain; charset=utf-8", std::string("internal error: ") + e.what() + "\n", {}});
+    }
+    in_handler_ = false;
+    if (pending_) {
+      Response resp = std::move(*pending_);
+      pending_.reset();
+      write(std::move(resp), keep_alive);
     }
   }
 
@@ -122,6 +139,11 @@ class Session : public std::enable_shared_from_this<Session> {
   const Handler& handler_;
   const ServerOptions& options_;
   std::atomic<size_t>& live_;
+  // The synchronous answer of the request being handled (see on_read). Touched only on the
+  // session's thread; handler_thread_ is also read by whoever answers later (see respond).
+  std::thread::id handler_thread_;
+  bool in_handler_ = false;
+  std::optional<Response> pending_;
 };
 
 bool split_host_port(const std::string& listen, std::string& host, uint16_t& port) {
@@ -145,16 +167,32 @@ bool split_host_port(const std::string& listen, std::string& host, uint16_t& por
 
 }  // namespace
 
+// One io_context per I/O thread, each run by that thread alone; the acceptor (on the first)
+// deals connections out round-robin. A connection lives on one thread, so its handlers never
+// run concurrently and never hop threads (a strand over a shared io_context did both: every
+// completion could wake another thread).
 struct Server::Impl {
-  Impl(ServerOptions o, Handler h) : options(std::move(o)), handler(std::move(h)), acceptor(io) {}
+  Impl(ServerOptions o, Handler h, unsigned n)
+      : options(std::move(o)), handler(std::move(h)), ios(make_ios(n)), acceptor(*ios[0]) {
+    for (auto& io : ios) {
+      guards.emplace_back(io->get_executor());  // run() returns only when stopped
+    }
+  }
   Impl(const Impl&) = delete;
   Impl& operator=(const Impl&) = delete;
   ~Impl() = default;
 
+  static std::vector<std::unique_ptr<asio::io_context>> make_ios(unsigned n) {
+    std::vector<std::unique_ptr<asio::io_context>> v;
+    for (unsigned i = 0; i < n; ++i) {
+      v.push_back(std::make_unique<asio::io_context>(1));  // concurrency hint: one thread
+    }
+    return v;
+  }
+
   void accept() {
-    // Each connection gets a strand: its handlers never run concurrently, whichever of the
-    // I/O threads runs them.
-    acceptor.async_accept(asio::make_strand(io), [this](beast::error_code ec, tcp::socket socket) {
+    asio::io_context& io = *ios[next_io++ % ios.size()];
+    acceptor.async_accept(io, [this, &io](beast::error_code ec, tcp::socket socket) {
       if (ec == asio::error::operation_aborted) {
         return;  // stopping
       }
@@ -164,20 +202,23 @@ struct Server::Impl {
           socket.close(ignored);  // over the bound: refuse by closing
         } else {
           live.fetch_add(1, std::memory_order_relaxed);
-          std::make_shared<Session>(std::move(socket), handler, options, live)->run();
+          auto session = std::make_shared<Session>(std::move(socket), handler, options, live);
+          asio::post(io, [session] { session->run(); });  // start on its own thread
         }
       }
       accept();
     });
   }
 
-  // Declaration order matters: `io` is destroyed before `live`, `handler` and `options`, which
-  // the Sessions it may still own refer to.
+  // Declaration order matters: `ios` are destroyed before `live`, `handler` and `options`,
+  // which the Sessions they may still own refer to, and after the acceptor and the guards.
   ServerOptions options;
   Handler handler;
   std::atomic<size_t> live{0};
-  asio::io_context io;
+  std::vector<std::unique_ptr<asio::io_context>> ios;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   tcp::acceptor acceptor;
+  size_t next_io = 0;  // only the accept handler (on ios[0]'s thread) touches it
   std::vector<std::thread> threads;
   std::atomic<bool> stopped{false};
 };
@@ -193,7 +234,7 @@ Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options, Hand
     return make_error(ErrorCode::kSystem,
                       "bad listen address \"" + options.listen + "\": expected HOST:PORT");
   }
-  auto impl = std::make_unique<Impl>(options, std::move(handler));
+  auto impl = std::make_unique<Impl>(options, std::move(handler), std::max(1u, options.threads));
   beast::error_code ec;
   const auto addr = asio::ip::make_address(host, ec);
   if (ec) {
@@ -215,10 +256,8 @@ Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options, Hand
                       "cannot listen on " + options.listen + ": " + ec.message(), ec.value());
   }
   impl->accept();
-  Impl* raw = impl.get();
-  const unsigned n = std::max(1u, options.threads);
-  for (unsigned i = 0; i < n; ++i) {
-    impl->threads.emplace_back([raw] { raw->io.run(); });
+  for (auto& io : impl->ios) {
+    impl->threads.emplace_back([raw = io.get()] { raw->run(); });
   }
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
@@ -237,11 +276,13 @@ void Server::stop() {
   if (!impl_ || impl_->stopped.exchange(true)) {
     return;
   }
-  asio::post(impl_->io, [impl = impl_.get()] {
+  asio::post(*impl_->ios[0], [impl = impl_.get()] {
     beast::error_code ignored;
     impl->acceptor.close(ignored);
   });
-  impl_->io.stop();  // abandons open connections; their sockets close as the Sessions die
+  for (auto& io : impl_->ios) {
+    io->stop();  // abandons open connections; their sockets close as the Sessions die
+  }
   for (std::thread& t : impl_->threads) {
     if (t.joinable()) {
       t.join();

@@ -1,5 +1,5 @@
 // Copyright lqs authors. A small asynchronous HTTP/1.1 server (Boost.Beast on Asio) for lqsd:
-// one or more io_context threads (a strand per connection), keep-alive, bounded header and body
+// one or more I/O threads (an io_context each; a connection stays on one), keep-alive, bounded header and body
 // sizes, a bounded number of connections, an idle timeout, and a graceful stop. Requests go to one
 // handler function. lqsd serves the SQS API, /metrics and /health through it. Responses may be
 // given later from another thread (long polls), without a thread per waiting request.
@@ -48,7 +48,7 @@ struct ServerOptions {
   uint32_t max_header_bytes = 16 * 1024;  ///< larger headers: 431, connection closed
   uint64_t max_body_bytes = 2 * 1024 * 1024;
   std::chrono::seconds idle_timeout{60};
-  unsigned threads = 1;  ///< I/O threads; each connection's handlers run on its own strand
+  unsigned threads = 1;  ///< I/O threads; each connection's handlers run on one of them
 };
 
 class Server {
