@@ -11,10 +11,11 @@
 #             empty are counted and reported)
 #   batch10   SendMessageBatch of 10 64-byte bodies (messages/s = 10 x requests/s)
 # Systems and protocols: lqsd (AWS JSON 1.0), local-aws-sqs (JSON), sqslite (Query: it speaks
-# nothing else) and moto server (JSON; skipped if the machine's python3 has no moto).
+# nothing else) and moto server (JSON; skipped if the machine's python3 has no moto). And the
+# machine's HTTP floor: nginx returning a fixed answer without doing any work (send, batch10).
 #
-# Installs what is missing, and only that: wrk (Debian), the npm emulators (bench/http/node,
-# from its package-lock.json) and lqsd (build/release). Environment: LQSD (an lqsd binary),
+# Installs what is missing, and only that: wrk and nginx-light (Debian), the npm emulators
+# (bench/http/node, from its package-lock.json) and lqsd (build/release). Environment: LQSD (an lqsd binary),
 # LQSD_ARGS (extra lqsd options, for diagnostics), WRK_THREADS (2), WRK_CONNECTIONS (64),
 # HTTP_SECONDS (seconds per workload and system, overriding 10 / --quick's 3).
 # Exits 1 if lqsd answered anything but 200, or a socket error happened on an lqsd run.
@@ -52,6 +53,14 @@ if command -v node >/dev/null && command -v npm >/dev/null; then
 else
   echo "note: node/npm missing: local-aws-sqs and sqslite are skipped" >&2
 fi
+have_nginx=0
+if ! command -v nginx >/dev/null; then
+  echo "installing nginx (Debian), for the machine's HTTP floor..." >&2
+  as_root apt-get install -y nginx-light >/dev/null 2>&1 ||
+    { as_root apt-get update >/dev/null && as_root apt-get install -y nginx-light >/dev/null 2>&1; } ||
+    echo "note: nginx could not be installed: the HTTP floor row is skipped" >&2
+fi
+if command -v nginx >/dev/null; then have_nginx=1; fi
 have_moto=0
 if python3 -c 'import moto.server' 2>/dev/null; then have_moto=1; else
   echo "note: python3 has no moto: moto server is skipped" >&2
@@ -215,6 +224,46 @@ if [[ $have_moto -eq 1 ]]; then
   measure
 fi
 
+# The machine's HTTP floor: nginx (Debian) answering every request with a fixed SendMessage
+# answer, doing no work at all (no body parsed, nothing stored or digested). No server that does
+# the work can beat it under the same wrk load on the same cores; it is not an emulator and is
+# left out of the emulator ratios. send and batch10 only (a receive needs real answers).
+if [[ $have_nginx -eq 1 ]]; then
+  name=http-floor proto=json auth=""
+  port=$(free_port)
+  mkdir -p "$work/nginx"
+  cat >"$work/nginx/nginx.conf" <<CONF
+worker_processes 2;
+daemon off;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $work/nginx;
+  server {
+    listen 127.0.0.1:$port;
+    location / {
+      default_type application/x-amz-json-1.0;
+      return 200 '{"MD5OfMessageBody":"0123456789abcdef0123456789abcdef","MessageId":"01234567-89ab-cdef-0123-456789abcdef"}';
+    }
+  }
+}
+CONF
+  nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" >"$work/nginx.out" 2>&1 &
+  server_pid=$!
+  base=http://127.0.0.1:$port
+  for ((i = 0; i < 50; ++i)); do
+    curl -s -o /dev/null "$base/" && break
+    sleep 0.1
+  done
+  echo "  $name (static answer): send..." >&2
+  run_wrk send "$base/000000000000/send"
+  echo "  $name (static answer): batch10..." >&2
+  run_wrk batch10 "$base/000000000000/batch"
+  stop_server
+fi
+
 # --- the table -----------------------------------------------------------------------------
 python3 - "$results" "$duration" <<'EOF'
 import re, sys
@@ -266,7 +315,7 @@ for workload in ("send", "recvdel", "batch10"):
         if r is lqs and (r["non2xx"] or r["sockerr"]):
             failed.append(f"{workload}: lqs had {r['non2xx']} non-200 answers and "
                           f"{r['sockerr']} socket errors")
-    peers = [r for r in ws if r is not lqs]
+    peers = [r for r in ws if r is not lqs and r["system"] != "http-floor"]
     if lqs and peers:
         best = max(peers, key=lambda r: r["msg_s"])
         verdicts[workload] = (lqs["msg_s"], best)
@@ -284,6 +333,22 @@ if lqs_batch:
 for workload, (m, best) in verdicts.items():
     r = m / best["msg_s"] if best["msg_s"] > 0 else float("inf")
     print(f"  >= 10x the fastest emulator, {workload}: {r:.1f}x {best['system']}: {verdict(r >= 10)}")
+floor = {r["workload"]: r for r in rows if r["system"] == "http-floor"}
+if floor:
+    print("\nThe machine's HTTP floor (nginx answering a fixed body, no work), same wrk load:")
+    for workload in ("send", "batch10"):
+        f = floor.get(workload)
+        lqs = next((r for r in rows if r["system"] == "lqs" and r["workload"] == workload), None)
+        if not f or not lqs:
+            continue
+        line = (f"  {workload}: floor {rate(f['req_s'])} req/s; lqs {rate(lqs['req_s'])} req/s = "
+                f"{100 * lqs['req_s'] / f['req_s']:.0f} % of it")
+        if workload in verdicts:
+            m, best = verdicts[workload]
+            need = 10 * best["req_s"]
+            line += (f"; 10x {best['system']} needs {rate(need)} req/s, "
+                     f"{'above' if need > f['req_s'] else 'below'} the floor")
+        print(line)
 if failed:
     print("\nFAILED: lqs answered with errors:\n  " + "\n  ".join(failed))
     sys.exit(1)

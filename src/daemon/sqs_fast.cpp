@@ -310,6 +310,8 @@ bool read_entries(Reader& r, SendInput& out) {
   if (!r.eat('[')) {
     return false;
   }
+  out.entries.reserve(kMaxBatchEntries);
+  out.ids.reserve(kMaxBatchEntries);
   do {
     if (out.entries.size() == kMaxBatchEntries || !r.eat('{')) {
       return false;
@@ -344,13 +346,16 @@ bool read_entries(Reader& r, SendInput& out) {
 
 void put_hex(const std::array<uint8_t, 16>& bytes, bool uuid, std::string& o) {
   static constexpr char kDigits[] = "0123456789abcdef";
+  char buf[36];
+  size_t n = 0;
   for (size_t i = 0; i < bytes.size(); ++i) {
     if (uuid && (i == 4 || i == 6 || i == 8 || i == 10)) {
-      o.push_back('-');
+      buf[n++] = '-';
     }
-    o.push_back(kDigits[bytes[i] >> 4]);
-    o.push_back(kDigits[bytes[i] & 0xF]);
+    buf[n++] = kDigits[bytes[i] >> 4];
+    buf[n++] = kDigits[bytes[i] & 0xF];
   }
+  o.append(buf, n);
 }
 
 // A string member whose value needs no escaping (ids, digests, codes, digits); `comma` first.
