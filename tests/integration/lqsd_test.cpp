@@ -118,7 +118,8 @@ class LqsdTest : public ::testing::Test {
 
   // Starts lqsd with stdout and stderr in files under dir_; returns its pid.
   pid_t start(const std::string& tag, std::vector<std::string> extra = {},
-              std::string shm_root = {}, std::string data_dir = {}) {
+              std::string shm_root = {}, std::string data_dir = {},
+              std::string listen = "127.0.0.1:0") {
     const std::string out = dir_ + "/" + tag + ".out";
     const std::string err = dir_ + "/" + tag + ".err";
     std::vector<std::string> args = {LQSD_PATH,
@@ -129,7 +130,7 @@ class LqsdTest : public ::testing::Test {
                                      "--housekeeping-interval-ms",
                                      "100",
                                      "--listen",
-                                     "127.0.0.1:0"};
+                                     listen};
     args.insert(args.end(), extra.begin(), extra.end());
     // Remove the previous run's output here, not in the child: wait_ready() must never see
     // an old ready line.
@@ -198,6 +199,32 @@ TEST_F(LqsdTest, SecondDaemonOnTheSameInstanceExitsWithAClearMessage) {
   fs::remove_all(root_.path() + "-other");
   (void)::kill(first, SIGTERM);
   EXPECT_EQ(wait_exit(first), 0);
+}
+
+TEST_F(LqsdTest, PortInUseExitsWithAClearMessageNotACrash) {
+  // A port someone else listens on.
+  const int s = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(s, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(s, 1), 0);
+  socklen_t len = sizeof a;
+  ASSERT_EQ(::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len), 0);
+  const std::string taken = "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+  // The durability thread is running by the time lqsd binds: it must be stopped, not abandoned
+  // (an abandoned std::thread ended the process in std::terminate, SIGABRT).
+  const pid_t d = start("busy", {}, {}, {}, taken);
+  const int st = wait_exit(d, 15s);
+  (void)::close(s);
+  ASSERT_TRUE(WIFEXITED(st)) << "status " << st << ": " << slurp(dir_ + "/busy.err");
+  EXPECT_EQ(WEXITSTATUS(st), 1);
+  const std::string err = slurp(dir_ + "/busy.err");
+  EXPECT_NE(err.find("lqsd: cannot listen on " + taken + ": Address already in use"),
+            std::string::npos)
+      << err;
+  EXPECT_EQ(err.find("terminate"), std::string::npos) << err;
 }
 
 TEST_F(LqsdTest, SigtermAndSigintShutDownCleanly) {

@@ -398,6 +398,21 @@ int main(int argc, char** argv) {
   if (durability) {
     durability_thread = std::thread([&] { durability->run(durability_stop); });
   }
+  // Every return from here on (a port in use, a bad move-task file...) stops and joins the
+  // durability thread first: a joinable std::thread being destroyed calls std::terminate.
+  struct JoinOnExit {
+    std::atomic<bool>& stop;
+    std::thread& thread;
+    JoinOnExit(std::atomic<bool>& s, std::thread& t) : stop(s), thread(t) {}
+    JoinOnExit(const JoinOnExit&) = delete;
+    JoinOnExit& operator=(const JoinOnExit&) = delete;
+    ~JoinOnExit() {
+      if (thread.joinable()) {
+        stop.store(true, std::memory_order_release);
+        thread.join();
+      }
+    }
+  } join_on_exit{durability_stop, durability_thread};
   lqs::daemon::Housekeeper keeper(reg, interval_ms);
   lqs::daemon::MoveTasks tasks(reg, data_dir + "/move_tasks.json");
   if (auto l = tasks.load(lqs::SystemClock::instance().unix_ms()); !l) {
