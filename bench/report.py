@@ -457,10 +457,20 @@ def main():
              f"kernel {env.get('kernel', '?')}; compiler g++ {env.get('compiler', '?')} "
              f"({env.get('build_type', '?')}: {env.get('cxx_flags', '?')}); commit {commit}"
              f"{' (dirty tree)' if env.get('dirty') else ''}.")
-    s.append(f"- **The machine was shared**: other sessions' builds and benchmarks ran on the same "
-             f"2 vCPUs (load average {a.load} when the suite started). Read only ratios measured "
-             f"side by side in this run; a single run is one sample (medians over repeats are in "
-             f"the sections above where they were taken).")
+    try:
+        load1 = float(str(a.load).split()[0])
+    except (ValueError, IndexError):
+        load1 = None
+    if load1 is not None and load1 < 1.0:
+        s.append(f"- The machine was quiet when the suite started (load average {a.load}); the "
+                 f"per-step load below shows whether it stayed so. A single run is one sample: "
+                 f"read ratios measured side by side in this run.")
+    else:
+        s.append(f"- **The machine may have been shared**: load average {a.load} when the suite "
+                 f"started (above 1 before lqs-bench's own processes run, something else was "
+                 f"using the 2 vCPUs). Read only ratios measured side by side in this run; a "
+                 f"single run is one sample (medians over repeats are in the sections above "
+                 f"where they were taken).")
     s.append(f"- Peers (Debian packages): redis-server {pkg_version('redis-server')}, "
              f"beanstalkd {pkg_version('beanstalkd')}, iceoryx "
              f"{pkg_version('libiceoryx-posh-dev')}, Boost {pkg_version('libboost-dev')}, "
