@@ -227,6 +227,36 @@ TEST_F(LqsdTest, PortInUseExitsWithAClearMessageNotACrash) {
   EXPECT_EQ(err.find("terminate"), std::string::npos) << err;
 }
 
+TEST_F(LqsdTest, ASegmentItCannotAdoptIsAWarningAndTheRestServes) {
+  // A queue made through liblqs directly (no metadata), then aged to layout version 1.
+  {
+    QueueLocation w;
+    w.shm_root = root_.path();
+    w.name = "stale";
+    ASSERT_TRUE(Queue::create(w, QueueAttributes{}));
+  }
+  std::string seg;
+  for (const auto& e : fs::directory_iterator(root_.path())) {
+    if (e.path().filename().string().starts_with("stale.")) seg = e.path().string();
+  }
+  ASSERT_FALSE(seg.empty());
+  {
+    std::fstream f(seg, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(8);  // layout_version (src/shm/FORMAT.md)
+    const uint32_t v1 = 1;
+    f.write(reinterpret_cast<const char*>(&v1), sizeof v1);
+    ASSERT_TRUE(f.good());
+  }
+  const pid_t d = start("d");
+  ASSERT_TRUE(wait_ready("d")) << slurp(dir_ + "/d.err");
+  const std::string err = slurp(dir_ + "/d.err");
+  EXPECT_NE(err.find("level=warn component=registry event=queue_skipped queue=stale"),
+            std::string::npos)
+      << err;
+  (void)::kill(d, SIGTERM);
+  EXPECT_EQ(wait_exit(d), 0);
+}
+
 TEST_F(LqsdTest, SigtermAndSigintShutDownCleanly) {
   for (int sig : {SIGTERM, SIGINT}) {
     const pid_t d = start("d");

@@ -354,7 +354,9 @@ int main(int argc, char** argv) {
   inst.max_queue_bytes = max_queue_bytes;
   auto registry = Registry::open(
       inst, [](std::string_view component, std::string_view event, std::string_view fields) {
-        log_line("info", component, event, fields);
+        // A segment lqsd cannot adopt (an older layout, a damaged header) is served by no one
+        // until someone acts: a warning, not news.
+        log_line(event == "queue_skipped" ? "warn" : "info", component, event, fields);
       });
   if (!registry) {
     return fail("cannot open the instance: " + registry.error().message);
