@@ -170,8 +170,16 @@ uint64_t Arena::allocate_small(uint32_t cls, uint64_t owner) noexcept {
       return off;
     }
   }
-  // Pass 1: pages already in this class; pass 2: carve a free page.
-  for (int pass = 0; pass < 2; ++pass) {
+  // Pass 1: pages already in this class; pass 2: carve a free page (or, on the way, a page
+  // of the class with room). Pass 1 reads every page descriptor of the arena when none has
+  // room, which is always the case while a queue fills: once per page of chunks that made
+  // filling a 1 GiB queue quadratic. If no chunk was freed since this process's last
+  // fruitless pass 1 for the class, pass 1 cannot find one now either (pages carved since by
+  // others are found by pass 2 as well): skip it. relaxed: a hint; a free racing with the
+  // scan moves the counter past the value read here, so the next allocation scans again.
+  const uint64_t frees = header_->arena_frees.load(std::memory_order_relaxed);
+  const bool nothing_freed = fruitless_scan_at_[cls].at.load(std::memory_order_relaxed) == frees;
+  for (int pass = nothing_freed ? 1 : 0; pass < 2; ++pass) {
     for (uint32_t i = 1; i <= page_count_; ++i) {
       const uint32_t p = (hint + i) % page_count_;
       const uint64_t w = pages_[p].word.load(std::memory_order_acquire);
@@ -186,6 +194,9 @@ uint64_t Arena::allocate_small(uint32_t cls, uint64_t owner) noexcept {
           return off;
         }
       }
+    }
+    if (pass == 0) {
+      fruitless_scan_at_[cls].at.store(frees, std::memory_order_relaxed);
     }
   }
   return kNoOffset;
@@ -242,6 +253,9 @@ void Arena::free(uint64_t off, size_t bytes, uint64_t owner) noexcept {
       LQS_CRASH_POINT("arena.after_owner_clear");
       const uint64_t k = (off % kPageSize) / kSizes[cls];
       pages_[page].free_bits[k / 64].fetch_or(uint64_t{1} << (k % 64), std::memory_order_release);
+      // relaxed: a hint for allocate_small (see there). A crash just before it leaves the
+      // count one short: some allocator may carve a page instead of reusing this chunk once.
+      header_->arena_frees.fetch_add(1, std::memory_order_relaxed);
     }
     return;
   }
@@ -345,6 +359,10 @@ Arena::ScavengeStats Arena::scavenge(
         }
       }
     }
+  }
+  if (st.chunks_reclaimed != 0 || st.hints_rebuilt != 0) {
+    // relaxed: as in free(): chunks became free (or findable) again; allocators scan anew.
+    header_->arena_frees.fetch_add(1, std::memory_order_relaxed);
   }
   return st;
 }

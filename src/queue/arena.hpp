@@ -22,12 +22,17 @@
 //      scavenges a page whose owner words are still being zeroed.)
 //  large allocate, killed part-way through claiming a run → pages owned by a record that does
 //      not exist: scavenge() frees them.
-//  free, killed after the owner CAS, before setting the bit → scavenge() restores the bit.
+//  free, killed after the owner CAS, before setting the bit → scavenge() restores the bit
+//      (and bumps arena_frees).
+//  free, killed after setting the bit, before bumping arena_frees → the count is one short:
+//      an allocator that already found its class full may carve a page instead of taking this
+//      chunk, once; never a failed or double allocation (arena_frees is a hint, FORMAT.md).
 #ifndef LQS_QUEUE_ARENA_HPP_
 #define LQS_QUEUE_ARENA_HPP_
 
 #include "shm/segment_layout.hpp"
 
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -94,6 +99,22 @@ class Arena {
   }
 
   shm::SegmentHeader* header_ = nullptr;
+  // Per class, the value of header_->arena_frees read before this process's last scan of
+  // every page that found no room in the class (~0: none yet). While the counter still has
+  // that value nothing was freed since, so allocate_small skips straight to carving a page.
+  // Shared by this process's threads: relaxed atomics (a hint, as the counter). Copyable
+  // because an Arena is assigned once, before any thread uses it.
+  struct ScanMark {
+    std::atomic<uint64_t> at{~uint64_t{0}};
+    ScanMark() = default;
+    ScanMark(const ScanMark& o) noexcept : at(o.at.load(std::memory_order_relaxed)) {}
+    ScanMark& operator=(const ScanMark& o) noexcept {
+      at.store(o.at.load(std::memory_order_relaxed), std::memory_order_relaxed);
+      return *this;
+    }
+    ~ScanMark() = default;
+  };
+  std::array<ScanMark, shm::kClassCount> fruitless_scan_at_{};
   shm::PageDesc* pages_ = nullptr;
   uint8_t* arena_ = nullptr;
   uint32_t page_count_ = 0;

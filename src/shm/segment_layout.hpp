@@ -126,7 +126,8 @@ struct alignas(kCacheLine) SegmentHeader {
   std::atomic<uint64_t> sweep_cursor;        // 448 next slot the incremental sweep examines
   std::atomic<int64_t> full_sweep_due_ms;    // 456 next idle full sweep (ms after base); 0 = now
   std::atomic<int64_t> hint_rebuild_due_ms;  // 464 next free-slot hint rebuild; 0 = now
-  uint8_t reserved7[40];                     // 472
+  std::atomic<uint64_t> arena_frees;         // 472 chunks freed so far (a hint, relaxed)
+  uint8_t reserved7[32];                     // 480
   // --- line 8: timer lane tags ---
   std::atomic<int64_t> lane_duration_ms[kLaneCount];  // 512 0 = unassigned, else ms + 1
   // --- lines 9-13: size-class page hints ---
@@ -355,6 +356,7 @@ static_assert(offsetof(SegmentHeader, dlq_moves_total) == 1792);
 static_assert(offsetof(SegmentHeader, sweep_cursor) == 448);
 static_assert(offsetof(SegmentHeader, full_sweep_due_ms) == 456);
 static_assert(offsetof(SegmentHeader, hint_rebuild_due_ms) == 464);
+static_assert(offsetof(SegmentHeader, arena_frees) == 472);
 static_assert(offsetof(SegmentHeader, lane_duration_ms) == 512);
 static_assert(offsetof(SegmentHeader, class_hint) == 576);
 static_assert(sizeof(Slot) == 64);

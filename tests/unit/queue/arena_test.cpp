@@ -67,6 +67,51 @@ TEST(ArenaTest, FreeIsIdempotentAndReturnsSpace) {
   EXPECT_EQ(h.arena.allocate(32000, owner_token(8, 2)), kNoOffset);
 }
 
+// While a queue fills, an allocation that finds its page full carves the next one without
+// scanning every page; once anything is freed, the freed chunk is reused before another page
+// is carved (free pages stay free for other sizes and large records).
+TEST(ArenaTest, AFreedChunkIsReusedBeforeANewPageIsCarved) {
+  HeapArena h(8);
+  const size_t kSize = 4000;  // a class of ~16 chunks per page
+  std::vector<uint64_t> offs;
+  // Fill three pages exactly (no frees: each page after the first is carved directly).
+  uint64_t first_page_chunks = 0;
+  while (true) {
+    const uint64_t off =
+        h.arena.allocate(kSize, owner_token(static_cast<uint32_t>(offs.size()), 1));
+    ASSERT_NE(off, kNoOffset);
+    if (!offs.empty() && off / shm::kPageSize != offs.front() / shm::kPageSize &&
+        first_page_chunks == 0) {
+      first_page_chunks = offs.size();
+    }
+    offs.push_back(off);
+    if (first_page_chunks != 0 && offs.size() == 3 * first_page_chunks) break;
+  }
+  ASSERT_GT(first_page_chunks, 1u);
+  EXPECT_EQ(h.arena.pages_in_use(), 3u);
+  EXPECT_EQ(h.header->arena_frees.load(), 0u);
+  // Free one chunk in the first page: the next allocation (its hint page, the third, is full)
+  // must take that chunk, not carve a fourth page.
+  const uint64_t freed = offs[1];
+  h.arena.free(freed, kSize, owner_token(1, 1));
+  EXPECT_EQ(h.header->arena_frees.load(), 1u);
+  EXPECT_EQ(h.arena.allocate(kSize, owner_token(500, 1)), freed);
+  EXPECT_EQ(h.arena.pages_in_use(), 3u);
+  // Nothing freed since: the next one carves a page.
+  const uint64_t next = h.arena.allocate(kSize, owner_token(501, 1));
+  ASSERT_NE(next, kNoOffset);
+  EXPECT_EQ(h.arena.pages_in_use(), 4u);
+  // Fill that page too; then another arena on the same memory (another process), which never
+  // scanned, also finds a freed chunk before carving.
+  for (uint64_t i = 1; i < first_page_chunks; ++i) {
+    ASSERT_NE(h.arena.allocate(kSize, owner_token(static_cast<uint32_t>(600 + i), 1)), kNoOffset);
+  }
+  EXPECT_EQ(h.arena.pages_in_use(), 4u);
+  Arena other(h.header.get(), h.descs.get(), h.bytes.get(), 8);
+  h.arena.free(offs[2], kSize, owner_token(2, 1));
+  EXPECT_EQ(other.allocate(kSize, owner_token(502, 1)), offs[2]);
+}
+
 TEST(ArenaTest, LargeRecordsTakeRunsOfPagesAndFreeThem) {
   HeapArena h(40);
   uint64_t a = h.arena.allocate(1048576 + 100, owner_token(1, 1));
