@@ -56,9 +56,22 @@ fi
 have_nginx=0
 if ! command -v nginx >/dev/null; then
   echo "installing nginx (Debian), for the machine's HTTP floor..." >&2
+  # Debian starts a package's service when it installs it (nginx: its default site on every
+  # address, port 80). Servers here listen on loopback only: a policy-rc.d that refuses
+  # service starts (exit 101) covers the install, and the service is left stopped and
+  # disabled; this script runs its own nginx on a loopback port.
+  policy=/usr/sbin/policy-rc.d
+  made_policy=0
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\nexit 101\n' | as_root tee "$policy" >/dev/null && as_root chmod 755 "$policy" &&
+      made_policy=1
+  fi
   as_root apt-get install -y nginx-light >/dev/null 2>&1 ||
     { as_root apt-get update >/dev/null && as_root apt-get install -y nginx-light >/dev/null 2>&1; } ||
     echo "note: nginx could not be installed: the HTTP floor row is skipped" >&2
+  if [[ $made_policy -eq 1 ]]; then as_root rm -f "$policy"; fi
+  as_root service nginx stop >/dev/null 2>&1 || true
+  as_root update-rc.d nginx disable >/dev/null 2>&1 || true
 fi
 if command -v nginx >/dev/null; then have_nginx=1; fi
 have_moto=0
