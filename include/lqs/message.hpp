@@ -17,6 +17,8 @@ namespace lqs {
 struct MessageId {
   std::array<uint8_t, 16> bytes{};
   std::string to_string() const;
+  /// Appends the same 36 characters to `out` (no temporary string).
+  void append_to(std::string& out) const;
   bool operator==(const MessageId&) const = default;
 };
 
@@ -24,6 +26,8 @@ struct MessageId {
 struct Md5Digest {
   std::array<uint8_t, 16> bytes{};
   std::string to_hex() const;
+  /// Appends the same 32 characters to `out` (no temporary string).
+  void append_hex_to(std::string& out) const;
   bool operator==(const Md5Digest&) const = default;
 };
 

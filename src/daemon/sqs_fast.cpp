@@ -11,8 +11,6 @@
 namespace lqs::daemon::fast {
 namespace {
 
-constexpr size_t kMaxBatchEntries = 10;
-
 // A strict reader of JSON text (RFC 8259), for the few shapes above. Every function returns
 // false for anything it does not handle; the caller then gives up on the whole input.
 class Reader {
@@ -310,10 +308,10 @@ bool read_entries(Reader& r, SendInput& out) {
   if (!r.eat('[')) {
     return false;
   }
-  out.entries.reserve(kMaxBatchEntries);
-  out.ids.reserve(kMaxBatchEntries);
+  out.entries.reserve(messages::kMaxBatchEntries);
+  out.ids.reserve(messages::kMaxBatchEntries);
   do {
-    if (out.entries.size() == kMaxBatchEntries || !r.eat('{')) {
+    if (out.entries.size() == messages::kMaxBatchEntries || !r.eat('{')) {
       return false;
     }
     messages::OwnedSend& m = out.entries.emplace_back();
@@ -344,20 +342,6 @@ bool read_entries(Reader& r, SendInput& out) {
   return r.eat(']');
 }
 
-void put_hex(const std::array<uint8_t, 16>& bytes, bool uuid, std::string& o) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  char buf[36];
-  size_t n = 0;
-  for (size_t i = 0; i < bytes.size(); ++i) {
-    if (uuid && (i == 4 || i == 6 || i == 8 || i == 10)) {
-      buf[n++] = '-';
-    }
-    buf[n++] = kDigits[bytes[i] >> 4];
-    buf[n++] = kDigits[bytes[i] & 0xF];
-  }
-  o.append(buf, n);
-}
-
 // A string member whose value needs no escaping (ids, digests, codes, digits); `comma` first.
 void plain_member(std::string& o, std::string_view name, std::string_view value) {
   o.push_back('"');
@@ -378,7 +362,7 @@ void send_members(std::string& o, const SendResult& r, std::string_view id) {
       o.push_back('"');
       o.append(name);
       o.append("\":\"");
-      put_hex(d->bytes, false, o);
+      d->append_hex_to(o);
       o.append("\",");
     }
   };
@@ -386,7 +370,7 @@ void send_members(std::string& o, const SendResult& r, std::string_view id) {
   digest("MD5OfMessageBody", r.md5_of_body);
   digest("MD5OfMessageSystemAttributes", r.md5_of_message_system_attributes);
   o.append(R"("MessageId":")");
-  put_hex(r.message_id.bytes, true, o);
+  r.message_id.append_to(o);
   o.push_back('"');
   if (!r.sequence_number.empty()) {
     o.push_back(',');

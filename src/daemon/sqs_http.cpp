@@ -146,7 +146,8 @@ void SqsHttp::handle(const http::Request& r, const http::Respond& respond) {
   const std::string id = request_id();
   const std::string target = r.header("X-Amz-Target");
   const std::string action = target.substr(kTargetPrefix.size());
-  if (auto fast = api_.call_fast(action, r.body, context_of(r, false))) {
+  const CallContext ctx = context_of(r, false);
+  if (auto fast = api_.call_fast(action, r.body, ctx)) {
     if (!*fast) {
       respond(json_error(fast->error(), id));
       return;
@@ -165,7 +166,7 @@ void SqsHttp::handle(const http::Request& r, const http::Respond& respond) {
         id));
     return;
   }
-  api_.call(action, in, context_of(r, false), [respond, id](Result<json> out) {
+  api_.call(action, in, ctx, [respond, id](Result<json> out) {
     respond(out ? json_ok(*out, id) : json_error(out.error(), id));
   });
 }

@@ -20,8 +20,6 @@ using namespace params;  // NOLINT(google-build-using-namespace): this file's vo
 
 namespace {
 
-constexpr size_t kMaxBatchEntries = 10;
-
 Result<void> parse_message_attributes(const json& in, std::vector<MessageAttribute>& out) {
   const auto it = in.find("MessageAttributes");
   if (it == in.end() || it->is_null()) {

@@ -52,6 +52,8 @@ Result<void> read_send(const nlohmann::json& in, const std::string& trace_header
 nlohmann::json send_result(const SendResult& r);
 /// A failed batch entry as SQS reports it.
 nlohmann::json failed_entry(const std::string& id, const Error& e);
+/// Entries a *Batch action takes at most.
+constexpr size_t kMaxBatchEntries = 10;
 /// A batch entry Id as SQS accepts it: 1..80 of [A-Za-z0-9_-].
 bool valid_entry_id(std::string_view id);
 /// The batch-level checks of every *Batch action, in SQS's order: entries present, at most 10,

@@ -24,9 +24,10 @@ using tcp = asio::ip::tcp;
 // the idle timeout. Lives as long as an operation holds its shared_ptr.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, const Handler& handler, const ServerOptions& options,
-          std::atomic<size_t>& live)
-      : stream_(std::move(socket)), handler_(handler), options_(options), live_(live) {}
+  // `io`: the io_context that `socket` belongs to, run by one thread (Server::Impl).
+  Session(tcp::socket socket, asio::io_context& io, const Handler& handler,
+          const ServerOptions& options, std::atomic<size_t>& live)
+      : stream_(std::move(socket)), io_(io), handler_(handler), options_(options), live_(live) {}
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
   ~Session() { live_.fetch_sub(1, std::memory_order_relaxed); }
@@ -76,10 +77,9 @@ class Session : public std::enable_shared_from_this<Session> {
       }
       // Answered by the handler itself, on this session's thread: on_read writes it when the
       // handler returns, without a trip through the io_context's queue. Any other thread (a
-      // long poll answered later): post to the session's thread. handler_thread_ was set
-      // before the handler could hand `respond` to anyone, and is set again only after this
-      // answer is written, so reading it here does not race.
-      if (std::this_thread::get_id() == self->handler_thread_ && self->in_handler_) {
+      // long poll answered later): post to the session's thread. in_handler_ is read only
+      // on that thread (the check before it is false everywhere else), so it does not race.
+      if (self->io_.get_executor().running_in_this_thread() && self->in_handler_) {
         self->pending_.emplace(std::move(resp));
         return;
       }
@@ -88,7 +88,6 @@ class Session : public std::enable_shared_from_this<Session> {
                    self->write(std::move(resp), keep_alive);
                  });
     };
-    handler_thread_ = std::this_thread::get_id();
     in_handler_ = true;
     try {
       handler_(r, respond);
@@ -134,14 +133,14 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   beast::tcp_stream stream_;
+  asio::io_context& io_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   const Handler& handler_;
   const ServerOptions& options_;
   std::atomic<size_t>& live_;
   // The synchronous answer of the request being handled (see on_read). Touched only on the
-  // session's thread; handler_thread_ is also read by whoever answers later (see respond).
-  std::thread::id handler_thread_;
+  // session's thread.
   bool in_handler_ = false;
   std::optional<Response> pending_;
 };
@@ -202,7 +201,7 @@ struct Server::Impl {
           socket.close(ignored);  // over the bound: refuse by closing
         } else {
           live.fetch_add(1, std::memory_order_relaxed);
-          auto session = std::make_shared<Session>(std::move(socket), handler, options, live);
+          auto session = std::make_shared<Session>(std::move(socket), io, handler, options, live);
           asio::post(io, [session] { session->run(); });  // start on its own thread
         }
       }

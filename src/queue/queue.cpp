@@ -1409,9 +1409,9 @@ class Queue::Impl {
       heap.resize(n);
       out = heap.data();
     }
+    // std::copy_n, not memcpy: an empty view's data() may be null.
     const std::span<char> buf(out, n);
-    std::copy_n(a.data(), a.size(),
-                buf.data());  // (not memcpy: an empty view's data() may be null)
+    std::copy_n(a.data(), a.size(), buf.data());
     buf[a.size()] = '\0';
     std::copy_n(b.data(), b.size(), buf.data() + a.size() + 1);
     uint8_t k2[16];
