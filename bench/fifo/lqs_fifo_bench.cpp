@@ -5,6 +5,7 @@
 // last delete. Each FIFO row is followed by the same load on a standard queue and the ratio.
 //
 //   lqs-fifo-bench [--quick] [--messages N] [--groups 1,100,1000,10000] [--consumers 1,2,4]
+//                  [--modes single,batch10] [--fifo-only | --standard-only]
 #include "lqs/queue.hpp"
 
 #include <sys/mman.h>
@@ -181,6 +182,10 @@ int main(int argc, char** argv) {
   uint64_t n = 200000;
   std::vector<int> groups = {1, 100, 1000, 10000};
   std::vector<int> consumers = {1, 2, 4};
+  std::vector<bool> modes = {false, true};  // batched?
+  // Skip one of the two queue kinds (to profile one configuration alone).
+  bool fifo_only = false;
+  bool standard_only = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--quick") {
@@ -192,12 +197,30 @@ int main(int argc, char** argv) {
       groups = parse_list(argv[++i]);
     } else if (a == "--consumers" && i + 1 < argc) {
       consumers = parse_list(argv[++i]);
+    } else if (a == "--modes" && i + 1 < argc) {
+      const std::string m = argv[++i];
+      modes.clear();
+      if (m.find("single") != std::string::npos) modes.push_back(false);
+      if (m.find("batch10") != std::string::npos) modes.push_back(true);
+      if (modes.empty()) {
+        std::fprintf(stderr, "lqs-fifo-bench: --modes takes single, batch10 or both\n");
+        return 2;
+      }
+    } else if (a == "--fifo-only") {
+      fifo_only = true;
+    } else if (a == "--standard-only") {
+      standard_only = true;
     } else {
-      std::fprintf(stderr,
-                   "usage: lqs-fifo-bench [--quick] [--messages N] [--groups 1,100,...] "
-                   "[--consumers 1,2,4]\n");
+      std::fprintf(
+          stderr,
+          "usage: lqs-fifo-bench [--quick] [--messages N] [--groups 1,100,...] "
+          "[--consumers 1,2,4] [--modes single,batch10] [--fifo-only | --standard-only]\n");
       return 2;
     }
+  }
+  if (fifo_only && standard_only) {
+    std::fprintf(stderr, "lqs-fifo-bench: --fifo-only and --standard-only exclude each other\n");
+    return 2;
   }
   const std::string root = "/dev/shm/lqs-fifo-bench-" + std::to_string(::getpid());
   std::printf(
@@ -207,12 +230,12 @@ int main(int argc, char** argv) {
   std::printf("%-9s %7s %9s %14s %14s %7s\n", "mode", "groups", "consumers", "fifo msg/s",
               "standard msg/s", "ratio");
   int failures = 0;
-  for (const bool batched : {false, true}) {
+  for (const bool batched : modes) {
     for (const int g : groups) {
       for (const int c : consumers) {
-        const double f = run(root, true, n, g, c, batched);
-        const double s = run(root, false, n, g, c, batched);
-        failures += (f == 0 || s == 0) ? 1 : 0;
+        const double f = standard_only ? 0 : run(root, true, n, g, c, batched);
+        const double s = fifo_only ? 0 : run(root, false, n, g, c, batched);
+        failures += ((!standard_only && f == 0) || (!fifo_only && s == 0)) ? 1 : 0;
         std::printf("%-9s %7d %9d %14.0f %14.0f %7.2f\n", batched ? "batch10" : "single", g, c, f,
                     s, s > 0 ? f / s : 0.0);
         std::fflush(stdout);

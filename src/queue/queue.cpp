@@ -952,6 +952,52 @@ class Queue::Impl {
 
   Result<SendResult> send_impl(const SendRequest& r, const SendOptions& opts, bool wake,
                                const MoveSpec* move, uint64_t& ticket) {
+    PreparedSend p;
+    if (auto v = send_prepare(r, opts, move, nullptr, p); !v) {
+      return std::move(v).error();
+    }
+    if (fifo()) {
+      FifoPrepared keys = fifo_prepare(r.message_group_id, p.dedup_id);
+      auto done = [&] {
+        FifoGuard guard(*this);
+        return fifo_commit(p, keys, ticket);
+      }();
+      if (!done) {
+        return std::move(done).error();
+      }
+      if (wake) {
+        wake_receivers();
+      }
+      // relaxed: a statistic (a duplicate counts too: the send was accepted).
+      h_->sent_total.fetch_add(1, std::memory_order_relaxed);
+      return std::move(p.result);
+    }
+    return send_commit(p, wake, ticket);
+  }
+
+  // A send up to its commit: validated, a slot claimed (WRITING, ours), the record and the
+  // descriptor written. send_commit() or fifo_commit() makes it receivable (or frees it).
+  struct PreparedSend {
+    uint32_t idx = 0;
+    uint32_t epoch = 0;
+    uint32_t inc = 0;
+    uint64_t writing = 0;  // the slot's state word while we hold it
+    int32_t delay = 0;
+    uint64_t now = 0;      // monotonic ms, where a deadline needs it
+    int64_t unix_now = 0;  // the wall clock read for SentTimestamp (FIFO: for deduplication)
+    std::string dedup_id;  // FIFO
+    SendResult result;
+  };
+
+  // The clocks a send reads, read once for a whole FIFO batch.
+  struct SendClocks {
+    int64_t unix_ms = 0;
+    uint64_t rel_ms = 0;
+  };
+
+  // Fills `p` (a fresh PreparedSend: the caller's, so that nothing of it is moved).
+  Result<void> send_prepare(const SendRequest& r, const SendOptions& opts, const MoveSpec* move,
+                            const SendClocks* clocks, PreparedSend& p) {
     if (auto v = queue::validate_body(r.body); !v) {
       return std::move(v).error();
     }
@@ -971,7 +1017,7 @@ class Queue::Impl {
     // FIFO: group required, no per-message delay, a deduplication id (explicit, the body's
     // SHA-256, or for a dead-letter move the original MessageId). The record keeps
     // "group NUL dedup-id" in its group field.
-    std::string dedup_id;
+    std::string& dedup_id = p.dedup_id;
     std::string stored_group;
     if (fifo()) {
       if (r.message_group_id.empty()) {
@@ -1031,7 +1077,7 @@ class Queue::Impl {
                             " bytes does not fit in the queue's capacity (LqsCapacityBytes)");
     }
 
-    SendResult result;
+    SendResult& result = p.result;
     result.message_id = move != nullptr ? move->message_id : common::new_message_id();
     if (opts.compute_md5) {
       result.md5_of_body = common::md5(r.body);
@@ -1073,7 +1119,8 @@ class Queue::Impl {
     s.record_len.store(static_cast<uint32_t>(rec_len), std::memory_order_relaxed);
     // 3. Copy the record and the descriptor.
     write_record(arena_.record(off), stored, result.message_id, source);
-    s.sent_unix_ms.store(move != nullptr ? move->sent_unix_ms : unix_ms(),
+    const int64_t unix_now = clocks != nullptr ? clocks->unix_ms : unix_ms();
+    s.sent_unix_ms.store(move != nullptr ? move->sent_unix_ms : unix_now,
                          std::memory_order_relaxed);
     s.first_receive_unix_ms.store(move != nullptr ? move->first_receive_unix_ms : 0,
                                   std::memory_order_relaxed);
@@ -1092,21 +1139,30 @@ class Queue::Impl {
     const uint64_t writing = make_state(SlotState::kWriting, epoch, 0, common::self_owner_token());
     // The monotonic clock only where a deadline needs it: PUBLISHING's value is never read
     // (a clock read is ~23 ns on these VMs, a visible share of a send).
-    const uint64_t now = fifo() || delay > 0 ? now_rel_ms() : 0;
-    if (fifo()) {
-      auto done = fifo_commit(idx, writing, epoch, delay, now, r.message_group_id, dedup_id, result,
-                              ticket);
-      if (!done) {
-        return std::move(done).error();
-      }
-      if (wake) {
-        wake_receivers();
-      }
-      // relaxed: a statistic (a duplicate counts too: the send was accepted).
-      h_->sent_total.fetch_add(1, std::memory_order_relaxed);
-      return result;
-    }
-    ticket = journal_append(shm::kJournalSend, idx, inc, result.message_id.bytes.data(), 0, 0);
+    const uint64_t now = clocks != nullptr     ? clocks->rel_ms
+                         : fifo() || delay > 0 ? now_rel_ms()
+                                               : 0;
+    p.unix_now = unix_now;
+    p.idx = idx;
+    p.epoch = epoch;
+    p.inc = inc;
+    p.writing = writing;
+    p.delay = delay;
+    p.now = now;
+    return {};
+  }
+
+  // A standard queue's end of a send: journal it, then DELAYED (timer lane) or
+  // PUBLISHING → ready ring → READY.
+  Result<SendResult> send_commit(PreparedSend& p, bool wake, uint64_t& ticket) {
+    const uint32_t idx = p.idx;
+    const uint32_t epoch = p.epoch;
+    const int32_t delay = p.delay;
+    const uint64_t now = p.now;
+    const uint64_t writing = p.writing;
+    shm::Slot& s = slots_[idx];
+    SendResult& result = p.result;
+    ticket = journal_append(shm::kJournalSend, idx, p.inc, result.message_id.bytes.data(), 0, 0);
     if (delay > 0) {
       const uint64_t delayed =
           make_state(SlotState::kDelayed, epoch, 0, now + static_cast<uint64_t>(delay) * 1000);
@@ -1131,7 +1187,7 @@ class Queue::Impl {
     // relaxed: a statistic, and the hint a spinning long poll watches (receive()); its line
     // is shared by producers and, for at most kReceiveSpinNs, by such a receiver.
     h_->sent_total.fetch_add(1, std::memory_order_relaxed);
-    return result;
+    return std::move(result);
   }
 
   // ---- receive ----------------------------------------------------------------------------
@@ -2067,19 +2123,36 @@ class Queue::Impl {
   // answer a duplicate with the first send's MessageId and SequenceNumber (and free the slot),
   // or link the message at its group's tail with the next SequenceNumber, record its
   // deduplication id, and make it READY (or DELAYED).
-  Result<void> fifo_commit(uint32_t idx, uint64_t writing, uint32_t epoch, int32_t delay,
-                           uint64_t now, std::string_view group, std::string_view dedup_id,
-                           SendResult& result, uint64_t& ticket) {
+  // The hashed keys of a FIFO send, computed before the mutex.
+  struct FifoPrepared {
+    Key dkey;  // deduplication: (group if scope is messageGroup) NUL id
+    Key gkey;  // the message group
+  };
+
+  FifoPrepared fifo_prepare(std::string_view group, std::string_view dedup_id) const {
     const uint32_t flags = h_->fifo_flags.load(std::memory_order_relaxed);
-    const Key dkey =
-        key_of((flags & shm::kFifoScopeGroup) != 0 ? group : std::string_view(), dedup_id);
-    const Key gkey = key_of("g", group);
-    // Both lookups below start with a likely cache miss in a table of megabytes: start the
-    // loads now, before the mutex, so they overlap the wait for it.
-    __builtin_prefetch(&dedup_index_[static_cast<uint32_t>(dkey.lo) & dedup_index_mask()]);
-    __builtin_prefetch(&groups_[static_cast<uint32_t>(gkey.lo) & (h_->fifo_group_capacity - 1)]);
-    const int64_t unix_now = unix_ms();
-    FifoGuard guard(*this);
+    FifoPrepared k{
+        key_of((flags & shm::kFifoScopeGroup) != 0 ? group : std::string_view(), dedup_id),
+        key_of("g", group)};
+    // Both lookups of fifo_commit() start with a likely cache miss in a table of megabytes:
+    // start the loads now, before the mutex, so they overlap the wait for it.
+    __builtin_prefetch(&dedup_index_[static_cast<uint32_t>(k.dkey.lo) & dedup_index_mask()]);
+    __builtin_prefetch(&groups_[static_cast<uint32_t>(k.gkey.lo) & (h_->fifo_group_capacity - 1)]);
+    return k;
+  }
+
+  // REQUIRES: the FIFO mutex (held by the caller, so that a batch commits all its entries,
+  // in request order, under one acquisition).
+  Result<void> fifo_commit(PreparedSend& p, const FifoPrepared& keys, uint64_t& ticket) {
+    const uint32_t idx = p.idx;
+    const uint64_t writing = p.writing;
+    const uint32_t epoch = p.epoch;
+    const int32_t delay = p.delay;
+    const uint64_t now = p.now;
+    const int64_t unix_now = p.unix_now;
+    const Key dkey = keys.dkey;
+    const Key gkey = keys.gkey;
+    SendResult& result = p.result;
     if (const shm::FifoDedup* d = dedup_find(dkey, unix_now); d != nullptr) {
       std::memcpy(result.message_id.bytes.data(), d->message_id, 16);
       result.sequence_number = sequence_string(d->seq);
@@ -2565,18 +2638,66 @@ Result<void> Queue::send_batch(std::span<const SendRequest> requests,
   // in the journal but for other senders', so waiting for the last one covers all).
   uint64_t last = Impl::kNoTicket;
   bool unjournaled = false;
-  // (FIFO: each entry takes the index mutex in its own commit; holding it for the whole batch
-  // also held it through slot claims, which on a full queue scan the slot bitmap, and starved
-  // the consumers: 29 k msg/s in lqs-fifo-bench, batch10, 1 consumer, 500 k messages.)
-  for (const auto& r : requests) {
-    uint64_t ticket = Impl::kNoTicket;
-    out.push_back(impl_->send_one(r, options, false, nullptr, &ticket));
+  const auto note_ticket = [&](uint64_t ticket) {
     if (out.back() && impl_->durability() == Durability::kSync) {
       if (ticket == Impl::kNoTicket) {
         unjournaled = true;
       } else if (ticket != Impl::kNothingToWaitFor) {
         last = last == Impl::kNoTicket ? ticket : std::max(last, ticket);
       }
+    }
+  };
+  if (impl_->fifo()) {
+    // FIFO: every entry is prepared (validated, slot claimed, record written) first, then all
+    // are committed in request order under one acquisition of the index mutex. (Holding the
+    // mutex through the slot claims too, which on a full queue scan the slot bitmap, starved
+    // the consumers: 29 k msg/s in lqs-fifo-bench, batch10, 1 consumer, 500 k messages.)
+    // A crash between the two steps leaves slots in WRITING owned by a dead process, which
+    // the scavenger frees as for a single send; nothing of the batch was acknowledged.
+    std::array<Impl::PreparedSend, 10> prepared;
+    std::array<bool, 10> ok{};
+    std::array<Impl::FifoPrepared, 10> keys;
+    std::array<std::optional<Error>, 10> failed;
+    const Impl::SendClocks clocks{impl_->unix_ms(), impl_->now_rel_ms()};
+    for (size_t i = 0; i < requests.size(); ++i) {
+      if (auto v = impl_->send_prepare(requests[i], options, nullptr, &clocks, prepared[i]); !v) {
+        failed[i] = std::move(v).error();
+        continue;
+      }
+      ok[i] = true;
+      keys[i] = impl_->fifo_prepare(requests[i].message_group_id, prepared[i].dedup_id);
+    }
+    std::array<uint64_t, 10> tickets;
+    tickets.fill(Impl::kNoTicket);
+    std::array<std::optional<Error>, 10> commit_failed;
+    {
+      Impl::FifoGuard guard(*impl_);
+      for (size_t i = 0; i < requests.size(); ++i) {
+        if (ok[i]) {
+          if (auto done = impl_->fifo_commit(prepared[i], keys[i], tickets[i]); !done) {
+            commit_failed[i] = std::move(done).error();
+          }
+        }
+      }
+    }
+    impl_->finish_journal();
+    for (size_t i = 0; i < requests.size(); ++i) {
+      if (failed[i]) {
+        out.emplace_back(std::move(*failed[i]));
+      } else if (commit_failed[i]) {
+        out.emplace_back(std::move(*commit_failed[i]));
+      } else {
+        // relaxed: a statistic (a duplicate counts too: the send was accepted).
+        impl_->h_->sent_total.fetch_add(1, std::memory_order_relaxed);
+        out.emplace_back(std::move(prepared[i].result));
+        note_ticket(tickets[i]);
+      }
+    }
+  } else {
+    for (const auto& r : requests) {
+      uint64_t ticket = Impl::kNoTicket;
+      out.push_back(impl_->send_one(r, options, false, nullptr, &ticket));
+      note_ticket(ticket);
     }
   }
   impl_->wake_receivers();

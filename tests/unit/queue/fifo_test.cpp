@@ -150,6 +150,42 @@ TEST_F(FifoTest, OrderWithinAGroupAndSequenceNumbersIncrease) {
   EXPECT_EQ(b.messages[4].sequence_number, last);
 }
 
+// A batch is prepared entry by entry and committed under one acquisition of the index mutex:
+// entries keep request order (SequenceNumbers increase along the batch), a duplicate of an
+// earlier entry of the same batch answers with that entry's MessageId and is not enqueued, and
+// an entry that fails alone does not stop the others.
+TEST_F(FifoTest, SendBatchKeepsRequestOrderDeduplicatesWithinTheBatchAndFailsEntriesAlone) {
+  Queue q = make();
+  std::vector<SendRequest> batch = {req("a0", "A"), req("b0", "B"), req("a1", "A"),
+                                    req("dup of a0", "A", "a0"), req("a2", "A")};
+  batch.push_back(req("no group", ""));
+  batch.push_back(req("b1", "B"));
+  std::vector<Result<SendResult>> out;
+  ASSERT_TRUE(q.send_batch(batch, out));
+  ASSERT_EQ(out.size(), batch.size());
+  ASSERT_FALSE(out[5]);
+  EXPECT_EQ(out[5].error().code, ErrorCode::kMissingParameter);
+  std::string last;
+  for (size_t i : {0u, 1u, 2u, 4u, 6u}) {
+    ASSERT_TRUE(out[i]) << i << ": " << out[i].error().message;
+    EXPECT_GT(out[i]->sequence_number, last) << i;
+    last = out[i]->sequence_number;
+  }
+  ASSERT_TRUE(out[3]);
+  EXPECT_EQ(out[3]->message_id, out[0]->message_id);
+  EXPECT_EQ(out[3]->sequence_number, out[0]->sequence_number);
+  // Group A first (its head is the oldest), in order, then B; the duplicate is absent.
+  EXPECT_EQ(bodies(q, 10, 0), (std::vector<std::string>{"a0", "a1", "a2", "b0", "b1"}));
+  // A batch that repeats an earlier batch's ids within the window enqueues nothing new.
+  std::vector<Result<SendResult>> again;
+  ASSERT_TRUE(q.send_batch(std::span(batch.data(), 3), again));
+  for (size_t i = 0; i < 3; ++i) {
+    ASSERT_TRUE(again[i]);
+    EXPECT_EQ(again[i]->message_id, out[i]->message_id);
+  }
+  EXPECT_EQ(bodies(q, 10, 0).size(), 5u);
+}
+
 // SQS: with visibility 0 and groups g1(m1,m2), g2(m1,m2), g3(m1), Max=3 returned g1-m1,
 // g1-m2, g2-m1 (as many as it can from one group, then others).
 TEST_F(FifoTest, ReceiveTakesAGroupThenFillsFromOthers) {
