@@ -3,6 +3,8 @@
 //   lqs-durability-bench [--dir /var/tmp/lqs-durability-bench] [--seconds 3]
 //                        [--producers 1,4,16,64] [--backend io_uring|pwrite] [--body 64]
 //                        [--no-sync]   (lifecycle only)
+//                        [--no-sync-lifecycle]   (memory and async lifecycles only)
+//                        [--fill N]   (the async fill run's messages; 0 skips it)
 //
 // In one process, as lqsd and its clients run: a Registry over a fresh shm root, lqsd's
 // DurabilityAgent on its own thread writing the log to --dir (a real disk, not /dev/shm),
@@ -19,7 +21,10 @@
 #include "daemon/durability.hpp"
 #include "daemon/registry.hpp"
 
+#include <fcntl.h>
+#include <pthread.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -43,6 +48,8 @@ struct Options {
   std::vector<int> producers = {1, 4, 16, 64};
   std::string backend = "io_uring";
   size_t body = 64;
+  bool lifecycle_sync = true;  // --no-sync-lifecycle: memory and async lifecycles only
+  uint64_t fill = 1'000'000;   // --fill N: messages of the async fill run (0: skip it)
 };
 
 std::vector<int> parse_list(const std::string& s) {
@@ -109,6 +116,16 @@ class Instance {
   }
   const std::string& backend() const { return backend_; }
   daemon::DurabilityStats stats() const { return agent_->stats(); }
+  // CPU seconds the agent's thread has used so far.
+  double agent_cpu_s() const {
+    clockid_t id{};
+    timespec ts{};
+    if (::pthread_getcpuclockid(const_cast<std::thread&>(thread_).native_handle(), &id) != 0 ||
+        ::clock_gettime(id, &ts) != 0) {
+      return 0;
+    }
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+  }
 
  private:
   std::string shm_root_;
@@ -180,7 +197,22 @@ void run_sync(const Options& o, int producers) {
       static_cast<unsigned long long>(errors.load()));
 }
 
-double run_lifecycle(const Options& o, const std::string& mode) {
+struct Lifecycle {
+  double rate = 0;  // messages/s received and deleted
+  double secs = 0;
+  uint64_t messages = 0;
+  daemon::DurabilityStats stats;  // the agent's, at the end of the run
+  double process_cpu_s = 0;       // every thread of the process (io_uring workers too)
+  double agent_cpu_s = 0;         // the agent's thread alone
+};
+
+double process_cpu_s() {
+  timespec ts{};
+  (void)::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+Lifecycle run_lifecycle(const Options& o, const std::string& mode) {
   Instance inst(o, "life-" + mode);
   auto q = inst.create("life", mode);
   std::atomic<bool> stop{false};
@@ -189,6 +221,8 @@ double run_lifecycle(const Options& o, const std::string& mode) {
   const std::string body(o.body, 'x');
   SendRequest r;
   r.body = body;
+  const double cpu0 = process_cpu_s();
+  const double agent0 = inst.agent_cpu_s();
   const auto t0 = Clock::now();
   const auto until = t0 + std::chrono::duration<double>(o.seconds);
   while (Clock::now() < until) {
@@ -197,8 +231,82 @@ double run_lifecycle(const Options& o, const std::string& mode) {
   const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
   stop = true;
   consumer.join();
-  const double rate = static_cast<double>(done.load()) / secs;
-  return rate;
+  Lifecycle l;
+  l.secs = secs;
+  l.messages = done.load();
+  l.rate = static_cast<double>(l.messages) / secs;
+  l.stats = inst.stats();
+  l.process_cpu_s = process_cpu_s() - cpu0;
+  l.agent_cpu_s = inst.agent_cpu_s() - agent0;
+  return l;
+}
+
+// One producer filling an async queue with `n` messages and no consumer: the log must keep
+// up with a queue that grows (a journal overflow is answered with a snapshot of the whole
+// queue, so overflowing here costs far more than in the lifecycle run).
+void run_async_fill(const Options& o, uint64_t n) {
+  Instance inst(o, "fill");
+  const uint64_t slots = std::max<uint64_t>(1024, uint64_t{1} << (64 - __builtin_clzll(n)));
+  auto q = inst.create("fill", "async", static_cast<uint32_t>(std::min<uint64_t>(slots, 1u << 24)),
+                       std::max<uint64_t>(uint64_t{1} << 30, n * (o.body + 256)));
+  if (n > (uint64_t{1} << 24)) {
+    std::fprintf(stderr, "lqs-durability-bench: --fill is at most 16777216\n");
+    std::exit(2);
+  }
+  const std::string body(o.body, 'x');
+  SendRequest r;
+  r.body = body;
+  const double agent0 = inst.agent_cpu_s();
+  const auto t0 = Clock::now();
+  uint64_t sent = 0;
+  while (sent < n) {
+    auto s = q->send(r);
+    if (!s) {
+      std::fprintf(stderr, "lqs-durability-bench: async fill: %s\n", s.error().message.c_str());
+      std::exit(1);
+    }
+    ++sent;
+  }
+  const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  // Wait for the log to catch up (the agent's commit moves the journal head to the tail).
+  const auto t1 = Clock::now();
+  while (q->journal_head() < q->journal_tail() && Clock::now() - t1 < std::chrono::seconds(30)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  const double catch_up = std::chrono::duration<double>(Clock::now() - t1).count();
+  const daemon::DurabilityStats st = inst.stats();
+  std::printf(
+      "async fill: %llu messages in %.2f s = %.0f msgs/s, log caught up %.3f s later; "
+      "%.0f MB written (%.0f B/message), %llu events, %llu snapshots, agent CPU %.2f s\n",
+      static_cast<unsigned long long>(n), secs, static_cast<double>(n) / secs, catch_up,
+      static_cast<double>(st.wal_bytes) / 1e6,
+      static_cast<double>(st.wal_bytes) / static_cast<double>(n),
+      static_cast<unsigned long long>(st.events), static_cast<unsigned long long>(st.snapshots),
+      inst.agent_cpu_s() - agent0);
+}
+
+// The disk's own sequential write bandwidth in the log's directory, in the same run: 256 MiB
+// in 1 MiB writes into a preallocated file, then one fdatasync (bytes/s). An async queue
+// cannot log faster than this, whatever the CPU does.
+double disk_write_floor(const Options& o) {
+  const std::string path = o.dir + "/disk-floor.tmp";
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0) return 0;
+  constexpr size_t kChunk = size_t{1} << 20;
+  constexpr size_t kTotal = size_t{256} << 20;
+  (void)::posix_fallocate(fd, 0, kTotal);
+  (void)::fdatasync(fd);
+  std::vector<char> buf(kChunk, 'x');
+  const auto t0 = Clock::now();
+  bool ok = true;
+  for (size_t off = 0; off < kTotal && ok; off += kChunk) {
+    ok = ::pwrite(fd, buf.data(), kChunk, static_cast<off_t>(off)) == static_cast<ssize_t>(kChunk);
+  }
+  ok = ok && ::fdatasync(fd) == 0;
+  const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  ::close(fd);
+  ::unlink(path.c_str());
+  return ok ? static_cast<double>(kTotal) / secs : 0;
 }
 
 int main_impl(int argc, char** argv) {
@@ -222,12 +330,17 @@ int main_impl(int argc, char** argv) {
       o.backend = next();
     } else if (a == "--no-sync") {
       o.producers.clear();
+    } else if (a == "--no-sync-lifecycle") {
+      o.lifecycle_sync = false;
+    } else if (a == "--fill") {
+      o.fill = std::strtoull(next().c_str(), nullptr, 10);
     } else if (a == "--body") {
       o.body = static_cast<size_t>(std::atol(next().c_str()));
     } else {
       std::fprintf(stderr,
                    "usage: lqs-durability-bench [--dir D] [--seconds S] [--producers 1,4,16,64] "
-                   "[--backend io_uring|pwrite] [--body B] [--no-sync]\n");
+                   "[--backend io_uring|pwrite] [--body B] [--no-sync] "
+                   "[--no-sync-lifecycle] [--fill N]\n");
       return 2;
     }
   }
@@ -237,13 +350,47 @@ int main_impl(int argc, char** argv) {
   }
   fs::create_directories(o.dir);
   for (int p : o.producers) run_sync(o, p);
-  const double mem = run_lifecycle(o, "memory");
-  const double async = run_lifecycle(o, "async");
-  const double sync = run_lifecycle(o, "sync");
+  const Lifecycle ml = run_lifecycle(o, "memory");
+  const double mem = ml.rate;
+  const Lifecycle al = run_lifecycle(o, "async");
+  const double async = al.rate;
+  const double sync = o.lifecycle_sync ? run_lifecycle(o, "sync").rate : 0;
+  const double disk = disk_write_floor(o);
+  if (o.fill > 0) {
+    run_async_fill(o, o.fill);
+  }
   std::printf("lifecycle memory msgs/s=%9.0f\n", mem);
   std::printf("lifecycle async  msgs/s=%9.0f ratio_to_memory=%.2f\n", async, async / mem);
   std::printf("lifecycle sync   msgs/s=%9.0f ratio_to_memory=%.3f (1 producer)\n", sync,
               sync / mem);
+  // What the async run wrote, and the ceiling the disk alone puts on it.
+  const double per_msg =
+      al.messages > 0 ? static_cast<double>(al.stats.wal_bytes) / static_cast<double>(al.messages)
+                      : 0;
+  std::printf(
+      "async log: %.0f B/message, %.0f MB/s written, %llu events, %llu snapshots "
+      "(a journal overflow is answered with a snapshot)\n",
+      per_msg, static_cast<double>(al.stats.wal_bytes) / al.secs / 1e6,
+      static_cast<unsigned long long>(al.stats.events),
+      static_cast<unsigned long long>(al.stats.snapshots));
+  // CPU: the memory run keeps both cores busy (producer, consumer); whatever async adds per
+  // message comes out of the same two cores.
+  const auto cpu_line = [](const char* mode, const Lifecycle& l) {
+    const double m = static_cast<double>(std::max<uint64_t>(l.messages, 1));
+    std::printf(
+        "cpu %-6s %.2f cores busy, %.0f ns CPU/message (agent thread %.0f ns/message, %.0f "
+        "ns/event logged)\n",
+        mode, l.process_cpu_s / l.secs, l.process_cpu_s * 1e9 / m, l.agent_cpu_s * 1e9 / m,
+        l.stats.events > 0 ? l.agent_cpu_s * 1e9 / static_cast<double>(l.stats.events) : 0.0);
+  };
+  cpu_line("memory", ml);
+  cpu_line("async", al);
+  if (disk > 0 && per_msg > 0) {
+    std::printf(
+        "disk floor: sequential write %.0f MB/s (256 MiB, 1 MiB writes, one fdatasync) -> at "
+        "most %.0f msgs/s at %.0f B/message = %.2f x memory\n",
+        disk / 1e6, disk / per_msg, per_msg, disk / per_msg / mem);
+  }
   return 0;
 }
 
