@@ -5,6 +5,7 @@
 //                        [--no-sync]   (lifecycle only)
 //                        [--no-sync-lifecycle]   (memory and async lifecycles only)
 //                        [--fill N]   (the async fill run's messages; 0 skips it)
+//                        [--rate R]   (the lifecycle producer's offered sends/s; 0: flat out)
 //
 // In one process, as lqsd and its clients run: a Registry over a fresh shm root, lqsd's
 // DurabilityAgent on its own thread writing the log to --dir (a real disk, not /dev/shm),
@@ -31,7 +32,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -50,6 +53,7 @@ struct Options {
   size_t body = 64;
   bool lifecycle_sync = true;  // --no-sync-lifecycle: memory and async lifecycles only
   uint64_t fill = 1'000'000;   // --fill N: messages of the async fill run (0: skip it)
+  double rate = 0;             // --rate R: the lifecycle producer's sends/s (0: flat out)
 };
 
 std::vector<int> parse_list(const std::string& s) {
@@ -204,6 +208,7 @@ struct Lifecycle {
   daemon::DurabilityStats stats;  // the agent's, at the end of the run
   double process_cpu_s = 0;       // every thread of the process (io_uring workers too)
   double agent_cpu_s = 0;         // the agent's thread alone
+  std::string lag;                // LagProbe::summary()
 };
 
 double process_cpu_s() {
@@ -211,6 +216,60 @@ double process_cpu_s() {
   (void)::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
+
+// How long journaled events wait before lqsd has them on disk: every millisecond it notes
+// the journal's tail, and when the durable head passes that ticket, records the time taken
+// (to within the 1 ms sampling). Events an overflow kept out of the journal are not seen here:
+// the snapshot that covers them comes with a later commit.
+class LagProbe {
+ public:
+  explicit LagProbe(Queue& q) : q_(q), thread_([this] { run(); }) {}
+  ~LagProbe() { stop(); }
+  LagProbe(const LagProbe&) = delete;
+  LagProbe& operator=(const LagProbe&) = delete;
+  void stop() {
+    if (!stop_.exchange(true)) thread_.join();
+  }
+  // "p50 / p99 / max ms", or "-" with no sample. REQUIRES: stop().
+  [[nodiscard]] std::string summary() const {
+    if (samples_ == 0) return "-";
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "p50 %.1f ms, p99 %.1f ms, max %.1f ms (%llu samples)",
+                  static_cast<double>(lags_.percentile(0.50)) / 1e6,
+                  static_cast<double>(lags_.percentile(0.99)) / 1e6,
+                  static_cast<double>(lags_.percentile(1.0)) / 1e6,
+                  static_cast<unsigned long long>(samples_));
+    return buf;
+  }
+
+ private:
+  void run() {
+    std::deque<std::pair<Clock::time_point, uint64_t>> pending;  // (when, ticket)
+    bool last = false;
+    while (!last) {
+      last = stop_.load();  // one more look after stop: what became durable meanwhile
+      const auto now = Clock::now();
+      const uint64_t head = q_.journal_head();
+      while (!pending.empty() && head > pending.front().second) {
+        lags_.record(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(now - pending.front().first)
+                .count());
+        ++samples_;
+        pending.pop_front();
+      }
+      const uint64_t tail = q_.journal_tail();
+      if (tail > head && (pending.empty() || pending.back().second != tail - 1)) {
+        pending.emplace_back(now, tail - 1);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+  Queue& q_;
+  std::atomic<bool> stop_{false};
+  LatencyHistogram lags_;
+  uint64_t samples_ = 0;
+  std::thread thread_;  // last: started once the rest is built
+};
 
 Lifecycle run_lifecycle(const Options& o, const std::string& mode) {
   Instance inst(o, "life-" + mode);
@@ -223,14 +282,30 @@ Lifecycle run_lifecycle(const Options& o, const std::string& mode) {
   r.body = body;
   const double cpu0 = process_cpu_s();
   const double agent0 = inst.agent_cpu_s();
+  std::optional<LagProbe> probe;
+  if (mode == "async") probe.emplace(*q);
   const auto t0 = Clock::now();
   const auto until = t0 + std::chrono::duration<double>(o.seconds);
-  while (Clock::now() < until) {
-    if (!q->send(r)) std::this_thread::yield();  // full: the consumer catches up
+  uint64_t sent = 0;
+  for (auto now = t0; now < until; now = Clock::now()) {
+    if (o.rate > 0 &&
+        std::chrono::duration<double>(now - t0).count() * o.rate < static_cast<double>(sent)) {
+      continue;  // paced: ahead of the offered rate
+    }
+    if (q->send(r)) {
+      ++sent;
+    } else {
+      std::this_thread::yield();  // full: the consumer catches up
+    }
   }
   const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
   stop = true;
   consumer.join();
+  std::string lag;
+  if (probe) {
+    probe->stop();
+    lag = probe->summary();
+  }
   Lifecycle l;
   l.secs = secs;
   l.messages = done.load();
@@ -238,6 +313,7 @@ Lifecycle run_lifecycle(const Options& o, const std::string& mode) {
   l.stats = inst.stats();
   l.process_cpu_s = process_cpu_s() - cpu0;
   l.agent_cpu_s = inst.agent_cpu_s() - agent0;
+  l.lag = lag;
   return l;
 }
 
@@ -257,6 +333,7 @@ void run_async_fill(const Options& o, uint64_t n) {
   SendRequest r;
   r.body = body;
   const double agent0 = inst.agent_cpu_s();
+  LagProbe probe(*q);
   const auto t0 = Clock::now();
   uint64_t sent = 0;
   while (sent < n) {
@@ -274,6 +351,7 @@ void run_async_fill(const Options& o, uint64_t n) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   const double catch_up = std::chrono::duration<double>(Clock::now() - t1).count();
+  probe.stop();
   const daemon::DurabilityStats st = inst.stats();
   std::printf(
       "async fill: %llu messages in %.2f s = %.0f msgs/s, log caught up %.3f s later; "
@@ -283,6 +361,7 @@ void run_async_fill(const Options& o, uint64_t n) {
       static_cast<double>(st.wal_bytes) / static_cast<double>(n),
       static_cast<unsigned long long>(st.events), static_cast<unsigned long long>(st.snapshots),
       inst.agent_cpu_s() - agent0);
+  std::printf("async fill lag, journal -> disk: %s\n", probe.summary().c_str());
 }
 
 // The disk's own sequential write bandwidth in the log's directory, in the same run: 256 MiB
@@ -332,6 +411,8 @@ int main_impl(int argc, char** argv) {
       o.producers.clear();
     } else if (a == "--no-sync-lifecycle") {
       o.lifecycle_sync = false;
+    } else if (a == "--rate") {
+      o.rate = std::atof(next().c_str());
     } else if (a == "--fill") {
       o.fill = std::strtoull(next().c_str(), nullptr, 10);
     } else if (a == "--body") {
@@ -340,7 +421,7 @@ int main_impl(int argc, char** argv) {
       std::fprintf(stderr,
                    "usage: lqs-durability-bench [--dir D] [--seconds S] [--producers 1,4,16,64] "
                    "[--backend io_uring|pwrite] [--body B] [--no-sync] "
-                   "[--no-sync-lifecycle] [--fill N]\n");
+                   "[--no-sync-lifecycle] [--fill N] [--rate R]\n");
       return 2;
     }
   }
@@ -369,10 +450,12 @@ int main_impl(int argc, char** argv) {
                       : 0;
   std::printf(
       "async log: %.0f B/message, %.0f MB/s written, %llu events, %llu snapshots "
-      "(a journal overflow is answered with a snapshot)\n",
+      "(a journal overflow is answered with a snapshot), %llu files (%llu from spares)\n",
       per_msg, static_cast<double>(al.stats.wal_bytes) / al.secs / 1e6,
       static_cast<unsigned long long>(al.stats.events),
-      static_cast<unsigned long long>(al.stats.snapshots));
+      static_cast<unsigned long long>(al.stats.snapshots),
+      static_cast<unsigned long long>(al.stats.wal_files_created),
+      static_cast<unsigned long long>(al.stats.wal_spares_used));
   // CPU: the memory run keeps both cores busy (producer, consumer); whatever async adds per
   // message comes out of the same two cores.
   const auto cpu_line = [](const char* mode, const Lifecycle& l) {
@@ -385,6 +468,7 @@ int main_impl(int argc, char** argv) {
   };
   cpu_line("memory", ml);
   cpu_line("async", al);
+  std::printf("async lag, journal -> disk: %s\n", al.lag.c_str());
   if (disk > 0 && per_msg > 0) {
     std::printf(
         "disk floor: sequential write %.0f MB/s (256 MiB, 1 MiB writes, one fdatasync) -> at "

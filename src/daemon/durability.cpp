@@ -11,7 +11,9 @@
 #include <array>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
 #include <span>
 #include <thread>
 #include <unordered_map>
@@ -678,6 +680,8 @@ Result<uint64_t> DurabilityAgent::do_work() {
     stats_.durable_queues = tracked_.size();
     stats_.wal_bytes = ws.bytes_written;
     stats_.syncs = ws.syncs;
+    stats_.wal_files_created = ws.files_created;
+    stats_.wal_spares_used = ws.spares_used;
   }
   if (ws.bytes_written - bytes_at_checkpoint_ >= options_.checkpoint_bytes) {
     if (auto c = checkpoint(); !c) {
@@ -750,10 +754,97 @@ void DurabilityAgent::wait(int64_t timeout_ms, bool even_if_pending) {
   }
 }
 
+namespace {
+
+// Keeps a spare log file ready (Wal::prepare_spare: wal_file_bytes of zeros, fsynced, renamed
+// into place) on its own thread, so that when the log rolls to a new file the commit path
+// renames the spare instead of zero-filling a whole file. Without it a roll stalled the agent
+// for the time it takes to write 64 MiB (tens of ms here), long enough for busy journals to
+// overflow. The keeper logs nothing itself (the agent's LogFn is the agent thread's): the
+// agent asks take_change() and logs.
+class SpareKeeper {
+ public:
+  SpareKeeper(std::string dir, uint64_t file_bytes)
+      : dir_(std::move(dir)), file_bytes_(file_bytes), thread_([this] { loop(); }) {}
+  ~SpareKeeper() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  SpareKeeper(const SpareKeeper&) = delete;
+  SpareKeeper& operator=(const SpareKeeper&) = delete;
+
+  // A roll may have taken the spare: prepare the next one now.
+  void poke() {
+    {
+      std::lock_guard lock(mu_);
+      poked_ = true;
+    }
+    cv_.notify_all();
+  }
+  // True if the outcome of preparing changed since the last call; `error` is then the
+  // failure ("" once a spare could be prepared again).
+  bool take_change(std::string& error) {
+    std::lock_guard lock(mu_);
+    if (!changed_) {
+      return false;
+    }
+    changed_ = false;
+    error = error_;
+    return true;
+  }
+
+ private:
+  void loop() {
+    std::unique_lock lock(mu_);
+    while (!stop_) {
+      lock.unlock();
+      auto r = durability::Wal::prepare_spare(dir_, file_bytes_);  // no-op while one exists
+      lock.lock();
+      std::string e = r ? std::string() : r.error().message;
+      if (e != error_) {
+        error_ = std::move(e);
+        changed_ = true;
+      }
+      // Until a roll pokes us, or a second passes (a failure, a full disk, is retried then).
+      cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_ || poked_; });
+      poked_ = false;
+    }
+  }
+
+  const std::string dir_;
+  const uint64_t file_bytes_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  bool poked_ = false;
+  bool changed_ = false;
+  std::string error_;
+  std::thread thread_;  // last: started once the rest is built
+};
+
+}  // namespace
+
 void DurabilityAgent::run(const std::atomic<bool>& stop) {
+  SpareKeeper spare(options_.wal_dir, options_.wal_file_bytes);
+  uint64_t files_seen = wal_->stats().files_created;
   int64_t backoff_ms = 0;
   while (!stop.load(std::memory_order_acquire)) {
     auto r = do_work();
+    if (const uint64_t f = wal_->stats().files_created; f != files_seen) {
+      files_seen = f;
+      spare.poke();
+    }
+    if (std::string e; spare.take_change(e)) {
+      if (e.empty()) {
+        log("wal_spare_ready", "");
+      } else {
+        log("wal_spare_failed", "error=\"" + e + "\" note=rolls_zero_fill_on_the_commit_path");
+      }
+    }
     if (!r) {
       log("commit_failed", "error=\"" + r.error().message + "\"");
       backoff_ms = std::min<int64_t>(backoff_ms == 0 ? 10 : backoff_ms * 2, 1000);

@@ -71,6 +71,8 @@ struct DurabilityStats {
   uint64_t syncs = 0;        ///< write + fdatasync submissions
   uint64_t snapshots = 0;    ///< queue snapshots written
   uint64_t checkpoints = 0;  ///< checkpoints completed
+  uint64_t wal_files_created = 0;  ///< log files rolled to (or created at start)
+  uint64_t wal_spares_used = 0;    ///< of which a prepared spare (renamed, not zero-filled)
   uint64_t commit_errors = 0;
   uint64_t no_space_errors = 0;
   uint64_t restored_messages = 0;

@@ -70,6 +70,19 @@ Result<void> zero_fill(int fd, uint64_t size, const std::string& path) {
     if (w == 0) {
       return sys_error("zero-fill " + path + " (no progress)", EIO);
     }
+    // Keep the dirty zeros few: start the writeback of each chunk as it is written and wait
+    // for the one before it. A spare is zero-filled beside the commit path (lqsd's spare
+    // keeper), and an fdatasync of the live log file, whose cache flush the device applies to
+    // everything it holds, then waits behind ~2 MiB instead of a whole file (measured: lag
+    // max ~105 ms with one fsync of 64 MiB at the end, see bench/RESULTS.md). Errors here
+    // are reported by the caller's fsync.
+    (void)::sync_file_range(fd, static_cast<off_t>(off), static_cast<off_t>(w),
+                            SYNC_FILE_RANGE_WRITE);
+    if (off >= kChunk) {
+      (void)::sync_file_range(
+          fd, static_cast<off_t>(off - kChunk), static_cast<off_t>(kChunk),
+          SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+    }
     off += static_cast<uint64_t>(w);
   }
   return {};
