@@ -32,8 +32,10 @@
 //    restore() replays the log and puts back every message not deleted, in order (FIFO:
 //    SequenceNumbers, and deduplication records within their window: the last snapshot's
 //    with the segment's hash key, then those of messages deleted since), visible, with its
-//    receive count as last logged. Messages deleted in the last max_delay_ms before the
-//    power loss (async; or whose delete was not yet flushed, sync) may reappear.
+//    receive count as last logged. Messages deleted, and (async) sent, since the agent's
+//    last durable commit before the power loss are as that commit left them: deleted ones
+//    may reappear, async sends may be missing. That span is ~max_delay_ms while the agent
+//    keeps up and longer when it does not (lqs-durability-bench measures it).
 #ifndef LQS_DAEMON_DURABILITY_HPP_
 #define LQS_DAEMON_DURABILITY_HPP_
 
@@ -60,17 +62,18 @@ struct DurabilityOptions {
   durability::IoBackend* backend_override = nullptr;  ///< tests: a FaultyBackend (not owned)
   uint64_t wal_file_bytes = uint64_t{64} << 20;
   uint64_t checkpoint_bytes = uint64_t{256} << 20;  ///< log written between checkpoints
-  int64_t max_delay_ms = 10;  ///< async: the longest an event waits to be written
+  int64_t max_delay_ms = 10;  ///< the longest run() sleeps between passes (not a bound on an
+                              ///< async event's wait when the agent cannot keep up)
 };
 
 struct DurabilityStats {
   std::string backend;
   uint64_t durable_queues = 0;
-  uint64_t events = 0;       ///< journal events written to the log
-  uint64_t wal_bytes = 0;    ///< bytes made durable
-  uint64_t syncs = 0;        ///< write + fdatasync submissions
-  uint64_t snapshots = 0;    ///< queue snapshots written
-  uint64_t checkpoints = 0;  ///< checkpoints completed
+  uint64_t events = 0;             ///< journal events written to the log
+  uint64_t wal_bytes = 0;          ///< bytes made durable
+  uint64_t syncs = 0;              ///< write + fdatasync submissions
+  uint64_t snapshots = 0;          ///< queue snapshots written
+  uint64_t checkpoints = 0;        ///< checkpoints completed
   uint64_t wal_files_created = 0;  ///< log files rolled to (or created at start)
   uint64_t wal_spares_used = 0;    ///< of which a prepared spare (renamed, not zero-filled)
   uint64_t commit_errors = 0;

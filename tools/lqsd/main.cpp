@@ -267,7 +267,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   int64_t durability_delay_ms = 10;
   app.add_option("--durability-max-delay-ms", durability_delay_ms,
-                 "LqsDurability=async: the longest a journaled event waits to be written")
+                 "LqsDurability=async: the longest lqsd sleeps between log writes (when it "
+                 "cannot keep up, events wait longer: README, Differences)")
       ->check(CLI::Range(int64_t{1}, int64_t{1000}))
       ->capture_default_str();
   uint64_t checkpoint_mib = 256;
