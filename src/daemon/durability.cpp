@@ -4,6 +4,7 @@
 #include "shm/segment_layout.hpp"
 
 #include <linux/futex.h>
+#include <pthread.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -799,6 +800,7 @@ class SpareKeeper {
 
  private:
   void loop() {
+    (void)::pthread_setname_np(::pthread_self(), "lqs-wal-spare");  // for top -H, perf
     std::unique_lock lock(mu_);
     while (!stop_) {
       lock.unlock();
@@ -829,6 +831,7 @@ class SpareKeeper {
 }  // namespace
 
 void DurabilityAgent::run(const std::atomic<bool>& stop) {
+  (void)::pthread_setname_np(::pthread_self(), "lqs-durability");  // for top -H, perf
   SpareKeeper spare(options_.wal_dir, options_.wal_file_bytes);
   uint64_t files_seen = wal_->stats().files_created;
   int64_t backoff_ms = 0;
