@@ -992,8 +992,16 @@ class Queue::Impl {
   // The clocks a send reads, read once for a whole FIFO batch.
   struct SendClocks {
     int64_t unix_ms = 0;
-    uint64_t rel_ms = 0;
+    uint64_t rel_ms = 0;  // 0 when not read
   };
+  // The wall clock, and the monotonic one too if `with_rel` (one read either way).
+  [[nodiscard]] SendClocks read_send_clocks(bool with_rel) const noexcept {
+    if (!with_rel) {
+      return {unix_ms(), 0};
+    }
+    const int64_t mono = clock_->mono_ns();
+    return {clock_->unix_ms_at(mono), rel_ms(mono)};
+  }
 
   // Fills `p` (a fresh PreparedSend: the caller's, so that nothing of it is moved).
   Result<void> send_prepare(const SendRequest& r, const SendOptions& opts, const MoveSpec* move,
@@ -1119,7 +1127,16 @@ class Queue::Impl {
     s.record_len.store(static_cast<uint32_t>(rec_len), std::memory_order_relaxed);
     // 3. Copy the record and the descriptor.
     write_record(arena_.record(off), stored, result.message_id, source);
-    const int64_t unix_now = clocks != nullptr ? clocks->unix_ms : unix_ms();
+    // A dead-letter move is visible at once: the message already waited out its delays.
+    // FIFO: only the queue's delay (an explicit DelaySeconds=0 does not override it).
+    const int32_t delay = move != nullptr          ? 0
+                          : (r.delay_s && !fifo()) ? *r.delay_s
+                                                   : h_->delay_s.load(std::memory_order_relaxed);
+    // The monotonic clock only where a deadline needs it: PUBLISHING's value is never read
+    // (a clock read is ~23 ns on these VMs, a visible share of a send); where it is read, the
+    // wall clock comes from it (Clock::unix_ms_at) rather than from a second read.
+    const SendClocks at = clocks != nullptr ? *clocks : read_send_clocks(fifo() || delay > 0);
+    const int64_t unix_now = at.unix_ms;
     s.sent_unix_ms.store(move != nullptr ? move->sent_unix_ms : unix_now,
                          std::memory_order_relaxed);
     s.first_receive_unix_ms.store(move != nullptr ? move->first_receive_unix_ms : 0,
@@ -1130,18 +1147,10 @@ class Queue::Impl {
     // The send event is journaled before the message can be received, so that its delete
     // can only follow it in the journal (FORMAT.md, "Journal"). FIFO: in fifo_commit(), once
     // the deduplication check has accepted the message.
-    // 4. Publish: DELAYED (timer lane) or PUBLISHING → ready ring → READY.
-    // A dead-letter move is visible at once: the message already waited out its delays.
-    // FIFO: only the queue's delay (an explicit DelaySeconds=0 does not override it).
-    const int32_t delay = move != nullptr          ? 0
-                          : (r.delay_s && !fifo()) ? *r.delay_s
-                                                   : h_->delay_s.load(std::memory_order_relaxed);
+    // 4. Publish (send_commit, fifo_commit): DELAYED (timer lane) or PUBLISHING → ready ring
+    // → READY.
     const uint64_t writing = make_state(SlotState::kWriting, epoch, 0, common::self_owner_token());
-    // The monotonic clock only where a deadline needs it: PUBLISHING's value is never read
-    // (a clock read is ~23 ns on these VMs, a visible share of a send).
-    const uint64_t now = clocks != nullptr     ? clocks->rel_ms
-                         : fifo() || delay > 0 ? now_rel_ms()
-                                               : 0;
+    const uint64_t now = at.rel_ms;
     p.unix_now = unix_now;
     p.idx = idx;
     p.epoch = epoch;
@@ -2658,7 +2667,7 @@ Result<void> Queue::send_batch(std::span<const SendRequest> requests,
     std::array<bool, 10> ok{};
     std::array<Impl::FifoPrepared, 10> keys;
     std::array<std::optional<Error>, 10> failed;
-    const Impl::SendClocks clocks{impl_->unix_ms(), impl_->now_rel_ms()};
+    const Impl::SendClocks clocks = impl_->read_send_clocks(true);
     for (size_t i = 0; i < requests.size(); ++i) {
       if (auto v = impl_->send_prepare(requests[i], options, nullptr, &clocks, prepared[i]); !v) {
         failed[i] = std::move(v).error();
@@ -2768,7 +2777,9 @@ Result<void> Queue::receive(ReceiveBatch& out, const ReceiveOptions& o) {
     uint64_t rel_ms;
     int64_t unix_ms;
   };
-  auto read_now = [&](int64_t mono_ns) { return Now{im.rel_ms(mono_ns), im.unix_ms()}; };
+  auto read_now = [&](int64_t mono_ns) {
+    return Now{im.rel_ms(mono_ns), im.clock_->unix_ms_at(mono_ns)};
+  };
   auto fill_at = [&](const Now& at) {
     const uint64_t now = at.rel_ms;
     const int64_t unix_now = at.unix_ms;

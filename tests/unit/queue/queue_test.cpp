@@ -2,6 +2,8 @@
 // here sleeps to wait out a timeout.
 #include "lqs/queue.hpp"
 
+#include "lqs/clock.hpp"
+
 #include "support/test_support.hpp"
 
 #include <gtest/gtest.h>
@@ -14,6 +16,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -24,6 +27,27 @@
 
 namespace lqs {
 namespace {
+
+// SystemClock::unix_ms_at derives the wall clock from a monotonic reading and a cached offset
+// (refreshed after 50 ms): it must agree with a direct read, on the refreshing call and on
+// the cached ones, and advance with the monotonic clock.
+TEST(SystemClockTest, UnixMsAtAgreesWithTheWallClockCachedOrRefreshed) {
+  const SystemClock& c = SystemClock::instance();
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 1000; ++i) {  // the first call of a round refreshes, the rest do not
+      const int64_t before = c.unix_ms();
+      const int64_t at = c.unix_ms_at(c.mono_ns());
+      const int64_t after = c.unix_ms();
+      ASSERT_GE(at, before - 1) << "round " << round << " call " << i;
+      ASSERT_LE(at, after + 1) << "round " << round << " call " << i;
+    }
+    const int64_t m = c.mono_ns();
+    const int64_t step = c.unix_ms_at(m + 20'000'000) - c.unix_ms_at(m);
+    EXPECT_GE(step, 19);
+    EXPECT_LE(step, 21);
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));  // past the cache's age
+  }
+}
 
 using namespace std::chrono_literals;
 
