@@ -367,10 +367,16 @@ class Queue::Impl {
 
   // Moves a live slot (READY, PUBLISHING, DELAYED, LEASED) in state `s` to DELETING and frees
   // it. Returns false if the state changed first.
-  bool delete_slot(uint32_t idx, uint64_t s, bool journal = true) noexcept {
+  // FIFO: `now` (monotonic ms, kNoNow: read here) judges whether the group is still locked
+  // afterwards; it is read before the index mutex, not under it.
+  static constexpr uint64_t kNoNow = UINT64_MAX;
+  bool delete_slot(uint32_t idx, uint64_t s, bool journal = true, uint64_t now = kNoNow) noexcept {
     StateWord sw = StateWord::decode(s);
     const uint64_t deleting = make_state(SlotState::kDeleting, sw.epoch, sw.tver, 0);
     if (fifo()) {
+      if (now == kNoNow) {
+        now = now_rel_ms();
+      }
       // FIFO: mark and unlink under the index mutex, so a slot is never freed (and reused)
       // while linked. A crash between the two is repaired by the rebuild (EOWNERDEAD).
       FifoGuard guard(*this);
@@ -383,7 +389,7 @@ class Queue::Impl {
       if (journal) {
         journal_message_event(shm::kJournalDelete, idx, 0);
       }
-      unlink(idx);
+      unlink(idx, now);
       release_slot(idx, deleting);
       finish_journal();
       return true;
@@ -1695,7 +1701,7 @@ class Queue::Impl {
 
   // Unlinks slot `idx` from its group; an emptied group is released, one that is no longer
   // locked goes to the ready list.
-  void unlink(uint32_t idx) noexcept {
+  void unlink(uint32_t idx, uint64_t now) noexcept {
     shm::FifoNode& n = nodes_[idx];
     const uint32_t g = n.group;
     if (g == shm::kFifoNil || g >= h_->fifo_group_capacity) {
@@ -1717,7 +1723,7 @@ class Queue::Impl {
     n.group = shm::kFifoNil;
     if (groups_[g].head == shm::kFifoNil) {
       group_release(g);
-    } else if (!group_locked(g, now_rel_ms())) {
+    } else if (!group_locked(g, now)) {
       ready_push(g);
     }
   }
@@ -2920,10 +2926,11 @@ Result<void> Queue::delete_message(std::string_view receipt_handle) {
           sw.state == SlotState::kWriting) {
         return {};
       }
-      if (sw.epoch != hd->epoch || sw.state != SlotState::kLeased || sw.value <= im.now_rel_ms()) {
+      const uint64_t now = im.now_rel_ms();
+      if (sw.epoch != hd->epoch || sw.state != SlotState::kLeased || sw.value <= now) {
         return expired_handle(receipt_handle);
       }
-      if (im.delete_slot(hd->slot, st)) {
+      if (im.delete_slot(hd->slot, st, /*journal=*/true, now)) {
         im.wake_receivers();  // the group may be receivable again
         return {};
       }
