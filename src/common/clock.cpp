@@ -32,7 +32,9 @@ constexpr int64_t kOffsetMaxAgeNs = 50'000'000;
 int64_t SystemClock::unix_ms_at(int64_t mono_ns) const noexcept {
   const int64_t at = g_offset_at_ns.load(std::memory_order_acquire);
   int64_t offset = 0;
-  if (at == INT64_MIN || mono_ns - at > kOffsetMaxAgeNs || mono_ns < at) {
+  // (A reading older than the stamp, another thread having refreshed meanwhile, uses the
+  // cached offset: it is as right for that reading.)
+  if (at == INT64_MIN || mono_ns - at > kOffsetMaxAgeNs) {
     timespec rt{};
     clock_gettime(CLOCK_REALTIME, &rt);
     offset = int64_t{rt.tv_sec} * 1'000'000'000 + rt.tv_nsec - mono_ns;
@@ -41,9 +43,7 @@ int64_t SystemClock::unix_ms_at(int64_t mono_ns) const noexcept {
   } else {
     offset = g_offset_ns.load(std::memory_order_relaxed);
   }
-  const int64_t wall_ns = mono_ns + offset;
-  // Floor division: wall time before 1970 does not occur, but stay exact if it did.
-  return wall_ns >= 0 ? wall_ns / 1'000'000 : -((-wall_ns + 999'999) / 1'000'000);
+  return (mono_ns + offset) / 1'000'000;
 }
 
 SystemClock& SystemClock::instance() noexcept {

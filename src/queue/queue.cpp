@@ -958,25 +958,21 @@ class Queue::Impl {
 
   Result<SendResult> send_impl(const SendRequest& r, const SendOptions& opts, bool wake,
                                const MoveSpec* move, uint64_t& ticket) {
-    PreparedSend p;
-    if (auto v = send_prepare(r, opts, move, nullptr, p); !v) {
-      return std::move(v).error();
-    }
     if (fifo()) {
-      FifoPrepared keys = fifo_prepare(r.message_group_id, p.dedup_id);
-      auto done = [&] {
-        FifoGuard guard(*this);
-        return fifo_commit(p, keys, ticket);
-      }();
-      if (!done) {
-        return std::move(done).error();
+      FifoEntry e;
+      fifo_send(std::span(&r, 1), opts, move, nullptr, std::span(&e, 1));
+      ticket = e.ticket;
+      if (e.error) {
+        return std::move(*e.error);
       }
       if (wake) {
         wake_receivers();
       }
-      // relaxed: a statistic (a duplicate counts too: the send was accepted).
-      h_->sent_total.fetch_add(1, std::memory_order_relaxed);
-      return std::move(p.result);
+      return std::move(e.p.result);
+    }
+    PreparedSend p;
+    if (auto v = send_prepare(r, opts, move, nullptr, p); !v) {
+      return std::move(v).error();
     }
     return send_commit(p, wake, ticket);
   }
@@ -2222,6 +2218,49 @@ class Queue::Impl {
     return {};
   }
 
+  // One entry of fifo_send(): its prepared send, keys, outcome and journal ticket.
+  struct FifoEntry {
+    PreparedSend p;
+    FifoPrepared keys;
+    std::optional<Error> error;  // set if the entry failed (validation, full, ...)
+    uint64_t ticket = kNoTicket;
+  };
+
+  // FIFO sends, in request order: each entry is prepared (validated, slot claimed, record
+  // written, keys hashed) outside the index mutex, then every prepared one is committed under
+  // one acquisition. (Holding the mutex through the slot claims too, which on a full queue
+  // scan the slot bitmap, starved the consumers: 29 k msg/s in lqs-fifo-bench, batch10,
+  // 1 consumer, 500 k messages.) A crash between the two steps leaves WRITING slots of a dead
+  // owner, which recover() frees as for a single send; nothing of them was acknowledged.
+  void fifo_send(std::span<const SendRequest> rs, const SendOptions& opts, const MoveSpec* move,
+                 const SendClocks* clocks, std::span<FifoEntry> es) {
+    for (size_t i = 0; i < rs.size(); ++i) {
+      if (auto v = send_prepare(rs[i], opts, move, clocks, es[i].p); !v) {
+        es[i].error = std::move(v).error();
+        continue;
+      }
+      es[i].keys = fifo_prepare(rs[i].message_group_id, es[i].p.dedup_id);
+    }
+    uint64_t accepted = 0;
+    {
+      FifoGuard guard(*this);
+      for (FifoEntry& e : es.first(rs.size())) {
+        if (e.error) {
+          continue;
+        }
+        if (auto done = fifo_commit(e.p, e.keys, e.ticket); !done) {
+          e.error = std::move(done).error();
+        } else {
+          ++accepted;
+        }
+      }
+    }
+    if (accepted != 0) {
+      // relaxed: a statistic (a duplicate counts too: the send was accepted).
+      h_->sent_total.fetch_add(accepted, std::memory_order_relaxed);
+    }
+  }
+
   // ReceiveRequestAttemptId (REQUIRES: the FIFO mutex). The record of `key`, if unexpired.
   shm::FifoAttempt* attempt_find(Key key, int64_t unix_now) noexcept {
     for (uint32_t i = 0; i < shm::kFifoAttempts; ++i) {
@@ -2663,49 +2702,18 @@ Result<void> Queue::send_batch(std::span<const SendRequest> requests,
     }
   };
   if (impl_->fifo()) {
-    // FIFO: every entry is prepared (validated, slot claimed, record written) first, then all
-    // are committed in request order under one acquisition of the index mutex. (Holding the
-    // mutex through the slot claims too, which on a full queue scan the slot bitmap, starved
-    // the consumers: 29 k msg/s in lqs-fifo-bench, batch10, 1 consumer, 500 k messages.)
-    // A crash between the two steps leaves slots in WRITING owned by a dead process, which
-    // the scavenger frees as for a single send; nothing of the batch was acknowledged.
-    std::array<Impl::PreparedSend, 10> prepared;
-    std::array<bool, 10> ok{};
-    std::array<Impl::FifoPrepared, 10> keys;
-    std::array<std::optional<Error>, 10> failed;
+    // One acquisition of the index mutex for the whole batch (Impl::fifo_send), with the
+    // clocks read once.
+    std::array<Impl::FifoEntry, 10> es;
     const Impl::SendClocks clocks = impl_->read_send_clocks(true);
-    for (size_t i = 0; i < requests.size(); ++i) {
-      if (auto v = impl_->send_prepare(requests[i], options, nullptr, &clocks, prepared[i]); !v) {
-        failed[i] = std::move(v).error();
-        continue;
-      }
-      ok[i] = true;
-      keys[i] = impl_->fifo_prepare(requests[i].message_group_id, prepared[i].dedup_id);
-    }
-    std::array<uint64_t, 10> tickets;
-    tickets.fill(Impl::kNoTicket);
-    std::array<std::optional<Error>, 10> commit_failed;
-    {
-      Impl::FifoGuard guard(*impl_);
-      for (size_t i = 0; i < requests.size(); ++i) {
-        if (ok[i]) {
-          if (auto done = impl_->fifo_commit(prepared[i], keys[i], tickets[i]); !done) {
-            commit_failed[i] = std::move(done).error();
-          }
-        }
-      }
-    }
+    impl_->fifo_send(requests, options, nullptr, &clocks, es);
     impl_->finish_journal();
     for (size_t i = 0; i < requests.size(); ++i) {
-      if (failed[i]) {
-        out.emplace_back(std::move(*failed[i]));
-      } else if (commit_failed[i]) {
-        out.emplace_back(std::move(*commit_failed[i]));
+      if (es[i].error) {
+        out.emplace_back(std::move(*es[i].error));
       } else {
-        // relaxed: a statistic (a duplicate counts too: the send was accepted).
-        impl_->h_->sent_total.fetch_add(1, std::memory_order_relaxed);
-        out.emplace_back(std::move(prepared[i].result));
-        note_ticket(tickets[i]);
+        out.emplace_back(std::move(es[i].p.result));
+        note_ticket(es[i].ticket);
       }
     }
   } else {
