@@ -200,6 +200,10 @@ class Queue::Impl {
       dedup_ = reinterpret_cast<shm::FifoDedup*>(b + h_->fifo_dedup_off);
       dedup_index_ = reinterpret_cast<uint64_t*>(b + h_->fifo_dedup_index_off);
       attempts_ = reinterpret_cast<shm::FifoAttempt*>(b + h_->fifo_attempts_off);
+      releases_ = RingView(reinterpret_cast<shm::RingControl*>(b + h_->fifo_release_off),
+                           reinterpret_cast<std::atomic<uint64_t>*>(b + h_->fifo_release_off +
+                                                                    sizeof(shm::RingControl)),
+                           h_->fifo_release_capacity);
     }
   }
 
@@ -294,7 +298,7 @@ class Queue::Impl {
       // the usual reason, and a producer retrying against it must not rescan every slot on
       // each attempt (that scan also pulls every slot's line away from the consumers), so
       // the rebuild runs at most once per kHintRebuildIntervalMs per queue.
-      if (round == 0 && (!claim_hint_rebuild() || rebuild_slot_hints() == 0)) {
+      if (round == 0 && !fifo_make_room() && (!claim_hint_rebuild() || rebuild_slot_hints() == 0)) {
         break;
       }
     }
@@ -374,25 +378,7 @@ class Queue::Impl {
     StateWord sw = StateWord::decode(s);
     const uint64_t deleting = make_state(SlotState::kDeleting, sw.epoch, sw.tver, 0);
     if (fifo()) {
-      if (now == kNoNow) {
-        now = now_rel_ms();
-      }
-      // FIFO: mark and unlink under the index mutex, so a slot is never freed (and reused)
-      // while linked. A crash between the two is repaired by the rebuild (EOWNERDEAD).
-      FifoGuard guard(*this);
-      // acq_rel: wins the message against sweepers (they CAS without the mutex) and other
-      // deleters, as below; the mutex orders only the unlink.
-      if (!slots_[idx].state.compare_exchange_strong(s, deleting, std::memory_order_acq_rel)) {
-        return false;
-      }
-      LQS_CRASH_POINT("fifo.delete.after_mark");
-      if (journal) {
-        journal_message_event(shm::kJournalDelete, idx, 0);
-      }
-      unlink(idx, now);
-      release_slot(idx, deleting);
-      finish_journal();
-      return true;
+      return fifo_delete_slot(idx, s, deleting, journal, now);
     }
     // acq_rel: wins the message against receivers, sweepers and other deleters.
     if (!slots_[idx].state.compare_exchange_strong(s, deleting, std::memory_order_acq_rel)) {
@@ -979,6 +965,20 @@ class Queue::Impl {
 
   // A send up to its commit: validated, a slot claimed (WRITING, ours), the record and the
   // descriptor written. send_commit() or fifo_commit() makes it receivable (or frees it).
+  // A FIFO key: a 128-bit keyed hash (key_of()) of a group, deduplication or attempt id.
+  struct Key {
+    uint64_t lo = 0;
+    uint64_t hi = 0;
+    bool operator==(const Key&) const = default;
+  };
+  static constexpr Key kTombstone{0, 1};
+
+  // The hashed keys of a FIFO send, computed before the mutex.
+  struct FifoPrepared {
+    Key dkey;  // deduplication: (group if scope is messageGroup) NUL id
+    Key gkey;  // the message group
+  };
+
   struct PreparedSend {
     uint32_t idx = 0;
     uint32_t epoch = 0;
@@ -988,6 +988,7 @@ class Queue::Impl {
     uint64_t now = 0;      // monotonic ms, where a deadline needs it
     int64_t unix_now = 0;  // the wall clock read for SentTimestamp (FIFO: for deduplication)
     std::string dedup_id;  // FIFO
+    FifoPrepared keys;     // FIFO
     SendResult result;
   };
 
@@ -1059,6 +1060,9 @@ class Queue::Impl {
       }
       stored_group.append(r.message_group_id).push_back('\0');
       stored_group.append(dedup_id);
+      // Hashed (and their index lines prefetched) now, so that the likely cache misses of
+      // fifo_commit()'s lookups overlap the slot claim and the record write below.
+      p.keys = fifo_prepare(r.message_group_id, dedup_id);
     } else if (!r.message_deduplication_id.empty()) {
       return make_error(ErrorCode::kInvalidParameterValue,
                         "Value " + std::string(r.message_deduplication_id) +
@@ -1117,7 +1121,10 @@ class Queue::Impl {
     s.incarnation.store(inc, std::memory_order_release);
     s.record_off.store(kNoOffset, std::memory_order_relaxed);
     // release: the owner CAS below publishes the incarnation to scavengers.
-    const uint64_t off = arena_.allocate(rec_len, queue::owner_token(idx, inc));
+    uint64_t off = arena_.allocate(rec_len, queue::owner_token(idx, inc));
+    if (off == kNoOffset && fifo_make_room()) {
+      off = arena_.allocate(rec_len, queue::owner_token(idx, inc));
+    }
     if (off == kNoOffset) {
       release_slot(idx, make_state(SlotState::kWriting, epoch, 0, common::self_owner_token()));
       return make_error(ErrorCode::kQueueFull,
@@ -1358,7 +1365,7 @@ class Queue::Impl {
 
   // ---- dead-letter moves ------------------------------------------------------------------
   // Reads the redrive policy under its seqlock. nullopt: none (or a writer keeps racing us).
-  std::optional<RedrivePolicy> read_redrive() const {
+  [[nodiscard]] std::optional<RedrivePolicy> read_redrive() const {
     for (int attempt = 0; attempt < 100; ++attempt) {
       // acquire: pairs with the writer's release store that ends its write (even value).
       const uint32_t s1 = h_->redrive_seq.load(std::memory_order_acquire);
@@ -1457,18 +1464,12 @@ class Queue::Impl {
   // trade for exact group semantics and a simple crash story (DESIGN.md allows robust mutexes).
   [[nodiscard]] bool fifo() const noexcept { return fc_ != nullptr; }
 
-  struct Key {
-    uint64_t lo = 0;
-    uint64_t hi = 0;
-    bool operator==(const Key&) const = default;
-  };
-  static constexpr Key kTombstone{0, 1};
-
   // A 128-bit keyed hash of `a` NUL `b` (never {0,0} or {0,1}).
-  Key key_of(std::string_view a, std::string_view b) const {
+  [[nodiscard]] Key key_of(std::string_view a, std::string_view b) const {
     // Group ids, deduplication ids and attempt ids are at most 128 characters: the stack
     // buffer is the rule, the heap the fallback.
-    std::array<char, 512> stack;
+    // Only the first n bytes are written and read: zeroing 512 bytes per hash is waste.
+    std::array<char, 512> stack;  // NOLINT(cppcoreguidelines-pro-type-member-init)
     std::string heap;
     const size_t n = a.size() + 1 + b.size();
     char* out = stack.data();
@@ -1498,7 +1499,10 @@ class Queue::Impl {
   // holding it is repaired here: the index is rebuilt from the slots.
   class FifoGuard {
    public:
-    explicit FifoGuard(Impl& im) : im_(im) {
+    // `drain`: first complete the deletes posted to the release ring (receivers and every
+    // other holder do; a send need not, as a posted delete's slot is skipped by receives and
+    // by group_locked() alike).
+    explicit FifoGuard(Impl& im, bool drain = true) : im_(im) {
       for (size_t i = 0; i < tl_fifo_held_n; ++i) {
         if (tl_fifo_held[i] == im.fc_) {
           return;  // already ours
@@ -1530,12 +1534,33 @@ class Queue::Impl {
         tl_fifo_held[tl_fifo_held_n++] = im.fc_;
       }
       locked_ = true;
+      // A receiver first finishes the deletes posted since the last holder, so the ready list
+      // it reads is as of every delete that returned. The slots are unlinked now and freed
+      // after the unlock (release_slot needs no mutex once a slot is unlinked).
+      if (drain) {
+        im.fifo_drain_releases(*this);
+      }
     }
     ~FifoGuard() {
       if (locked_) {
         --tl_fifo_held_n;
         (void)pthread_mutex_unlock(&im_.fc_->mu);
+        if (n_unlinked_ != 0) {
+          LQS_CRASH_POINT("fifo.drain.after_unlock");
+        }
+        for (uint32_t i = 0; i < n_unlinked_; ++i) {
+          im_.release_slot(unlinked_[i].first, unlinked_[i].second);
+        }
       }
+    }
+    // Slot `idx`, DELETING as `deleting`, was unlinked: free it after the unlock. False when
+    // the list is full (the caller frees it at once).
+    bool defer_release(uint32_t idx, uint64_t deleting) noexcept {
+      if (n_unlinked_ == unlinked_.size()) {
+        return false;
+      }
+      unlinked_[n_unlinked_++] = {idx, deleting};
+      return true;
     }
     FifoGuard(const FifoGuard&) = delete;
     FifoGuard& operator=(const FifoGuard&) = delete;
@@ -1543,7 +1568,119 @@ class Queue::Impl {
    private:
     Impl& im_;
     bool locked_ = false;
+    uint32_t n_unlinked_ = 0;
+    std::array<std::pair<uint32_t, uint64_t>, 64> unlinked_;
   };
+
+  [[nodiscard]] bool fifo_mutex_held() const noexcept {
+    for (size_t i = 0; i < tl_fifo_held_n; ++i) {
+      if (tl_fifo_held[i] == fc_) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // A FIFO delete (from delete_slot). The slot must not be freed (and reused) while linked in
+  // its group's list, and unlinking needs the index mutex. So the deleter marks the slot
+  // DELETING, journals the delete, and posts the slot to the release ring; the next holder
+  // of the mutex (every FifoGuard drains the ring first) unlinks and frees it. A delete thus
+  // costs two CASes rather than the mutex, which the receivers and senders need. A caller
+  // that holds the mutex already, or finds the ring full, unlinks and frees at once.
+  // Crash table (src/queue/README.md, "FIFO"):
+  //   killed before the mark     → nothing happened;
+  //   after the mark, before the post → the slot stays DELETING and linked: a full sweep's
+  //                                repair_slot() unlinks and frees it under the mutex (its
+  //                                group, out of the ready list, is requeued by that sweep);
+  //   after the post             → the next mutex holder completes it.
+  // A stale post (the slot completed by a sweep and reused meanwhile) names an old epoch and
+  // is discarded by the drain.
+  bool fifo_delete_slot(uint32_t idx, uint64_t s, uint64_t deleting, bool journal,
+                        uint64_t now) noexcept {
+    if (fifo_mutex_held()) {
+      // acq_rel: wins the message against sweepers (they CAS without the mutex), receivers
+      // and other deleters.
+      if (!slots_[idx].state.compare_exchange_strong(s, deleting, std::memory_order_acq_rel)) {
+        return false;
+      }
+      LQS_CRASH_POINT("fifo.delete.after_mark");
+      if (journal) {
+        journal_message_event(shm::kJournalDelete, idx, 0);
+      }
+      unlink(idx, now == kNoNow ? now_rel_ms() : now);
+      release_slot(idx, deleting);
+      finish_journal();
+      return true;
+    }
+    // acq_rel: as above.
+    if (!slots_[idx].state.compare_exchange_strong(s, deleting, std::memory_order_acq_rel)) {
+      return false;
+    }
+    LQS_CRASH_POINT("fifo.delete.after_mark");
+    if (journal) {
+      journal_message_event(shm::kJournalDelete, idx, 0);
+    }
+    // The ring's cell CAS (seq_cst) publishes the mark to the drain's acquire load.
+    if (!releases_.push(make_entry(idx, StateWord::decode(deleting).epoch, 0))) {
+      FifoGuard guard(*this);  // drains the ring, which makes room for next time
+      fifo_release_one(idx, deleting, now == kNoNow ? now_rel_ms() : now);
+    }
+    LQS_CRASH_POINT("fifo.delete.after_post");
+    finish_journal();
+    return true;
+  }
+
+  // Unlinks and frees slot `idx` if it is still in the DELETING state `deleting`.
+  // REQUIRES: the FIFO mutex.
+  void fifo_release_one(uint32_t idx, uint64_t deleting, uint64_t now) noexcept {
+    // acquire: pairs with the deleter's mark (acq_rel) and the ring's publication.
+    if (slots_[idx].state.load(std::memory_order_acquire) != deleting) {
+      return;  // completed already (a sweep); the slot may be reused
+    }
+    unlink(idx, now);
+    release_slot(idx, deleting);
+  }
+
+  // A FIFO send or restore found no free slot or no room for its record: if deletes are
+  // waiting in the release ring, complete them (true: retry).
+  bool fifo_make_room() noexcept {
+    if (!fifo() || releases_.size_approx() == 0 || fifo_mutex_held()) {
+      return false;
+    }
+    FifoGuard guard(*this);
+    return true;
+  }
+
+  // Completes the deletes posted to the release ring: unlinks each slot now and leaves it to
+  // `guard` to free after the unlock (or frees it at once when the guard's list is full).
+  // REQUIRES: the FIFO mutex, held by `guard` (so this is the ring's only popper, as
+  // RingView::pop requires).
+  void fifo_drain_releases(FifoGuard& guard) noexcept {
+    uint64_t now = kNoNow;
+    for (uint32_t n = 0; n < releases_.capacity(); ++n) {
+      uint64_t entry = 0;
+      if (!releases_.pop([](uint64_t) { return PopVerdict::kTake; }, entry)) {
+        return;
+      }
+      const uint32_t idx = queue::entry_slot(entry);
+      if (idx >= slot_count_) {
+        continue;  // corrupt: ignore
+      }
+      // acquire: pairs with the deleter's mark.
+      const uint64_t st = slots_[idx].state.load(std::memory_order_acquire);
+      const StateWord sw = StateWord::decode(st);
+      if (sw.state != SlotState::kDeleting || sw.epoch != queue::entry_epoch(entry)) {
+        continue;  // stale
+      }
+      if (now == kNoNow) {
+        now = now_rel_ms();
+      }
+      unlink(idx, now);
+      if (!guard.defer_release(idx, st)) {
+        release_slot(idx, st);
+      }
+    }
+  }
 
   static bool live_state(SlotState st) noexcept {
     return st == SlotState::kReady || st == SlotState::kPublishing || st == SlotState::kDelayed ||
@@ -1551,7 +1688,7 @@ class Queue::Impl {
   }
 
   // ---- groups (REQUIRES: the FIFO mutex) ----
-  uint32_t group_find(Key k) const noexcept {
+  [[nodiscard]] uint32_t group_find(Key k) const noexcept {
     const uint32_t mask = h_->fifo_group_capacity - 1;
     for (uint32_t n = 0, i = static_cast<uint32_t>(k.lo) & mask; n <= mask;
          ++n, i = (i + 1) & mask) {
@@ -1726,7 +1863,7 @@ class Queue::Impl {
 
   // True while a message of group `g` is in flight (LEASED, deadline ahead). In-flight
   // messages were received, so they lie in the group's leading run of received messages.
-  bool group_locked(uint32_t g, uint64_t now) const noexcept {
+  [[nodiscard]] bool group_locked(uint32_t g, uint64_t now) const noexcept {
     for (uint32_t idx = groups_[g].head; idx != shm::kFifoNil; idx = nodes_[idx].next) {
       const StateWord sw = StateWord::decode(slots_[idx].state.load(std::memory_order_acquire));
       if (sw.state == SlotState::kLeased && sw.value > now) {
@@ -1960,7 +2097,7 @@ class Queue::Impl {
 
   // FIFO queues: the queue's DelaySeconds is retroactive (SQS_REFERENCE §4): a message never
   // received is due at SentTimestamp + the current delay, whatever the delay was at its send.
-  bool retro_due(uint32_t idx, int64_t unix_now) const noexcept {
+  [[nodiscard]] bool retro_due(uint32_t idx, int64_t unix_now) const noexcept {
     const shm::Slot& s = slots_[idx];
     if (s.receive_count.load(std::memory_order_relaxed) != 0) {
       return true;  // delays apply before the first receive only
@@ -2134,13 +2271,7 @@ class Queue::Impl {
   // answer a duplicate with the first send's MessageId and SequenceNumber (and free the slot),
   // or link the message at its group's tail with the next SequenceNumber, record its
   // deduplication id, and make it READY (or DELAYED).
-  // The hashed keys of a FIFO send, computed before the mutex.
-  struct FifoPrepared {
-    Key dkey;  // deduplication: (group if scope is messageGroup) NUL id
-    Key gkey;  // the message group
-  };
-
-  FifoPrepared fifo_prepare(std::string_view group, std::string_view dedup_id) const {
+  [[nodiscard]] FifoPrepared fifo_prepare(std::string_view group, std::string_view dedup_id) const {
     const uint32_t flags = h_->fifo_flags.load(std::memory_order_relaxed);
     FifoPrepared k{
         key_of((flags & shm::kFifoScopeGroup) != 0 ? group : std::string_view(), dedup_id),
@@ -2218,10 +2349,9 @@ class Queue::Impl {
     return {};
   }
 
-  // One entry of fifo_send(): its prepared send, keys, outcome and journal ticket.
+  // One entry of fifo_send(): its prepared send (with its keys), outcome and journal ticket.
   struct FifoEntry {
     PreparedSend p;
-    FifoPrepared keys;
     std::optional<Error> error;  // set if the entry failed (validation, full, ...)
     uint64_t ticket = kNoTicket;
   };
@@ -2239,16 +2369,15 @@ class Queue::Impl {
         es[i].error = std::move(v).error();
         continue;
       }
-      es[i].keys = fifo_prepare(rs[i].message_group_id, es[i].p.dedup_id);
     }
     uint64_t accepted = 0;
     {
-      FifoGuard guard(*this);
+      FifoGuard guard(*this, /*drain=*/false);
       for (FifoEntry& e : es.first(rs.size())) {
         if (e.error) {
           continue;
         }
-        if (auto done = fifo_commit(e.p, e.keys, e.ticket); !done) {
+        if (auto done = fifo_commit(e.p, e.p.keys, e.ticket); !done) {
           e.error = std::move(done).error();
         } else {
           ++accepted;
@@ -2428,7 +2557,13 @@ class Queue::Impl {
         }
         return;
       case SlotState::kDeleting:
-        release_slot(idx, s);
+        if (fifo()) {
+          // FIFO: unlink before the slot can be reused (fifo_delete_slot()).
+          FifoGuard guard(*this);
+          fifo_release_one(idx, s, now);
+        } else {
+          release_slot(idx, s);
+        }
         ++r.deletes_completed;
         return;
       default:
@@ -2468,6 +2603,7 @@ class Queue::Impl {
   shm::FifoDedup* dedup_ = nullptr;  // ring of fifo_dedup_capacity records
   uint64_t* dedup_index_ = nullptr;  // 2 * fifo_dedup_capacity buckets (dedup_bucket())
   shm::FifoAttempt* attempts_ = nullptr;
+  RingView releases_;  // FIFO: deleted slots still linked in their group (fifo_drain_releases)
 
   shm::Segment seg_;
   shm::SegmentHeader* h_ = nullptr;
@@ -2643,7 +2779,8 @@ Result<void> Queue::set_redrive_policy(const std::optional<RedrivePolicy>& polic
   LQS_CRASH_POINT("redrive.after_claim");
   char name[sizeof(h->redrive_dlq_name)] = {};
   if (policy) {
-    std::memcpy(name, policy->dead_letter_queue.data(), policy->dead_letter_queue.size());
+    // NUL-padded (the buffer is zeroed; a name is at most 80 of its 96 bytes).
+    std::copy_n(policy->dead_letter_queue.data(), policy->dead_letter_queue.size(), name);
   }
   for (size_t w = 0; w < std::size(h->redrive_dlq_name); ++w) {
     uint64_t v = 0;
@@ -3094,6 +3231,12 @@ Result<void> Queue::purge() {
   // lost, the overflow flag is raised once the purge is complete.
   (void)im.journal_append(shm::kJournalPurge, 0, 0, nullptr, 0, 0);
   const bool purge_lost = std::exchange(Impl::tl_event_lost, false);
+  // FIFO: the whole purge under the index mutex, so each slot is unlinked before it is freed
+  // (delete_slot and fifo_release_one then work at once instead of through the release ring).
+  std::optional<Impl::FifoGuard> fifo_guard;
+  if (im.fifo()) {
+    fifo_guard.emplace(im);
+  }
   for (uint32_t i = 0; i < im.slot_count_; ++i) {
     for (int attempt = 0; attempt < 100; ++attempt) {
       uint64_t s = im.slots_[i].state.load(std::memory_order_acquire);
@@ -3102,7 +3245,11 @@ Result<void> Queue::purge() {
         break;  // a send in progress may survive the purge, as SQS allows
       }
       if (st == SlotState::kDeleting) {
-        im.release_slot(i, s);
+        if (im.fifo()) {
+          im.fifo_release_one(i, s, im.now_rel_ms());
+        } else {
+          im.release_slot(i, s);
+        }
         break;
       }
       if (im.delete_slot(i, s, /*journal=*/false)) {
@@ -3112,9 +3259,9 @@ Result<void> Queue::purge() {
   }
   if (im.fifo()) {
     // PurgeQueue also clears the deduplication records (SQS_REFERENCE §1.3).
-    Impl::FifoGuard guard(im);
     im.dedup_clear();
   }
+  fifo_guard.reset();
   if (purge_lost) {
     im.raise_overflow();
   }

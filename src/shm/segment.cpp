@@ -131,6 +131,12 @@ Geometry compute_geometry(uint32_t capacity_messages, uint64_t capacity_bytes, b
     off += uint64_t{kFifoAttempts} * sizeof(FifoAttempt);
     g.fifo_dedup_index_off = off;  // the records' hash index: 2 buckets per record
     off += uint64_t{g.fifo_dedup_capacity} * 2 * sizeof(uint64_t);
+    // Deletes waiting for the index mutex to unlink their slots: one entry per delete,
+    // drained by every receive, so it holds the deletes since the last receive. A deleter
+    // that finds it full unlinks under the mutex itself; a quarter of the slots is plenty.
+    g.fifo_release_capacity = std::min<uint32_t>(next_pow2(g.slot_count) / 4, 1u << 16);
+    g.fifo_release_off = align_up(off, kCacheLine);
+    off = g.fifo_release_off + sizeof(RingControl) + uint64_t{g.fifo_release_capacity} * 8;
     g.total_size = align_up(off, 4096);
   }
   // One journal cell per slot (bounded): a full journal only makes async senders raise
@@ -161,9 +167,10 @@ uint64_t geometry_check(const SegmentHeader& h) noexcept {
     mix(f);
   }
   if (h.fifo_off != 0) {
-    for (uint64_t f : {h.fifo_off, uint64_t{h.fifo_group_capacity}, uint64_t{h.fifo_dedup_capacity},
-                       h.fifo_groups_off, h.fifo_nodes_off, h.fifo_dedup_off, h.fifo_attempts_off,
-                       h.fifo_dedup_index_off}) {
+    for (uint64_t f :
+         {h.fifo_off, uint64_t{h.fifo_group_capacity}, uint64_t{h.fifo_dedup_capacity},
+          h.fifo_groups_off, h.fifo_nodes_off, h.fifo_dedup_off, h.fifo_attempts_off,
+          h.fifo_dedup_index_off, h.fifo_release_off, uint64_t{h.fifo_release_capacity}}) {
       mix(f);
     }
   }
@@ -230,7 +237,9 @@ Result<void> validate_segment(const void* base, size_t size) noexcept {
       g.fifo_dedup_capacity != h->fifo_dedup_capacity || g.fifo_groups_off != h->fifo_groups_off ||
       g.fifo_nodes_off != h->fifo_nodes_off || g.fifo_dedup_off != h->fifo_dedup_off ||
       g.fifo_attempts_off != h->fifo_attempts_off ||
-      g.fifo_dedup_index_off != h->fifo_dedup_index_off || g.journal_off != h->journal_off ||
+      g.fifo_dedup_index_off != h->fifo_dedup_index_off ||
+      g.fifo_release_off != h->fifo_release_off ||
+      g.fifo_release_capacity != h->fifo_release_capacity || g.journal_off != h->journal_off ||
       g.journal_capacity != h->journal_capacity) {
     return corrupt("offsets inconsistent with the geometry");
   }
@@ -365,6 +374,8 @@ Result<Segment> Segment::create(const std::string& root, std::string_view name,
   h->fifo_dedup_off = g.fifo_dedup_off;
   h->fifo_attempts_off = g.fifo_attempts_off;
   h->fifo_dedup_index_off = g.fifo_dedup_index_off;
+  h->fifo_release_off = g.fifo_release_off;
+  h->fifo_release_capacity = g.fifo_release_capacity;
   h->journal_off = g.journal_off;
   h->journal_capacity = g.journal_capacity;
   h->geometry_check = geometry_check(*h);

@@ -32,7 +32,8 @@ struct Geometry {
   uint32_t fifo_group_capacity = 0;
   uint32_t fifo_dedup_capacity = 0;
   uint64_t fifo_off = 0, fifo_groups_off = 0, fifo_nodes_off = 0, fifo_dedup_off = 0,
-           fifo_attempts_off = 0, fifo_dedup_index_off = 0;
+           fifo_attempts_off = 0, fifo_dedup_index_off = 0, fifo_release_off = 0;
+  uint32_t fifo_release_capacity = 0;
   // The durability journal follows everything else.
   uint32_t journal_capacity = 0;
   uint64_t journal_off = 0;

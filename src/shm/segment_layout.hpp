@@ -25,7 +25,8 @@
 //  ├──────────────────────────────────────────────────────────────────────────────────────────┤
 //  │ arena: page_count × 64 KiB pages; chunks (size classes) or runs of pages (large records) │  arena_off
 //  ├──────────────────────────────────────────────────────────────────────────────────────────┤
-//  │ FIFO region (FIFO queues only): FifoControl, groups, nodes, dedup, attempts              │  fifo_off
+//  │ FIFO region (FIFO queues only): FifoControl, groups, nodes, dedup, attempts, dedup index, │  fifo_off
+//  │   release ring (RingControl + cell[fifo_release_capacity]: deleted slots to unlink)       │
 //  ├──────────────────────────────────────────────────────────────────────────────────────────┤
 //  │ JournalControl (256 B) + JournalCell[journal_capacity] (64 B each): durability events    │  journal_off
 //  └──────────────────────────────────────────────────────────────────────────────────────────┘
@@ -58,8 +59,9 @@ namespace lqs::shm {
 
 constexpr uint64_t kSegmentMagic = 0x3147455353514C00ULL;  // "\0LQSSEG1" little-endian
 // 2: FIFO deduplication ring + index (fifo_dedup_index_off, FifoControl 104-127), timer
-// lanes of next_pow2(slot_count) / 4 cells. Version 1 segments are refused (pre-release).
-constexpr uint32_t kLayoutVersion = 2;
+// lanes of next_pow2(slot_count) / 4 cells. 3: the FIFO release ring (fifo_release_off,
+// fifo_release_capacity). Older segments are refused (pre-release).
+constexpr uint32_t kLayoutVersion = 3;
 constexpr size_t kCacheLine = 64;
 constexpr size_t kHeaderSize = 4096;
 constexpr uint32_t kPageSize = 64 * 1024;  // arena page
@@ -166,8 +168,12 @@ struct alignas(kCacheLine) SegmentHeader {
   uint64_t fifo_dedup_off;           // 1896 FifoDedup[fifo_dedup_capacity]
   uint64_t fifo_attempts_off;        // 1904 FifoAttempt[kFifoAttempts]
   uint64_t fifo_dedup_index_off;     // 1912 uint64_t[2 * fifo_dedup_capacity]
+  // --- line 30: FIFO release ring (layout 3) ---
+  uint64_t fifo_release_off;       // 1920 RingControl + cell[fifo_release_capacity]
+  uint32_t fifo_release_capacity;  // 1928 power of two (immutable)
+  uint32_t reserved30;             // 1932
   // --- rest of the 4 KiB page ---
-  uint8_t reserved_tail[kHeaderSize - 1920];  // 1920
+  uint8_t reserved_tail[kHeaderSize - 1936];  // 1936
 };
 
 // FIFO flag bits (SegmentHeader::fifo_flags; relaxed loads, read per send).
@@ -373,6 +379,8 @@ static_assert(offsetof(SegmentHeader, fifo_off) == 1856);
 static_assert(offsetof(SegmentHeader, fifo_flags) == 1872);
 static_assert(offsetof(SegmentHeader, fifo_attempts_off) == 1904);
 static_assert(offsetof(SegmentHeader, fifo_dedup_index_off) == 1912);
+static_assert(offsetof(SegmentHeader, fifo_release_off) == 1920);
+static_assert(offsetof(SegmentHeader, fifo_release_capacity) == 1928);
 static_assert(sizeof(FifoControl) == 128);
 static_assert(offsetof(FifoControl, next_seq) == 64);
 static_assert(offsetof(FifoControl, dedup_head) == 104);

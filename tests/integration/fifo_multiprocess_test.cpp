@@ -16,6 +16,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <map>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -206,54 +208,156 @@ TEST(FifoMultiProcessTest, OrderAndGroupLocksHoldWhileConsumersAreKilled) {
 }
 
 #if defined(LQS_CRASH_POINTS)
+// A FIFO queue of 64 slots, and a child process killed at a named crash point.
+class FifoCrashPointTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    w_.shm_root = root_.path();
+    w_.name = "release.fifo";
+    QueueAttributes a;
+    a.fifo_queue = true;
+    a.capacity_messages = 64;
+    a.capacity_bytes = 4u << 20;
+    auto q = Queue::create(w_, a);
+    ASSERT_TRUE(q);
+    q_.emplace(std::move(q).value());
+  }
+  static Result<SendResult> send(Queue& to, const std::string& body, const std::string& group) {
+    SendRequest r;
+    r.body = body;
+    r.message_group_id = group;
+    r.message_deduplication_id = body;
+    return to.send(r);
+  }
+  static ReceiveOptions opts(int max, std::optional<int> visibility_s = std::nullopt) {
+    ReceiveOptions o;
+    o.max_number_of_messages = max;
+    o.wait_time_s = 0;
+    o.visibility_timeout_s = visibility_s;
+    return o;
+  }
+  // Receives and deletes everything, one message at a time; the bodies per group in order.
+  std::map<std::string, std::vector<std::string>> drain_all() {
+    std::map<std::string, std::vector<std::string>> got;
+    for (int n = 0; n < 1000; ++n) {
+      ReceiveBatch b;
+      EXPECT_TRUE(q_->receive(b, opts(1)));
+      if (b.count == 0) break;
+      got[b.messages[0].message_group_id].push_back(b.messages[0].body);
+      EXPECT_TRUE(q_->delete_message(b.messages[0].receipt_handle));
+    }
+    return got;
+  }
+  // Sends 40 messages to group "R" (reusing every free slot, the repaired one included).
+  void refill() {
+    for (int i = 0; i < 40; ++i) ASSERT_TRUE(send(*q_, "r" + std::to_string(i), "R"));
+  }
+  static std::vector<std::string> refilled() {
+    std::vector<std::string> v;
+    for (int i = 0; i < 40; ++i) v.push_back("r" + std::to_string(i));
+    return v;
+  }
+
+  test::TempShmRoot root_;
+  QueueLocation w_;
+  std::optional<Queue> q_;
+};
+
 // A producer killed holding the FIFO index mutex, after linking its message but before
 // making it READY: the next process to lock gets EOWNERDEAD and rebuilds the index from the
 // slots. The unacknowledged send is not delivered; everything else is, in order.
-TEST(FifoMultiProcessTest, AProcessKilledHoldingTheIndexMutexIsRepaired) {
-  test::TempShmRoot root;
-  QueueLocation w;
-  w.shm_root = root.path();
-  w.name = "crash.fifo";
-  QueueAttributes a;
-  a.fifo_queue = true;
-  a.capacity_messages = 64;
-  a.capacity_bytes = 4u << 20;
-  auto q = Queue::create(w, a);
-  ASSERT_TRUE(q);
-  auto send = [&](Queue& to, const std::string& body) {
-    SendRequest r;
-    r.body = body;
-    r.message_group_id = "G";
-    r.message_deduplication_id = body;
-    return to.send(r);
-  };
-  ASSERT_TRUE(send(*q, "m1"));
-  const pid_t child = test::spawn([w, &send] {
+TEST_F(FifoCrashPointTest, AProcessKilledHoldingTheIndexMutexIsRepaired) {
+  ASSERT_TRUE(send(*q_, "m1", "G"));
+  const QueueLocation w = w_;
+  const pid_t child = test::spawn([w] {
     setenv("LQS_CRASH_AT", "fifo.send.after_link:1", 1);
     auto c = Queue::open(w);
     if (!c) return 2;
-    (void)send(*c, "lost");
+    (void)send(*c, "lost", "G");
     return 3;  // not reached
   });
   const int st = test::wait_for(child, 30s);
   ASSERT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) << st;
-  ASSERT_TRUE(send(*q, "m2"));  // locks: EOWNERDEAD, rebuild
-  (void)q->recover();           // frees the dead writer's slot
+  ASSERT_TRUE(send(*q_, "m2", "G"));  // locks: EOWNERDEAD, rebuild
+  (void)q_->recover();                // frees the dead writer's slot
   ReceiveBatch b;
-  ReceiveOptions o;
-  o.max_number_of_messages = 10;
-  ASSERT_TRUE(q->receive(b, o));
+  ASSERT_TRUE(q_->receive(b, opts(10)));
   ASSERT_EQ(b.count, 2u);
   EXPECT_EQ(b.messages[0].body, "m1");
   EXPECT_EQ(b.messages[1].body, "m2");
   for (size_t i = 0; i < b.count; ++i) {
-    ASSERT_TRUE(q->delete_message(b.messages[i].receipt_handle));
+    ASSERT_TRUE(q_->delete_message(b.messages[i].receipt_handle));
   }
-  ASSERT_TRUE(send(*q, "m3"));
-  ASSERT_TRUE(q->receive(b, o));
+  ASSERT_TRUE(send(*q_, "m3", "G"));
+  ASSERT_TRUE(q_->receive(b, opts(10)));
   ASSERT_EQ(b.count, 1u);
   EXPECT_EQ(b.messages[0].body, "m3");
-  EXPECT_TRUE(q->fsck().empty());
+  EXPECT_TRUE(q_->fsck().empty());
+}
+
+// The two crash windows of a delete through the release ring (Impl::fifo_delete_slot):
+// killed after marking the slot DELETING but before posting it, the slot stays linked in its
+// group until recover() (or a full sweep) unlinks and frees it; killed after the drain
+// unlinked it but before freeing it, recover() frees it. Either way the deleted message is
+// never delivered again, the rest of the group follows in order, and the freed slot can be
+// reused by another group without corrupting either list.
+TEST_F(FifoCrashPointTest, KilledAfterMarkingBeforePostingIsCompletedByRecover) {
+  ASSERT_TRUE(send(*q_, "m1", "G"));
+  ASSERT_TRUE(send(*q_, "m2", "G"));
+  const QueueLocation w = w_;
+  const pid_t child = test::spawn([w] {
+    setenv("LQS_CRASH_AT", "fifo.delete.after_mark:1", 1);
+    auto c = Queue::open(w);
+    if (!c) return 2;
+    ReceiveBatch b;
+    if (!c->receive(b, opts(1, 300)) || b.count != 1 || b.messages[0].body != "m1") return 4;
+    (void)c->delete_message(b.messages[0].receipt_handle);
+    return 3;  // not reached
+  });
+  const int st = test::wait_for(child, 30s);
+  ASSERT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) << st;
+  const RecoveryReport r = q_->recover();
+  EXPECT_GE(r.deletes_completed, 1u);
+  refill();
+  auto got = drain_all();
+  EXPECT_EQ(got["G"], std::vector<std::string>{"m2"});  // m1 was deleted: never again
+  EXPECT_EQ(got["R"], refilled());
+  const QueueCounts c = q_->counts();
+  EXPECT_EQ(c.visible + c.in_flight + c.delayed, 0u);
+  EXPECT_TRUE(q_->fsck().empty());
+}
+
+TEST_F(FifoCrashPointTest, KilledBetweenTheDrainsUnlinkAndTheFreeIsCompletedByRecover) {
+  ASSERT_TRUE(send(*q_, "m1", "G"));
+  ASSERT_TRUE(send(*q_, "m2", "G"));
+  {
+    ReceiveBatch b;
+    ASSERT_TRUE(q_->receive(b, opts(1)));
+    ASSERT_EQ(b.count, 1u);
+    ASSERT_EQ(b.messages[0].body, "m1");
+    ASSERT_TRUE(q_->delete_message(b.messages[0].receipt_handle));  // posted, not yet freed
+  }
+  const QueueLocation w = w_;
+  const pid_t child = test::spawn([w] {
+    setenv("LQS_CRASH_AT", "fifo.drain.after_unlock:1", 1);
+    auto c = Queue::open_without_recovery(w);  // recover() would complete m1's delete itself
+    if (!c) return 2;
+    ReceiveBatch b;
+    (void)c->receive(b, opts(1, 1));  // drains m1's delete, leases m2, is killed after the unlock
+    return 3;                         // not reached
+  });
+  const int st = test::wait_for(child, 30s);
+  ASSERT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) << st;
+  const RecoveryReport r = q_->recover();
+  EXPECT_GE(r.deletes_completed, 1u);
+  refill();
+  std::this_thread::sleep_for(1200ms);  // the dead child's lease on m2 runs out
+  auto got = drain_all();
+  EXPECT_EQ(got["G"], std::vector<std::string>{"m2"});
+  EXPECT_EQ(got["R"], refilled());
+  const QueueCounts c = q_->counts();
+  EXPECT_EQ(c.visible + c.in_flight + c.delayed, 0u);
+  EXPECT_TRUE(q_->fsck().empty());
 }
 #endif
 

@@ -218,6 +218,58 @@ TEST_F(FifoTest, AGroupIsLockedWhileAMessageIsInFlight) {
   EXPECT_EQ(bodies(q, 10, 30), (std::vector<std::string>{"m2", "m3"}));
 }
 
+// A delete marks its slot and posts it to the release ring; the next holder of the index
+// mutex unlinks and frees it. 64 slots give a ring of 16: of 40 deletes with no receive
+// between them, the 17th and the 34th find the ring full and complete, under the mutex, the
+// posted ones and their own; 6 are still posted at the end. A send to the then full queue
+// completes those to make room.
+TEST_F(FifoTest, DeletesArePostedToTheReleaseRingOrCompletedAtOnceWhenItIsFull) {
+  QueueAttributes a;
+  a.fifo_queue = true;
+  a.capacity_messages = 64;
+  a.capacity_bytes = 4u << 20;
+  auto made = Queue::create(where(), a);
+  ASSERT_TRUE(made) << made.error().message;
+  Queue q = std::move(made).value();
+  for (int i = 0; i < 40; ++i) {
+    ASSERT_TRUE(q.send(req("a" + std::to_string(i), "G" + std::to_string(i))));
+  }
+  std::vector<std::string> handles;
+  for (int r = 0; r < 4; ++r) {
+    ReceiveBatch b;
+    ASSERT_TRUE(q.receive(b, opts(10, 30)));
+    ASSERT_EQ(b.count, 10u);
+    for (size_t i = 0; i < b.count; ++i) handles.push_back(b.messages[i].receipt_handle);
+  }
+  for (const std::string& h : handles) ASSERT_TRUE(q.delete_message(h));
+  QueueCounts c = q.counts();
+  EXPECT_EQ(c.visible + c.in_flight + c.delayed, 0u);
+  // All 64 slots take a message again: the send that finds no free slot completes the 16
+  // posted deletes first (or the queue would answer "full" with 16 deleted messages in it).
+  for (int i = 0; i < 64; ++i) {
+    ASSERT_TRUE(q.send(req("b" + std::to_string(i), "H" + std::to_string(i % 2)))) << "send " << i;
+  }
+  auto full = q.send(req("one-too-many", "H0"));
+  ASSERT_FALSE(full);
+  EXPECT_EQ(full.error().code, ErrorCode::kQueueFull);
+  // Each group in order, one message of each group in flight at a time, nothing of the
+  // deleted ones delivered again.
+  std::map<std::string, std::vector<std::string>> got;
+  for (int round = 0; round < 64; ++round) {
+    ReceiveBatch b;
+    ASSERT_TRUE(q.receive(b, opts(1, 30)));
+    if (b.count == 0) break;
+    got[b.messages[0].message_group_id].push_back(b.messages[0].body);
+    ASSERT_TRUE(q.delete_message(b.messages[0].receipt_handle));
+  }
+  for (int g = 0; g < 2; ++g) {
+    std::vector<std::string> want;
+    for (int i = g; i < 64; i += 2) want.push_back("b" + std::to_string(i));
+    EXPECT_EQ(got["H" + std::to_string(g)], want);
+  }
+  EXPECT_TRUE(q.fsck().empty());
+}
+
 TEST_F(FifoTest, VisibilityExpiryAndChangeVisibilityUnlockInOrder) {
   Queue q = make();
   ASSERT_TRUE(q.send(req("m1", "G")));
