@@ -539,6 +539,7 @@ def main():
         s.append("")
         throughput_table(dres, s, ["lifecycle"])
     for name, title2 in (("fifo.txt", "FIFO (lqs-fifo-bench)"),
+                         ("opcost.txt", "Each operation's CPU cost alone (lqs-opcost)"),
                          ("durability.txt", "Durability modes (lqs-durability-bench)"),
                          ("http.txt", "SQS HTTP API (bench/http/run.sh)")):
         text = read(os.path.join(a.dir, name))

@@ -17,6 +17,8 @@
 #   lqs-bench            lifecycle, 64 B: lqs next to the durable peers (redis appendfsync
 #                        always, beanstalkd -f0) and their in-memory selves
 #   lqs-fifo-bench       FIFO with 1, 100 and 10 000 groups next to a standard queue
+#   lqs-opcost           each operation's CPU cost alone (one thread, no contention), and
+#                        the 2-core throughput ceilings those costs allow
 #   lqs-durability-bench LqsDurability memory / async / sync
 #   bench/http/run.sh    the SQS HTTP API: lqsd against the SQS emulators (npm, moto)
 # Raw outputs go to build/release/bench-results/<UTC stamp>-<mode>/.
@@ -105,6 +107,7 @@ if [[ $mode == quick ]]; then
     --sizes 64 --systems lqs,redis_list,redis_list_aof,beanstalkd,beanstalkd_fsync
   run fifo.txt 20 "$bin/lqs-fifo-bench" --quick --groups 1,100,10000 --consumers 2
   cleanup_fifo_roots
+  run opcost.txt 30 "$bin/lqs-opcost" --phases 30
   run durability.txt 60 "$bin/lqs-durability-bench" --seconds 0.5 --producers 1,64
   run http.txt 150 env HTTP_SECONDS=2 bench/http/run.sh --quick
 else
@@ -121,6 +124,7 @@ else
   # refuses sends until records expire (see bench/RESULTS.md): the run stalls for minutes.
   run fifo.txt 90 "$bin/lqs-fifo-bench" --messages 50000 --groups 1,100,10000 --consumers 1,2
   cleanup_fifo_roots
+  run opcost.txt 60 "$bin/lqs-opcost"
   run durability.txt 180 "$bin/lqs-durability-bench" --seconds 3
   run http.txt 420 bench/http/run.sh
 fi

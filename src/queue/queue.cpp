@@ -2031,6 +2031,18 @@ class Queue::Impl {
   // fifo_dedup_capacity deduplication ids rather than 5 minutes of them (README, "Differences
   // from SQS").
   void dedup_insert(const shm::FifoDedup& rec, int64_t unix_now) noexcept {
+    // A full ring (the steady state of a busy queue) evicts its oldest record on every
+    // insert: the record and its index bucket, both cold, are two cache misses per send. So
+    // the evictions to come are loaded ahead, a software pipeline: the record 2 × kAhead
+    // behind the tail is fetched now, and the bucket of the one kAhead behind it (its key
+    // fetched kAhead inserts ago). Prefetches only: a stale guess costs nothing but a load.
+    constexpr uint64_t kAhead = 8;
+    const uint64_t next = fc_->dedup_tail + kAhead;
+    if (next < fc_->dedup_head) {
+      const shm::FifoDedup& d = dedup_[next % dedup_cap()];
+      __builtin_prefetch(&dedup_index_[static_cast<uint32_t>(d.key_lo) & dedup_index_mask()]);
+      __builtin_prefetch(&dedup_[(next + kAhead) % dedup_cap()]);
+    }
     (void)dedup_expire(unix_now);
     if (fc_->dedup_head - fc_->dedup_tail >= dedup_cap()) {
       dedup_pop_tail();
