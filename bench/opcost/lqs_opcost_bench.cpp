@@ -17,7 +17,7 @@
 // (which also fills the FIFO deduplication table, so that every send pays its steady-state
 // eviction) the median per-message cost over the phases is reported.
 //
-//   lqs-opcost [--phases N] [--phase M] [--warmup K]
+//   lqs-opcost [--phases N] [--phase M] [--warmup K] [--only standard|fifo] [--mode single|batch10]
 #include "lqs/lqs.hpp"
 
 #include <time.h>
@@ -159,6 +159,8 @@ int main(int argc, char** argv) {
   int phases = 100;
   int phase = 1000;
   int warmup = 300;  // 300 k sends: past the FIFO deduplication table's 262,144 records
+  std::string only;  // "standard" or "fifo": one kind of queue (to profile it alone)
+  std::string mode;  // "single" or "batch10"
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--phases" && i + 1 < argc) {
@@ -167,10 +169,24 @@ int main(int argc, char** argv) {
       phase = std::atoi(argv[++i]);
     } else if (a == "--warmup" && i + 1 < argc) {
       warmup = std::atoi(argv[++i]);
+    } else if (a == "--only" && i + 1 < argc) {
+      only = argv[++i];
+    } else if (a == "--mode" && i + 1 < argc) {
+      mode = argv[++i];
     } else {
-      std::fprintf(stderr, "usage: lqs-opcost [--phases N] [--phase M] [--warmup K]\n");
+      std::fprintf(stderr,
+                   "usage: lqs-opcost [--phases N] [--phase M] [--warmup K] [--only "
+                   "standard|fifo] [--mode single|batch10]\n");
       return 2;
     }
+  }
+  if (!only.empty() && only != "standard" && only != "fifo") {
+    std::fprintf(stderr, "lqs-opcost: --only standard or --only fifo\n");
+    return 2;
+  }
+  if (!mode.empty() && mode != "single" && mode != "batch10") {
+    std::fprintf(stderr, "lqs-opcost: --mode single or --mode batch10\n");
+    return 2;
   }
   if (phases < 1 || phase < 10 || phase % 10 != 0 || phase > 60000 || warmup < 0) {
     std::fprintf(stderr,
@@ -188,6 +204,10 @@ int main(int argc, char** argv) {
   bool all_ok = true;
   for (const bool fifo : {false, true}) {
     for (const bool batched : {false, true}) {
+      if ((!only.empty() && (only == "fifo") != fifo) ||
+          (!mode.empty() && (mode == "batch10") != batched)) {
+        continue;
+      }
       const Costs c = measure(root, fifo, batched, phases, phase, warmup);
       if (!c.ok) {
         std::printf("%-9s %-7s failed\n", fifo ? "fifo" : "standard",
