@@ -11,6 +11,11 @@
 // The report prints both ceilings beside the PERF.md targets, so a missed target can be read
 // as "the operations themselves cost too much" or "contention costs too much".
 //
+// A second table runs the same steps with the sends on CPU 0 and the receives and deletes on
+// CPU 1, taking turns: still nothing contends, but every line a message touches moves between
+// the cores, as in a real producer/consumer run. The difference between the two tables is
+// the price of those moves; what a concurrent run costs beyond that is contention.
+//
 // Method: phases of `--phase` messages (default 1,000 = one per FIFO group, since a FIFO group
 // delivers nothing while one of its messages is in flight): send them all, then receive them
 // all, then delete them all, timing each step with the thread's CPU clock. After a warm-up
@@ -20,13 +25,19 @@
 //   lqs-opcost [--phases N] [--phase M] [--warmup K] [--only standard|fifo] [--mode single|batch10]
 #include "lqs/lqs.hpp"
 
+#include <pthread.h>
+#include <sched.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -42,6 +53,54 @@ double median(std::vector<double> v) {
   return v.empty() ? 0 : v[v.size() / 2];
 }
 
+// A thread pinned to one CPU that runs the jobs handed to it, one at a time.
+class Worker {
+ public:
+  explicit Worker(int cpu) : thread_([this, cpu] { loop(cpu); }) {}
+  ~Worker() {
+    stop_.store(true, std::memory_order_release);
+    job_.store(&stop_job_, std::memory_order_release);
+    job_.notify_one();
+    thread_.join();
+  }
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Runs `f` on the worker's thread and returns when it is done. Both sides sleep while they
+  // wait (std::atomic::wait: one process), so that no spinning thread shares a CPU with the
+  // one being measured.
+  void run(const std::function<void()>& f) {
+    job_.store(&f, std::memory_order_release);
+    job_.notify_one();
+    for (const auto* j = job_.load(std::memory_order_acquire); j != nullptr;
+         j = job_.load(std::memory_order_acquire)) {
+      job_.wait(j, std::memory_order_acquire);
+    }
+  }
+
+ private:
+  void loop(int cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    (void)::pthread_setaffinity_np(::pthread_self(), sizeof set, &set);
+    for (;;) {
+      job_.wait(nullptr, std::memory_order_acquire);
+      if (stop_.load(std::memory_order_acquire)) {
+        return;
+      }
+      (*job_.load(std::memory_order_acquire))();
+      job_.store(nullptr, std::memory_order_release);
+      job_.notify_one();
+    }
+  }
+
+  const std::function<void()> stop_job_ = [] {};
+  std::atomic<const std::function<void()>*> job_{nullptr};
+  std::atomic<bool> stop_{false};
+  std::thread thread_;  // last: started once the rest is built
+};
+
 struct Costs {
   double send = 0;
   double receive = 0;
@@ -50,7 +109,9 @@ struct Costs {
 };
 
 // One configuration: ns of CPU per message for each operation (medians over the phases).
-Costs measure(const std::string& root, bool fifo, bool batched, int phases, int phase, int warmup) {
+// `cross`: sends on CPU 0, receives and deletes on CPU 1 (else all on CPU 0).
+Costs measure(const std::string& root, bool fifo, bool batched, bool cross, int phases, int phase,
+              int warmup) {
   lqs::QueueLocation w;
   w.shm_root = root;
   w.name = fifo ? "opcost.fifo" : "opcost";
@@ -89,7 +150,65 @@ Costs measure(const std::string& root, bool fifo, bool batched, int phases, int 
   std::vector<double> recv_ns;
   std::vector<double> del_ns;
   uint64_t serial = 0;
-  for (int p = 0; p < warmup + phases; ++p) {
+  Worker producer(0);
+  std::optional<Worker> other;
+  if (cross) {
+    other.emplace(1);
+  }
+  Worker& consumer = cross ? *other : producer;
+  bool ok = true;
+  int64_t send_cpu = 0;
+  int64_t recv_cpu = 0;
+  int64_t del_cpu = 0;
+  const std::function<void()> send_step = [&] {
+    const int64_t t0 = cpu_ns();
+    for (size_t i = 0; i < n && ok; i += k) {
+      if (batched) {
+        if (!q.send_batch(std::span<const lqs::SendRequest>(reqs.data() + i, k), results)) {
+          ok = false;
+        }
+        for (const auto& r : results) {
+          if (!r) {
+            std::fprintf(stderr, "send: %s\n", r.error().message.c_str());
+            ok = false;
+          }
+        }
+      } else if (auto r = q.send(reqs[i]); !r) {
+        std::fprintf(stderr, "send: %s\n", r.error().message.c_str());
+        ok = false;
+      }
+    }
+    send_cpu = cpu_ns() - t0;
+  };
+  const std::function<void()> receive_step = [&] {
+    const int64_t t0 = cpu_ns();
+    handles.clear();
+    while (handles.size() < n) {
+      if (!q.receive(b, o) || b.count == 0) {
+        std::fprintf(stderr, "receive: got %zu of %zu\n", handles.size(), n);
+        ok = false;
+        break;
+      }
+      for (size_t i = 0; i < b.count; ++i) handles.push_back(b.messages[i].receipt_handle);
+    }
+    recv_cpu = cpu_ns() - t0;
+  };
+  const std::function<void()> delete_step = [&] {
+    views.assign(handles.begin(), handles.end());
+    const int64_t t0 = cpu_ns();
+    for (size_t i = 0; i < n && ok; i += k) {
+      if (batched) {
+        if (!q.delete_batch(std::span<const std::string_view>(views.data() + i, k), deleted)) {
+          ok = false;
+        }
+      } else if (!q.delete_message(views[i])) {
+        std::fprintf(stderr, "delete failed\n");
+        ok = false;
+      }
+    }
+    del_cpu = cpu_ns() - t0;
+  };
+  for (int p = 0; p < warmup + phases && ok; ++p) {
     for (size_t i = 0; i < n; ++i) {
       dedup[i] = std::to_string(serial++);  // a fresh deduplication id per message
       reqs[i] = lqs::SendRequest{};
@@ -99,50 +218,21 @@ Costs measure(const std::string& root, bool fifo, bool batched, int phases, int 
         reqs[i].message_deduplication_id = dedup[i];
       }
     }
-    int64_t t0 = cpu_ns();
-    for (size_t i = 0; i < n; i += k) {
-      if (batched) {
-        if (!q.send_batch(std::span<const lqs::SendRequest>(reqs.data() + i, k), results)) {
-          return {};
-        }
-        for (const auto& r : results) {
-          if (!r) {
-            std::fprintf(stderr, "send: %s\n", r.error().message.c_str());
-            return {};
-          }
-        }
-      } else if (auto r = q.send(reqs[i]); !r) {
-        std::fprintf(stderr, "send: %s\n", r.error().message.c_str());
-        return {};
-      }
+    producer.run(send_step);
+    if (ok) {
+      consumer.run(receive_step);
     }
-    int64_t t1 = cpu_ns();
-    handles.clear();
-    while (handles.size() < n) {
-      if (!q.receive(b, o) || b.count == 0) {
-        std::fprintf(stderr, "receive: got %zu of %zu\n", handles.size(), n);
-        return {};
-      }
-      for (size_t i = 0; i < b.count; ++i) handles.push_back(b.messages[i].receipt_handle);
+    if (ok) {
+      consumer.run(delete_step);
     }
-    int64_t t2 = cpu_ns();
-    views.assign(handles.begin(), handles.end());
-    for (size_t i = 0; i < n; i += k) {
-      if (batched) {
-        if (!q.delete_batch(std::span<const std::string_view>(views.data() + i, k), deleted)) {
-          return {};
-        }
-      } else if (!q.delete_message(views[i])) {
-        std::fprintf(stderr, "delete failed\n");
-        return {};
-      }
-    }
-    int64_t t3 = cpu_ns();
     if (p >= warmup) {
-      send_ns.push_back(static_cast<double>(t1 - t0) / static_cast<double>(n));
-      recv_ns.push_back(static_cast<double>(t2 - t1) / static_cast<double>(n));
-      del_ns.push_back(static_cast<double>(t3 - t2) / static_cast<double>(n));
+      send_ns.push_back(static_cast<double>(send_cpu) / static_cast<double>(n));
+      recv_ns.push_back(static_cast<double>(recv_cpu) / static_cast<double>(n));
+      del_ns.push_back(static_cast<double>(del_cpu) / static_cast<double>(n));
     }
+  }
+  if (!ok) {
+    return {};
   }
   const lqs::QueueCounts c = q.counts();
   (void)lqs::Queue::remove(w);
@@ -202,29 +292,43 @@ int main(int argc, char** argv) {
   std::printf("%-9s %-7s %8s %8s %8s %8s   %-13s %-13s %s\n", "queue", "mode", "send", "receive",
               "delete", "total", "ceiling/split", "ceiling/2cpu", "target");
   bool all_ok = true;
-  for (const bool fifo : {false, true}) {
-    for (const bool batched : {false, true}) {
-      if ((!only.empty() && (only == "fifo") != fifo) ||
-          (!mode.empty() && (mode == "batch10") != batched)) {
-        continue;
+  const bool two_cpus = ::sysconf(_SC_NPROCESSORS_ONLN) >= 2;
+  for (const bool cross : {false, true}) {
+    if (cross && !two_cpus) {
+      std::printf("(one CPU online: the cross-core table is skipped)\n");
+      break;
+    }
+    if (cross) {
+      std::printf(
+          "\nthe same, sends on CPU 0 and receives + deletes on CPU 1, taking turns (every line "
+          "a message touches moves between the cores; still nothing contends):\n");
+      std::printf("%-9s %-7s %8s %8s %8s %8s   %-13s %-13s %s\n", "queue", "mode", "send",
+                  "receive", "delete", "total", "ceiling/split", "ceiling/2cpu", "target");
+    }
+    for (const bool fifo : {false, true}) {
+      for (const bool batched : {false, true}) {
+        if ((!only.empty() && (only == "fifo") != fifo) ||
+            (!mode.empty() && (mode == "batch10") != batched)) {
+          continue;
+        }
+        const Costs c = measure(root, fifo, batched, cross, phases, phase, warmup);
+        if (!c.ok) {
+          std::printf("%-9s %-7s failed\n", fifo ? "fifo" : "standard",
+                      batched ? "batch10" : "single");
+          all_ok = false;
+          continue;
+        }
+        const double total = c.send + c.receive + c.del;
+        // Messages per second: producer on one core and consumer on the other, or both cores
+        // shared perfectly; in M msg/s (1e3 / ns).
+        const double split = 1e3 / std::max(c.send, c.receive + c.del);
+        const double shared = 2e3 / total;
+        const char* target =
+            fifo ? (batched ? "-" : "3 M (1,000 groups, 2 consumers)") : (batched ? "10 M" : "3 M");
+        std::printf("%-9s %-7s %8.0f %8.0f %8.0f %8.0f   %6.2f M/s    %6.2f M/s    %s\n",
+                    fifo ? "fifo" : "standard", batched ? "batch10" : "single", c.send, c.receive,
+                    c.del, total, split, shared, target);
       }
-      const Costs c = measure(root, fifo, batched, phases, phase, warmup);
-      if (!c.ok) {
-        std::printf("%-9s %-7s failed\n", fifo ? "fifo" : "standard",
-                    batched ? "batch10" : "single");
-        all_ok = false;
-        continue;
-      }
-      const double total = c.send + c.receive + c.del;
-      // Messages per second: producer on one core and consumer on the other, or both cores
-      // shared perfectly; in M msg/s (1e3 / ns).
-      const double split = 1e3 / std::max(c.send, c.receive + c.del);
-      const double shared = 2e3 / total;
-      const char* target =
-          fifo ? (batched ? "-" : "3 M (1,000 groups, 2 consumers)") : (batched ? "10 M" : "3 M");
-      std::printf("%-9s %-7s %8.0f %8.0f %8.0f %8.0f   %6.2f M/s    %6.2f M/s    %s\n",
-                  fifo ? "fifo" : "standard", batched ? "batch10" : "single", c.send, c.receive,
-                  c.del, total, split, shared, target);
     }
   }
   ::rmdir(root.c_str());
