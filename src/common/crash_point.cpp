@@ -15,6 +15,7 @@ namespace {
 struct Config {
   std::string name;  // empty: no crash point armed
   long nth = 1;
+  bool stop = false;  // ":stop": SIGSTOP (the test resumes us with SIGCONT) instead of SIGKILL
   std::atomic<long> hits{0};
   pid_t pid = 0;
   void load() {
@@ -29,6 +30,11 @@ struct Config {
       return;
     }
     name = v;
+    stop = false;
+    if (name.size() > 5 && name.compare(name.size() - 5, 5, ":stop") == 0) {
+      stop = true;
+      name.resize(name.size() - 5);
+    }
     if (auto colon = name.find(':'); colon != std::string::npos) {
       nth = std::strtol(name.c_str() + colon + 1, nullptr, 10);
       name.resize(colon);
@@ -53,7 +59,12 @@ void crash_point_hit(const char* name) noexcept {
     return;
   }
   // relaxed: a per-process hit counter; no other memory is published through it.
-  if (c.hits.fetch_add(1, std::memory_order_relaxed) + 1 >= c.nth) {
+  const long hit = c.hits.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (c.stop) {
+    if (hit == c.nth) {
+      (void)raise(SIGSTOP);  // once: a test holds us here while it interleaves its own steps
+    }
+  } else if (hit >= c.nth) {
     (void)raise(SIGKILL);
   }
 }

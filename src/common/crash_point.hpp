@@ -2,7 +2,9 @@
 //
 // LQS_CRASH_POINT("ring.after_claim") compiles to nothing unless LQS_CRASH_POINTS is defined.
 // With it, a process whose environment holds LQS_CRASH_AT=<name> (or <name>:<n>, the n-th
-// hit) raises SIGKILL at that point, so tests can kill a process at an exact step.
+// hit) raises SIGKILL at that point, so tests can kill a process at an exact step. With
+// <name>[:<n>]:stop it raises SIGSTOP there instead, once: the test runs other processes'
+// steps at that exact point, then resumes it with SIGCONT.
 #ifndef LQS_COMMON_CRASH_POINT_HPP_
 #define LQS_COMMON_CRASH_POINT_HPP_
 

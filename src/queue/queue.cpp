@@ -377,17 +377,16 @@ class Queue::Impl {
   bool delete_slot(uint32_t idx, uint64_t s, bool journal = true, uint64_t now = kNoNow) noexcept {
     StateWord sw = StateWord::decode(s);
     const uint64_t deleting = make_state(SlotState::kDeleting, sw.epoch, sw.tver, 0);
+    const EventSubject subject = journal ? event_subject(idx) : EventSubject{};
     if (fifo()) {
-      return fifo_delete_slot(idx, s, deleting, journal, now);
+      return fifo_delete_slot(idx, s, deleting, subject, now);
     }
     // acq_rel: wins the message against receivers, sweepers and other deleters.
     if (!slots_[idx].state.compare_exchange_strong(s, deleting, std::memory_order_acq_rel)) {
       return false;
     }
     LQS_CRASH_POINT("delete.after_mark");
-    if (journal) {
-      journal_message_event(shm::kJournalDelete, idx, 0);
-    }
+    journal_message_event(shm::kJournalDelete, idx, subject, 0);
     release_slot(idx, deleting);
     finish_journal();
     return true;
@@ -534,22 +533,43 @@ class Queue::Impl {
     return true;
   }
 
-  // Journals an event about the message in `idx` (kJournalDelete: the caller holds it in
-  // DELETING, so its record is still allocated; kJournalVisibility: leased or just made
-  // visible, where a concurrent delete can make the id read here stale, which replay ignores).
-  void journal_message_event(uint32_t kind, uint32_t idx, uint32_t arg) noexcept {
+  // The message a journal event names: the slot's incarnation and the message's id.
+  struct EventSubject {
+    uint32_t inc = 0;
+    std::array<uint8_t, 16> id{};
+    bool valid = false;  // false: memory queue, or a corrupt record (nothing a log could use)
+  };
+
+  // Reads the subject of an event about slot `idx` BEFORE the state CAS that the event
+  // records. After a delete's mark, a sweep (repair_slot) may complete the delete and a
+  // producer reuse the slot at once, so what is read after the mark can be the next
+  // message's; read before, it is the message the CAS then wins (a reuse in between changes
+  // the state, and the CAS fails). A read that races a reuse yields garbage that the failed
+  // CAS discards: arena memory stays mapped.
+  [[nodiscard]] EventSubject event_subject(uint32_t idx) const noexcept {
+    EventSubject e;
     if (durability() == Durability::kMemory) {
-      return;
+      return e;
     }
     const shm::Slot& s = slots_[idx];
+    // acquire: as release_slot(): the incarnation first, then the record fields.
+    e.inc = s.incarnation.load(std::memory_order_acquire);
     const uint64_t off = s.record_off.load(std::memory_order_relaxed);
     const uint32_t len = s.record_len.load(std::memory_order_relaxed);
     if (len < sizeof(shm::RecordHeader) || !arena_.valid_ref(off, len)) {
-      return;  // a corrupt record: nothing a log could restore either
+      return e;  // a corrupt record: nothing a log could restore either
     }
-    uint8_t id[16];
-    std::memcpy(id, arena_.record(off), 16);
-    (void)journal_append(kind, idx, s.incarnation.load(std::memory_order_relaxed), id, arg, 0);
+    std::memcpy(e.id.data(), arena_.record(off), 16);
+    e.valid = true;
+    return e;
+  }
+
+  // Journals an event about the message `e` read from slot `idx` (event_subject()).
+  void journal_message_event(uint32_t kind, uint32_t idx, const EventSubject& e,
+                             uint32_t arg) noexcept {
+    if (e.valid) {
+      (void)journal_append(kind, idx, e.inc, e.id.data(), arg, 0);
+    }
   }
 
   // Restore (REQUIRES: the FIFO mutex): the deduplication record of restored message `m`
@@ -1605,7 +1625,7 @@ class Queue::Impl {
   //   after the post             → the next mutex holder completes it.
   // A stale post (the slot completed by a sweep and reused meanwhile) names an old epoch and
   // is discarded by the drain.
-  bool fifo_delete_slot(uint32_t idx, uint64_t s, uint64_t deleting, bool journal,
+  bool fifo_delete_slot(uint32_t idx, uint64_t s, uint64_t deleting, const EventSubject& subject,
                         uint64_t now) noexcept {
     if (fifo_mutex_held()) {
       // acq_rel: wins the message against sweepers (they CAS without the mutex), receivers
@@ -1614,9 +1634,7 @@ class Queue::Impl {
         return false;
       }
       LQS_CRASH_POINT("fifo.delete.after_mark");
-      if (journal) {
-        journal_message_event(shm::kJournalDelete, idx, 0);
-      }
+      journal_message_event(shm::kJournalDelete, idx, subject, 0);
       unlink(idx, now == kNoNow ? now_rel_ms() : now);
       release_slot(idx, deleting);
       finish_journal();
@@ -1627,9 +1645,7 @@ class Queue::Impl {
       return false;
     }
     LQS_CRASH_POINT("fifo.delete.after_mark");
-    if (journal) {
-      journal_message_event(shm::kJournalDelete, idx, 0);
-    }
+    journal_message_event(shm::kJournalDelete, idx, subject, 0);
     // The ring's cell CAS (seq_cst) publishes the mark to the drain's acquire load.
     if (!releases_.push(make_entry(idx, StateWord::decode(deleting).epoch, 0))) {
       FifoGuard guard(*this);  // drains the ring, which makes room for next time
@@ -3201,10 +3217,12 @@ Result<void> Queue::change_visibility(std::string_view receipt_handle, int32_t t
                             "VisibilityTimeout for the message is beyond the limit [43200 "
                             "seconds]");
     }
+    // Read before the CAS, as a delete's (Impl::event_subject).
+    const Impl::EventSubject subject = im.event_subject(hd->slot);
     if (timeout_s == 0) {
       const uint64_t publishing = make_state(SlotState::kPublishing, sw.epoch, sw.tver, now);
       if (s.state.compare_exchange_strong(st, publishing, std::memory_order_acq_rel)) {
-        im.journal_message_event(shm::kJournalVisibility, hd->slot, 0);
+        im.journal_message_event(shm::kJournalVisibility, hd->slot, subject, 0);
         im.publish(hd->slot, publishing);
         im.finish_journal();
         im.wake_receivers();
@@ -3216,7 +3234,8 @@ Result<void> Queue::change_visibility(std::string_view receipt_handle, int32_t t
     if (s.state.compare_exchange_strong(st,
                                         make_state(SlotState::kLeased, sw.epoch, tv, new_deadline),
                                         std::memory_order_acq_rel)) {
-      im.journal_message_event(shm::kJournalVisibility, hd->slot, static_cast<uint32_t>(timeout_s));
+      im.journal_message_event(shm::kJournalVisibility, hd->slot, subject,
+                               static_cast<uint32_t>(timeout_s));
       im.lane_push(static_cast<uint64_t>(timeout_s) * 1000, make_entry(hd->slot, sw.epoch, tv));
       im.finish_journal();
       return {};

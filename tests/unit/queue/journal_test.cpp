@@ -8,6 +8,9 @@
 
 #include <gtest/gtest.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+
 #include <atomic>
 #include <chrono>
 #include <set>
@@ -338,6 +341,55 @@ TEST_F(JournalTest, SnapshotAndRestoreKeepFifoOrderSequenceNumbersAndDeduplicati
   EXPECT_EQ(a_bodies, (std::vector<std::string>{"m0", "m2", "m4", "m6"}));
   EXPECT_TRUE(r.fsck().empty());
 }
+
+#if defined(LQS_CRASH_POINTS)
+// A delete's journal event names the message its mark won, even when a sweep completes the
+// delete and a producer reuses the slot between the mark and the event: the child is stopped
+// right after its mark (LQS_CRASH_AT=delete.after_mark:stop), this process frees the slot
+// (recover(): repair_slot) and sends into it, then resumes the child. Read after the mark,
+// the event named the new message, and a log replay would delete it: an acknowledged send
+// lost after a reboot.
+TEST_F(JournalTest, ADeleteJournalsTheMessageItMarkedEvenIfItsSlotIsReusedBeforeTheEvent) {
+  Queue q = make("reuse", Durability::kAsync, 64);
+  auto first = q.send(req("first"));
+  ASSERT_TRUE(first);
+  const QueueLocation w = where("reuse");
+  const pid_t child = test::spawn([w] {
+    setenv("LQS_CRASH_AT", "delete.after_mark:stop", 1);
+    auto c = Queue::open_without_recovery(w);
+    if (!c) return 2;
+    ReceiveBatch b;
+    if (!c->receive(b, {}) || b.count != 1) return 3;
+    return c->delete_message(b.messages[0].receipt_handle) ? 0 : 4;
+  });
+  int st = 0;
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (::waitpid(child, &st, WUNTRACED | WNOHANG) == 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(1ms);
+  }
+  ASSERT_TRUE(WIFSTOPPED(st)) << "the child did not stop at its mark";
+  const RecoveryReport r = q.recover();  // frees the DELETING slot, as a sweep would
+  EXPECT_EQ(r.deletes_completed, 1u);
+  auto second = q.send(req("second"));  // claims the freed slot (the lowest free one)
+  ASSERT_TRUE(second);
+  ASSERT_EQ(::kill(child, SIGCONT), 0);
+  st = test::wait_for(child, 30s);
+  ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
+  auto ev = drain(q);
+  std::vector<MessageId> deleted;
+  for (const auto& e : ev) {
+    if (e.kind == shm::kJournalDelete) deleted.push_back(e.message_id);
+  }
+  ASSERT_EQ(deleted.size(), 1u);
+  EXPECT_EQ(deleted[0], first->message_id);
+  EXPECT_NE(deleted[0], second->message_id);
+  ReceiveBatch b;
+  ASSERT_TRUE(q.receive(b, {}));
+  ASSERT_EQ(b.count, 1u);
+  EXPECT_EQ(b.messages[0].body, "second");
+}
+#endif
 
 TEST_F(JournalTest, RestoreRefusesAMalformedRecord) {
   Queue q = make("bad", Durability::kMemory);
