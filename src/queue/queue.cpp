@@ -1347,7 +1347,7 @@ class Queue::Impl {
     m.system_attributes.clear();
     m.sequence_number.clear();
     if (fifo()) {
-      m.sequence_number = sequence_string(nodes_[idx].seq);
+      set_sequence(m.sequence_number, nodes_[idx].seq);
     }
     using M = queue::SystemAttributeMask;
     if (sys_mask != 0) {
@@ -2129,8 +2129,33 @@ class Queue::Impl {
     dedup_rebuild();
   }
 
+  // A SequenceNumber as SQS writes it: 20 decimal digits (10^19 + seq), into `out` (whose
+  // capacity is reused: a receive's messages keep theirs from call to call). Hand-rolled:
+  // std::to_string of a 20-digit number cost ~385 instructions (callgrind), on every FIFO
+  // send and receive.
+  static void set_sequence(std::string& out, uint64_t seq) {
+    static constexpr std::array<char, 200> kPairs = [] {
+      std::array<char, 200> t{};
+      for (size_t i = 0; i < 100; ++i) {
+        t[2 * i] = static_cast<char>('0' + i / 10);
+        t[2 * i + 1] = static_cast<char>('0' + i % 10);
+      }
+      return t;
+    }();
+    uint64_t v = uint64_t{10'000'000'000'000'000'000ULL} + seq;  // < 2^64 for seq < 8.4e18
+    std::array<char, 20> buf{};
+    for (size_t i = buf.size(); i > 0; i -= 2) {  // two digits at a time, from the right
+      const auto pair = static_cast<size_t>(v % 100);
+      v /= 100;
+      buf[i - 2] = kPairs[2 * pair];
+      buf[i - 1] = kPairs[2 * pair + 1];
+    }
+    out.assign(buf.data(), buf.size());
+  }
   static std::string sequence_string(uint64_t seq) {
-    return std::to_string(uint64_t{10'000'000'000'000'000'000ULL} + seq);
+    std::string s;
+    set_sequence(s, seq);
+    return s;
   }
 
   // FIFO queues: the queue's DelaySeconds is retroactive (SQS_REFERENCE §4): a message never
@@ -2335,7 +2360,7 @@ class Queue::Impl {
     SendResult& result = p.result;
     if (const shm::FifoDedup* d = dedup_find(dkey, unix_now); d != nullptr) {
       std::memcpy(result.message_id.bytes.data(), d->message_id, 16);
-      result.sequence_number = sequence_string(d->seq);
+      set_sequence(result.sequence_number, d->seq);
       release_slot(idx, writing);
       // A sync duplicate waits for everything journaled so far, its original included (or
       // for nothing if the journal is empty: the original was restored or memory-only).
@@ -2361,7 +2386,7 @@ class Queue::Impl {
     const uint64_t seq = ++fc_->next_seq;
     nodes_[idx].seq = seq;
     link_tail(g, idx);
-    result.sequence_number = sequence_string(seq);
+    set_sequence(result.sequence_number, seq);
     LQS_CRASH_POINT("fifo.send.after_link");
     ticket = journal_append(shm::kJournalSend, idx,
                             slots_[idx].incarnation.load(std::memory_order_relaxed),
