@@ -33,13 +33,16 @@ struct State {
   }
 };
 
-}  // namespace
-
-uint64_t siphash24(const uint8_t key[16], const void* data, size_t len) noexcept {
+// Initialises the state under `key` and compresses all of `data` (c = 2 rounds per word,
+// the length byte in the last word). `wide`: the 128-bit variant's different v1.
+State compress(const uint8_t key[16], const void* data, size_t len, bool wide) noexcept {
   const uint64_t k0 = load64(key);
   const uint64_t k1 = load64(key + 8);
   State s{0x736f6d6570736575ULL ^ k0, 0x646f72616e646f6dULL ^ k1, 0x6c7967656e657261ULL ^ k0,
           0x7465646279746573ULL ^ k1};
+  if (wide) {
+    s.v1 ^= 0xee;
+  }
   const auto* in = static_cast<const uint8_t*>(data);
   const size_t full = len - (len % 8);
   for (size_t i = 0; i < full; i += 8) {
@@ -57,12 +60,33 @@ uint64_t siphash24(const uint8_t key[16], const void* data, size_t len) noexcept
   s.round();
   s.round();
   s.v0 ^= b;
+  return s;
+}
+
+void finalize_rounds(State& s) noexcept {  // d = 4
+  s.round();
+  s.round();
+  s.round();
+  s.round();
+}
+
+}  // namespace
+
+uint64_t siphash24(const uint8_t key[16], const void* data, size_t len) noexcept {
+  State s = compress(key, data, len, false);
   s.v2 ^= 0xff;
-  s.round();
-  s.round();
-  s.round();
-  s.round();
+  finalize_rounds(s);
   return s.v0 ^ s.v1 ^ s.v2 ^ s.v3;
+}
+
+Hash128 siphash24_128(const uint8_t key[16], const void* data, size_t len) noexcept {
+  State s = compress(key, data, len, true);
+  s.v2 ^= 0xee;
+  finalize_rounds(s);
+  const uint64_t lo = s.v0 ^ s.v1 ^ s.v2 ^ s.v3;
+  s.v1 ^= 0xdd;
+  finalize_rounds(s);
+  return Hash128{lo, s.v0 ^ s.v1 ^ s.v2 ^ s.v3};
 }
 
 }  // namespace lqs::common

@@ -1495,7 +1495,11 @@ class Queue::Impl {
   [[nodiscard]] bool fifo() const noexcept { return fc_ != nullptr; }
 
   // A 128-bit keyed hash of `a` NUL `b` (never {0,0} or {0,1}).
-  [[nodiscard]] Key key_of(std::string_view a, std::string_view b) const {
+  // `one_pass`: SipHash-2-4's 128-bit output, one pass over the input (group and attempt
+  // keys, which live only in the segment). Otherwise two 64-bit SipHash-2-4 passes under two
+  // keys: the deduplication keys, which snapshots write to the log (kRecSnapDedup) and
+  // restore as they are, so their function must not change under an existing log.
+  [[nodiscard]] Key key_of(std::string_view a, std::string_view b, bool one_pass = false) const {
     // Group ids, deduplication ids and attempt ids are at most 128 characters: the stack
     // buffer is the rule, the heap the fallback.
     // Only the first n bytes are written and read: zeroing 512 bytes per hash is waste.
@@ -1512,13 +1516,19 @@ class Queue::Impl {
     std::copy_n(a.data(), a.size(), buf.data());
     buf[a.size()] = '\0';
     std::copy_n(b.data(), b.size(), buf.data() + a.size() + 1);
-    uint8_t k2[16];
-    std::memcpy(k2, h_->mac_key, 16);
-    for (uint8_t& c : k2) {
-      c ^= 0x5c;
+    Key k;
+    if (one_pass) {
+      const common::Hash128 h = common::siphash24_128(h_->mac_key, buf.data(), buf.size());
+      k = Key{h.lo, h.hi};
+    } else {
+      uint8_t k2[16];
+      std::memcpy(k2, h_->mac_key, 16);
+      for (uint8_t& c : k2) {
+        c ^= 0x5c;
+      }
+      k = Key{common::siphash24(h_->mac_key, buf.data(), buf.size()),
+              common::siphash24(k2, buf.data(), buf.size())};
     }
-    Key k{common::siphash24(h_->mac_key, buf.data(), buf.size()),
-          common::siphash24(k2, buf.data(), buf.size())};
     if (k.lo == 0) {
       k.lo = 1;
     }
@@ -2338,7 +2348,7 @@ class Queue::Impl {
     const uint32_t flags = h_->fifo_flags.load(std::memory_order_relaxed);
     FifoPrepared k{
         key_of((flags & shm::kFifoScopeGroup) != 0 ? group : std::string_view(), dedup_id),
-        key_of("g", group)};
+        key_of("g", group, /*one_pass=*/true)};
     // Both lookups of fifo_commit() start with a likely cache miss in a table of megabytes:
     // start the loads now, before the mutex, so they overlap the wait for it.
     __builtin_prefetch(&dedup_index_[static_cast<uint32_t>(k.dkey.lo) & dedup_index_mask()]);
@@ -2531,7 +2541,7 @@ class Queue::Impl {
   template <typename Receive>
   Result<void> receive_with_attempt(ReceiveBatch& out, const ReceiveOptions& o,
                                     const Receive& receive) {
-    const Key key = key_of("a", o.receive_request_attempt_id);
+    const Key key = key_of("a", o.receive_request_attempt_id, /*one_pass=*/true);
     const uint64_t vis_ms =
         static_cast<uint64_t>(o.visibility_timeout_s
                                   ? *o.visibility_timeout_s
@@ -3824,7 +3834,7 @@ Result<void> Queue::restore(const StoredMessage& m) {
   s.lease_start_ms.store(0, std::memory_order_relaxed);
   if (fifo) {
     Impl::FifoGuard guard(im);
-    const uint32_t g = im.group_add(im.key_of("g", rm.message_group_id));
+    const uint32_t g = im.group_add(im.key_of("g", rm.message_group_id, /*one_pass=*/true));
     if (g == shm::kFifoNil) {
       im.release_slot(idx, writing);
       return make_error(ErrorCode::kQueueFull, "restore: too many groups in " + im.name_);

@@ -60,8 +60,9 @@ namespace lqs::shm {
 constexpr uint64_t kSegmentMagic = 0x3147455353514C00ULL;  // "\0LQSSEG1" little-endian
 // 2: FIFO deduplication ring + index (fifo_dedup_index_off, FifoControl 104-127), timer
 // lanes of next_pow2(slot_count) / 4 cells. 3: the FIFO release ring (fifo_release_off,
-// fifo_release_capacity). Older segments are refused (pre-release).
-constexpr uint32_t kLayoutVersion = 3;
+// fifo_release_capacity). 4: FifoGroup and FifoAttempt keys are SipHash-2-4-128 (one pass)
+// of the id, no longer two 64-bit passes. Older segments are refused (pre-release).
+constexpr uint32_t kLayoutVersion = 4;
 constexpr size_t kCacheLine = 64;
 constexpr size_t kHeaderSize = 4096;
 constexpr uint32_t kPageSize = 64 * 1024;  // arena page
@@ -207,8 +208,9 @@ struct alignas(kCacheLine) FifoControl {
 };
 
 // A message group: a doubly linked list of slots in SequenceNumber order, and its link in
-// the list of groups that may have a receivable message ("ready list"). Keyed by a 128-bit
-// SipHash of the MessageGroupId; key {0,0} is empty, {0,1} a tombstone.
+// the list of groups that may have a receivable message ("ready list"). Keyed by the
+// SipHash-2-4-128 (one pass, layout 4) of "g" NUL MessageGroupId; key {0,0} is empty, {0,1}
+// a tombstone.
 struct FifoGroup {
   uint64_t key_lo;      // 0
   uint64_t key_hi;      // 8
