@@ -35,7 +35,8 @@ struct State {
 
 // Initialises the state under `key` and compresses all of `data` (c = 2 rounds per word,
 // the length byte in the last word). `wide`: the 128-bit variant's different v1.
-State compress(const uint8_t key[16], const void* data, size_t len, bool wide) noexcept {
+[[gnu::always_inline]] inline State compress(const uint8_t key[16], const void* data, size_t len,
+                                             bool wide) noexcept {
   const uint64_t k0 = load64(key);
   const uint64_t k1 = load64(key + 8);
   State s{0x736f6d6570736575ULL ^ k0, 0x646f72616e646f6dULL ^ k1, 0x6c7967656e657261ULL ^ k0,
@@ -63,7 +64,7 @@ State compress(const uint8_t key[16], const void* data, size_t len, bool wide) n
   return s;
 }
 
-void finalize_rounds(State& s) noexcept {  // d = 4
+[[gnu::always_inline]] inline void finalize_rounds(State& s) noexcept {  // d = 4
   s.round();
   s.round();
   s.round();
