@@ -942,14 +942,14 @@ class Queue::Impl {
     std::string_view source_queue;
   };
 
-  // `ticket_out`: where to leave the journal ticket of the send for the caller to wait on
-  // (send_batch waits once for all entries); nullptr: a sync send waits here.
   // The clocks a send reads, read once for a whole batch.
   struct SendClocks {
     int64_t unix_ms = 0;
     uint64_t rel_ms = 0;  // 0 when not read
   };
 
+  // `ticket_out`: where to leave the journal ticket of the send for the caller to wait on
+  // (send_batch waits once for all entries); nullptr: a sync send waits here.
   // `clocks`: read once by the caller for a whole batch (nullptr: read here).
   Result<SendResult> send_one(const SendRequest& r, const SendOptions& opts, bool wake,
                               const MoveSpec* move = nullptr, uint64_t* ticket_out = nullptr,
@@ -992,8 +992,6 @@ class Queue::Impl {
     return send_commit(p, wake, ticket);
   }
 
-  // A send up to its commit: validated, a slot claimed (WRITING, ours), the record and the
-  // descriptor written. send_commit() or fifo_commit() makes it receivable (or frees it).
   // A FIFO key: a 128-bit keyed hash (key_of()) of a group, deduplication or attempt id.
   struct Key {
     uint64_t lo = 0;
@@ -1008,6 +1006,8 @@ class Queue::Impl {
     Key gkey;  // the message group
   };
 
+  // A send up to its commit: validated, a slot claimed (WRITING, ours), the record and the
+  // descriptor written. send_commit() or fifo_commit() makes it receivable (or frees it).
   struct PreparedSend {
     uint32_t idx = 0;
     uint32_t epoch = 0;
@@ -1542,6 +1542,7 @@ class Queue::Impl {
     // `drain`: first complete the deletes posted to the release ring (receivers and every
     // other holder do; a send need not, as a posted delete's slot is skipped by receives and
     // by group_locked() alike).
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-member-init): unlinked_, see below
     explicit FifoGuard(Impl& im, bool drain = true) : im_(im) {
       for (size_t i = 0; i < tl_fifo_held_n; ++i) {
         if (tl_fifo_held[i] == im.fc_) {
@@ -1589,7 +1590,7 @@ class Queue::Impl {
           LQS_CRASH_POINT("fifo.drain.after_unlock");
         }
         for (uint32_t i = 0; i < n_unlinked_; ++i) {
-          im_.release_slot(unlinked_[i].first, unlinked_[i].second);
+          im_.release_slot(unlinked_[i].idx, unlinked_[i].deleting);
         }
       }
     }
@@ -1608,8 +1609,14 @@ class Queue::Impl {
    private:
     Impl& im_;
     bool locked_ = false;
+    // Only the first n_unlinked_ are written and read: no initialiser, since a std::pair
+    // array would zero 1 KiB on every acquisition, on every send and receive.
+    struct Unlinked {
+      uint32_t idx;
+      uint64_t deleting;
+    };
     uint32_t n_unlinked_ = 0;
-    std::array<std::pair<uint32_t, uint64_t>, 64> unlinked_;
+    std::array<Unlinked, 64> unlinked_;
   };
 
   [[nodiscard]] bool fifo_mutex_held() const noexcept {
@@ -1637,33 +1644,35 @@ class Queue::Impl {
   // is discarded by the drain.
   bool fifo_delete_slot(uint32_t idx, uint64_t s, uint64_t deleting, const EventSubject& subject,
                         uint64_t now) noexcept {
-    if (fifo_mutex_held()) {
-      // acq_rel: wins the message against sweepers (they CAS without the mutex), receivers
-      // and other deleters.
-      if (!slots_[idx].state.compare_exchange_strong(s, deleting, std::memory_order_acq_rel)) {
-        return false;
-      }
-      LQS_CRASH_POINT("fifo.delete.after_mark");
-      journal_message_event(shm::kJournalDelete, idx, subject, 0);
-      unlink(idx, now == kNoNow ? now_rel_ms() : now);
-      release_slot(idx, deleting);
-      finish_journal();
-      return true;
-    }
-    // acq_rel: as above.
+    // acq_rel: wins the message against sweepers (they CAS without the mutex), receivers and
+    // other deleters.
     if (!slots_[idx].state.compare_exchange_strong(s, deleting, std::memory_order_acq_rel)) {
       return false;
     }
     LQS_CRASH_POINT("fifo.delete.after_mark");
     journal_message_event(shm::kJournalDelete, idx, subject, 0);
     // The ring's cell CAS (seq_cst) publishes the mark to the drain's acquire load.
-    if (!releases_.push(make_entry(idx, StateWord::decode(deleting).epoch, 0))) {
-      FifoGuard guard(*this);  // drains the ring, which makes room for next time
+    if (fifo_mutex_held() ||
+        !releases_.push(make_entry(idx, StateWord::decode(deleting).epoch, 0))) {
+      // Held already: the guard is a no-op. Else it drains the ring, making room for next time.
+      FifoGuard guard(*this);
       fifo_release_one(idx, deleting, now == kNoNow ? now_rel_ms() : now);
     }
     LQS_CRASH_POINT("fifo.delete.after_post");
     finish_journal();
     return true;
+  }
+
+  // Completes a delete that its deleter left (or may be leaving) in the DELETING state
+  // `deleting`: frees the slot, FIFO after unlinking it under the index mutex (taken here
+  // unless this thread holds it). Used by repair_slot() and PurgeQueue.
+  void complete_delete(uint32_t idx, uint64_t deleting) noexcept {
+    if (!fifo()) {
+      release_slot(idx, deleting);
+      return;
+    }
+    FifoGuard guard(*this);
+    fifo_release_one(idx, deleting, now_rel_ms());
   }
 
   // Unlinks and frees slot `idx` if it is still in the DELETING state `deleting`.
@@ -2069,9 +2078,10 @@ class Queue::Impl {
   void dedup_insert(const shm::FifoDedup& rec, int64_t unix_now) noexcept {
     // A full ring (the steady state of a busy queue) evicts its oldest record on every
     // insert: the record and its index bucket, both cold, are two cache misses per send. So
-    // the evictions to come are loaded ahead, a software pipeline: the record 2 × kAhead
-    // behind the tail is fetched now, and the bucket of the one kAhead behind it (its key
-    // fetched kAhead inserts ago). Prefetches only: a stale guess costs nothing but a load.
+    // the evictions to come are loaded ahead, a software pipeline: now the record at
+    // tail + 2 × kAhead (evicted 2 × kAhead inserts from now), and the bucket of the one at
+    // tail + kAhead (whose record was fetched kAhead inserts ago). Prefetches only: a stale
+    // guess costs nothing but a load.
     constexpr uint64_t kAhead = 8;
     const uint64_t next = fc_->dedup_tail + kAhead;
     if (next < fc_->dedup_head) {
@@ -2340,10 +2350,7 @@ class Queue::Impl {
     return n;
   }
 
-  // The FIFO end of a send, for the slot `idx` we hold in WRITING: under the index mutex,
-  // answer a duplicate with the first send's MessageId and SequenceNumber (and free the slot),
-  // or link the message at its group's tail with the next SequenceNumber, record its
-  // deduplication id, and make it READY (or DELAYED).
+  // The keys of a FIFO send (send_prepare(), before the slot claim).
   [[nodiscard]] FifoPrepared fifo_prepare(std::string_view group, std::string_view dedup_id) const {
     const uint32_t flags = h_->fifo_flags.load(std::memory_order_relaxed);
     FifoPrepared k{
@@ -2356,17 +2363,20 @@ class Queue::Impl {
     return k;
   }
 
-  // REQUIRES: the FIFO mutex (held by the caller, so that a batch commits all its entries,
-  // in request order, under one acquisition).
-  Result<void> fifo_commit(PreparedSend& p, const FifoPrepared& keys, uint64_t& ticket) {
+  // The FIFO end of a send, for the slot `p.idx` we hold in WRITING: answer a duplicate with
+  // the first send's MessageId and SequenceNumber (and free the slot), or link the message at
+  // its group's tail with the next SequenceNumber, record its deduplication id, and make it
+  // READY (or DELAYED). REQUIRES: the FIFO mutex (held by the caller, so that a batch commits
+  // all its entries, in request order, under one acquisition).
+  Result<void> fifo_commit(PreparedSend& p, uint64_t& ticket) {
     const uint32_t idx = p.idx;
     const uint64_t writing = p.writing;
     const uint32_t epoch = p.epoch;
     const int32_t delay = p.delay;
     const uint64_t now = p.now;
     const int64_t unix_now = p.unix_now;
-    const Key dkey = keys.dkey;
-    const Key gkey = keys.gkey;
+    const Key dkey = p.keys.dkey;
+    const Key gkey = p.keys.gkey;
     SendResult& result = p.result;
     if (const shm::FifoDedup* d = dedup_find(dkey, unix_now); d != nullptr) {
       std::memcpy(result.message_id.bytes.data(), d->message_id, 16);
@@ -2440,7 +2450,6 @@ class Queue::Impl {
     for (size_t i = 0; i < rs.size(); ++i) {
       if (auto v = send_prepare(rs[i], opts, move, clocks, es[i].p); !v) {
         es[i].error = std::move(v).error();
-        continue;
       }
     }
     uint64_t accepted = 0;
@@ -2450,7 +2459,7 @@ class Queue::Impl {
         if (e.error) {
           continue;
         }
-        if (auto done = fifo_commit(e.p, e.p.keys, e.ticket); !done) {
+        if (auto done = fifo_commit(e.p, e.ticket); !done) {
           e.error = std::move(done).error();
         } else {
           ++accepted;
@@ -2630,13 +2639,7 @@ class Queue::Impl {
         }
         return;
       case SlotState::kDeleting:
-        if (fifo()) {
-          // FIFO: unlink before the slot can be reused (fifo_delete_slot()).
-          FifoGuard guard(*this);
-          fifo_release_one(idx, s, now);
-        } else {
-          release_slot(idx, s);
-        }
+        complete_delete(idx, s);
         ++r.deletes_completed;
         return;
       default:
@@ -3311,7 +3314,7 @@ Result<void> Queue::purge() {
   (void)im.journal_append(shm::kJournalPurge, 0, 0, nullptr, 0, 0);
   const bool purge_lost = std::exchange(Impl::tl_event_lost, false);
   // FIFO: the whole purge under the index mutex, so each slot is unlinked before it is freed
-  // (delete_slot and fifo_release_one then work at once instead of through the release ring).
+  // (delete_slot and complete_delete then work at once instead of through the release ring).
   std::optional<Impl::FifoGuard> fifo_guard;
   if (im.fifo()) {
     fifo_guard.emplace(im);
@@ -3324,11 +3327,7 @@ Result<void> Queue::purge() {
         break;  // a send in progress may survive the purge, as SQS allows
       }
       if (st == SlotState::kDeleting) {
-        if (im.fifo()) {
-          im.fifo_release_one(i, s, im.now_rel_ms());
-        } else {
-          im.release_slot(i, s);
-        }
+        im.complete_delete(i, s);
         break;
       }
       if (im.delete_slot(i, s, /*journal=*/false)) {

@@ -1,4 +1,5 @@
-// Copyright lqs authors. THE shared-memory format of a queue segment (layout version 1).
+// Copyright lqs authors. THE shared-memory format of a queue segment (layout version 4:
+// kLayoutVersion below).
 //
 // Prose, grammar and the bump workflow are in src/shm/FORMAT.md; this file is the normative
 // struct definition. Rules (STYLE.md point 2/3): fixed-width fields, literal 64-byte cache
@@ -25,8 +26,8 @@
 //  ├──────────────────────────────────────────────────────────────────────────────────────────┤
 //  │ arena: page_count × 64 KiB pages; chunks (size classes) or runs of pages (large records) │  arena_off
 //  ├──────────────────────────────────────────────────────────────────────────────────────────┤
-//  │ FIFO region (FIFO queues only): FifoControl, groups, nodes, dedup, attempts, dedup index, │  fifo_off
-//  │   release ring (RingControl + cell[fifo_release_capacity]: deleted slots to unlink)       │
+//  │ FIFO region (FIFO queues only): FifoControl, groups, nodes, dedup, attempts,             │  fifo_off
+//  │   dedup index, release ring (deleted slots waiting to be unlinked)                       │
 //  ├──────────────────────────────────────────────────────────────────────────────────────────┤
 //  │ JournalControl (256 B) + JournalCell[journal_capacity] (64 B each): durability events    │  journal_off
 //  └──────────────────────────────────────────────────────────────────────────────────────────┘
@@ -190,6 +191,8 @@ constexpr uint32_t kFifoMaxBatch = 10;
 // the robust, process-shared mutex `mu`; the slots stay the truth for each message's state.
 // A process that dies holding `mu` leaves the lists possibly half-linked: the next locker
 // gets EOWNERDEAD and rebuilds every list from the slots (FifoNode::seq orders them).
+// The one exception is the release ring at fifo_release_off (a RingControl and its cells):
+// deleters push to it without `mu`, and only holders of `mu` pop (FORMAT.md).
 struct alignas(kCacheLine) FifoControl {
   pthread_mutex_t mu;  // 0   robust, PTHREAD_PROCESS_SHARED
   uint8_t pad0[kCacheLine - sizeof(pthread_mutex_t)];

@@ -257,6 +257,23 @@ class FifoCrashPointTest : public ::testing::Test {
     for (int i = 0; i < 40; ++i) v.push_back("r" + std::to_string(i));
     return v;
   }
+  // After `child` was SIGKILLed inside a delete of m1 (group "G", followed by m2): recover()
+  // completes the delete, 40 sends to group "R" reuse the freed slot, and, `wait` later,
+  // everything is delivered once, in order: m2 alone for "G" (m1 was deleted: never again).
+  void expect_delete_completed(pid_t child, std::chrono::milliseconds wait) {
+    const int st = test::wait_for(child, 30s);
+    ASSERT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) << st;
+    const RecoveryReport r = q_->recover();
+    EXPECT_GE(r.deletes_completed, 1u);
+    refill();
+    std::this_thread::sleep_for(wait);
+    auto got = drain_all();
+    EXPECT_EQ(got["G"], std::vector<std::string>{"m2"});
+    EXPECT_EQ(got["R"], refilled());
+    const QueueCounts c = q_->counts();
+    EXPECT_EQ(c.visible + c.in_flight + c.delayed, 0u);
+    EXPECT_TRUE(q_->fsck().empty());
+  }
 
   test::TempShmRoot root_;
   QueueLocation w_;
@@ -314,17 +331,7 @@ TEST_F(FifoCrashPointTest, KilledAfterMarkingBeforePostingIsCompletedByRecover) 
     (void)c->delete_message(b.messages[0].receipt_handle);
     return 3;  // not reached
   });
-  const int st = test::wait_for(child, 30s);
-  ASSERT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) << st;
-  const RecoveryReport r = q_->recover();
-  EXPECT_GE(r.deletes_completed, 1u);
-  refill();
-  auto got = drain_all();
-  EXPECT_EQ(got["G"], std::vector<std::string>{"m2"});  // m1 was deleted: never again
-  EXPECT_EQ(got["R"], refilled());
-  const QueueCounts c = q_->counts();
-  EXPECT_EQ(c.visible + c.in_flight + c.delayed, 0u);
-  EXPECT_TRUE(q_->fsck().empty());
+  expect_delete_completed(child, 0ms);
 }
 
 TEST_F(FifoCrashPointTest, KilledBetweenTheDrainsUnlinkAndTheFreeIsCompletedByRecover) {
@@ -346,18 +353,7 @@ TEST_F(FifoCrashPointTest, KilledBetweenTheDrainsUnlinkAndTheFreeIsCompletedByRe
     (void)c->receive(b, opts(1, 1));  // drains m1's delete, leases m2, is killed after the unlock
     return 3;                         // not reached
   });
-  const int st = test::wait_for(child, 30s);
-  ASSERT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) << st;
-  const RecoveryReport r = q_->recover();
-  EXPECT_GE(r.deletes_completed, 1u);
-  refill();
-  std::this_thread::sleep_for(1200ms);  // the dead child's lease on m2 runs out
-  auto got = drain_all();
-  EXPECT_EQ(got["G"], std::vector<std::string>{"m2"});
-  EXPECT_EQ(got["R"], refilled());
-  const QueueCounts c = q_->counts();
-  EXPECT_EQ(c.visible + c.in_flight + c.delayed, 0u);
-  EXPECT_TRUE(q_->fsck().empty());
+  expect_delete_completed(child, 1200ms);  // the dead child's lease on m2 runs out first
 }
 #endif
 
