@@ -449,10 +449,12 @@ int main_impl(int argc, char** argv) {
       al.messages > 0 ? static_cast<double>(al.stats.wal_bytes) / static_cast<double>(al.messages)
                       : 0;
   std::printf(
-      "async log: %.0f B/message, %.0f MB/s written, %llu events, %llu snapshots "
+      "async log: %.0f B/message, %.0f MB/s written, %llu events (%llu deletes of messages "
+      "never logged, elided), %llu snapshots "
       "(a journal overflow is answered with a snapshot), %llu files (%llu from spares)\n",
       per_msg, static_cast<double>(al.stats.wal_bytes) / al.secs / 1e6,
       static_cast<unsigned long long>(al.stats.events),
+      static_cast<unsigned long long>(al.stats.elided),
       static_cast<unsigned long long>(al.stats.snapshots),
       static_cast<unsigned long long>(al.stats.wal_files_created),
       static_cast<unsigned long long>(al.stats.wal_spares_used));
@@ -462,7 +464,7 @@ int main_impl(int argc, char** argv) {
     const double m = static_cast<double>(std::max<uint64_t>(l.messages, 1));
     std::printf(
         "cpu %-6s %.2f cores busy, %.0f ns CPU/message (agent thread %.0f ns/message, %.0f "
-        "ns/event logged)\n",
+        "ns/event read)\n",
         mode, l.process_cpu_s / l.secs, l.process_cpu_s * 1e9 / m, l.agent_cpu_s * 1e9 / m,
         l.stats.events > 0 ? l.agent_cpu_s * 1e9 / static_cast<double>(l.stats.events) : 0.0);
   };

@@ -185,7 +185,9 @@ class Queue {
   /// delete follows in the journal).
   struct JournalEntry {
     uint64_t ticket = 0;
-    uint32_t kind = 0;  ///< shm::JournalKind
+    uint32_t kind = 0;         ///< shm::JournalKind
+    uint32_t slot = 0;         ///< the slot the event names (send, delete, visibility)
+    uint32_t incarnation = 0;  ///< the slot's incarnation when the event was made
     MessageId message_id;
     int64_t unix_ms = 0;
     uint32_t arg = 0;

@@ -40,6 +40,7 @@ enum RecordType : uint16_t {
 constexpr size_t kDedupPerRecord = 8192;
 
 constexpr size_t kMaxEventsPerPass = 65536;
+constexpr size_t kSkippedEntries = 65536;  // per queue, 24 B each (Tracked::skipped)
 constexpr int64_t kRefreshMs = 100;
 constexpr int64_t kDedupWindowMs = int64_t{5} * 60 * 1000;
 constexpr int64_t kSpinUs = 2000;      // run(): polling after the last sync event
@@ -314,6 +315,52 @@ struct DurabilityAgent::Tracked {
   std::shared_ptr<Queue> queue;
   uint64_t read_to = 0;  // events before this ticket are appended to the log (maybe not synced)
   bool dirty = false;    // read_to moved since the last commit
+
+  // Sends whose message was gone when we read them (deleted before lqsd got there: the usual
+  // case when consumers keep up), so nothing of the message is in the log, and its delete
+  // need not be either. Direct-mapped by slot; an entry overwritten or never made only means
+  // the delete is logged (harmless: replay ignores a delete of an unknown message).
+  //
+  // Only a send at or after `skip_from` may be remembered: a message can be in the log without
+  // its send event (a snapshot, or an earlier lqsd that logged the send but died before
+  // freeing its cell), and then its delete must be logged. `skip_from` is the journal's tail
+  // read after attaching and after each snapshot's scan: a message the scan saw live was
+  // published after its send claimed its ticket, so that ticket is below the tail we read
+  // (the scan's acquire load of the slot state pairs with the producer's release publish).
+  struct Skipped {
+    uint32_t slot = 0;
+    uint32_t incarnation = 0;
+    MessageId id;
+    bool used = false;
+  };
+  std::vector<Skipped> skipped;  // allocated at the first skip
+  uint64_t skip_from = 0;
+
+  void remember_skipped(const Queue::JournalEntry& e) {
+    if (e.ticket < skip_from) {
+      return;
+    }
+    if (skipped.empty()) {
+      skipped.resize(kSkippedEntries);
+    }
+    skipped[e.slot & (kSkippedEntries - 1)] = {e.slot, e.incarnation, e.message_id, true};
+  }
+  // True if `e` (a delete or visibility change) names a remembered skipped send; a delete
+  // also forgets it.
+  bool names_skipped(const Queue::JournalEntry& e) {
+    if (skipped.empty()) {
+      return false;
+    }
+    Skipped& k = skipped[e.slot & (kSkippedEntries - 1)];
+    if (!k.used || k.slot != e.slot || k.incarnation != e.incarnation ||
+        k.id.bytes != e.message_id.bytes) {
+      return false;
+    }
+    if (e.kind == shm::kJournalDelete) {
+      k.used = false;
+    }
+    return true;
+  }
 };
 
 DurabilityAgent::DurabilityAgent(Registry& registry, DurabilityOptions options, LogFn log)
@@ -493,6 +540,7 @@ void DurabilityAgent::refresh_queues() {
     t->name = name;
     t->queue = q;
     t->read_to = q->journal_head();
+    t->skip_from = q->journal_tail();  // after attaching: see Tracked::skip_from
     tracked_[name] = std::move(t);
   }
 }
@@ -501,11 +549,13 @@ uint64_t DurabilityAgent::drain_queue(Tracked& t, size_t max_events) {
   std::vector<Queue::JournalEntry> events;
   const uint64_t next = t.queue->journal_read(t.read_to, max_events, events);
   std::vector<std::byte> buf;
+  uint64_t elided = 0;
   for (const auto& e : events) {
     Writer w(buf);
     switch (e.kind) {
       case shm::kJournalSend: {
         if (!e.has_record) {
+          t.remember_skipped(e);
           continue;  // gone before we read it: its delete follows; nothing to restore
         }
         Queue::StoredMessage m;
@@ -520,6 +570,10 @@ uint64_t DurabilityAgent::drain_queue(Tracked& t, size_t max_events) {
       }
       case shm::kJournalDelete:
       case shm::kJournalVisibility:
+        if (t.names_skipped(e)) {
+          ++elided;  // the log never had the message
+          continue;
+        }
         w.name(t.name);
         w.bytes(e.message_id.bytes.data(), 16);
         w.i64(e.unix_ms);
@@ -540,12 +594,19 @@ uint64_t DurabilityAgent::drain_queue(Tracked& t, size_t max_events) {
     t.read_to = next;
     t.dirty = true;
   }
+  if (elided != 0) {
+    std::lock_guard lock(stats_mu_);
+    stats_.elided += elided;
+  }
   return events.size();
 }
 
 Result<void> DurabilityAgent::snapshot_queue(Tracked& t) {
   // Everything journaled so far goes first, then the snapshot; events after it follow.
   while (drain_queue(t, kMaxEventsPerPass) != 0) {
+  }
+  if (options_.before_snapshot_scan) {
+    options_.before_snapshot_scan(t.name);
   }
   std::vector<std::byte> buf;
   Writer w(buf);
@@ -585,6 +646,8 @@ Result<void> DurabilityAgent::snapshot_queue(Tracked& t) {
       at += n;
     } while (at < dedup.size());
   }
+  // acquire: after the scan (its slot loads are acquire); see Tracked::skip_from.
+  t.skip_from = std::max(t.skip_from, t.queue->journal_tail());
   Writer ew(buf);
   ew.name(t.name);
   ew.u64(count);

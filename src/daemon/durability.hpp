@@ -48,6 +48,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -64,12 +65,16 @@ struct DurabilityOptions {
   uint64_t checkpoint_bytes = uint64_t{256} << 20;  ///< log written between checkpoints
   int64_t max_delay_ms = 10;  ///< the longest run() sleeps between passes (not a bound on an
                               ///< async event's wait when the agent cannot keep up)
+  /// Tests: called in a snapshot between draining the queue's journal and scanning its slots,
+  /// with the queue's name (what another process may do in that window).
+  std::function<void(const std::string&)> before_snapshot_scan;
 };
 
 struct DurabilityStats {
   std::string backend;
   uint64_t durable_queues = 0;
-  uint64_t events = 0;             ///< journal events written to the log
+  uint64_t events = 0;  ///< journal events read (each logged, or elided below)
+  uint64_t elided = 0;  ///< deletes (and visibility changes) of messages never logged: not written
   uint64_t wal_bytes = 0;          ///< bytes made durable
   uint64_t syncs = 0;              ///< write + fdatasync submissions
   uint64_t snapshots = 0;          ///< queue snapshots written

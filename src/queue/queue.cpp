@@ -262,9 +262,9 @@ class Queue::Impl {
   int64_t claim_slot(uint64_t owner, uint32_t& epoch_out) noexcept {
     const uint32_t words = slot_count_ / 64;
     for (int round = 0; round < 2; ++round) {
-      const uint32_t start = tl_slot_word % words;
-      for (uint32_t i = 0; i < words; ++i) {
-        const uint32_t w = (start + i) % words;
+      // No division per word: a send into a nearly full queue may look at every word.
+      uint32_t w = tl_slot_word < words ? tl_slot_word : tl_slot_word % words;
+      for (uint32_t i = 0; i < words; ++i, w = w + 1 == words ? 0 : w + 1) {
         // relaxed: hint bits; the state CAS below synchronises.
         uint64_t v = slot_bits_[w].load(std::memory_order_relaxed);
         while (v != 0) {
@@ -3595,6 +3595,8 @@ uint64_t Queue::journal_read(uint64_t from, size_t max_events, std::vector<Journ
     e.ticket = t;
     // relaxed: ordered by the acquire load of seq above.
     e.kind = c.kind.load(std::memory_order_relaxed);
+    e.slot = c.slot.load(std::memory_order_relaxed);
+    e.incarnation = c.incarnation.load(std::memory_order_relaxed);
     e.arg = c.arg.load(std::memory_order_relaxed);
     e.unix_ms = c.unix_ms.load(std::memory_order_relaxed);
     const uint64_t id[2] = {c.message_id[0].load(std::memory_order_relaxed),
@@ -3602,8 +3604,8 @@ uint64_t Queue::journal_read(uint64_t from, size_t max_events, std::vector<Journ
     std::memcpy(e.message_id.bytes.data(), id, 16);
     e.sequence = c.reserved[0].load(std::memory_order_relaxed);
     if (e.kind == shm::kJournalSend) {
-      const uint32_t idx = c.slot.load(std::memory_order_relaxed);
-      const uint32_t inc = c.incarnation.load(std::memory_order_relaxed);
+      const uint32_t idx = e.slot;
+      const uint32_t inc = e.incarnation;
       if (idx < im.slot_count_) {
         const shm::Slot& s = im.slots_[idx];
         auto live = [&] {
