@@ -234,10 +234,14 @@ class Queue {
   /// The first ticket not yet durable, and the next ticket a producer will claim.
   uint64_t journal_head() const noexcept;
   uint64_t journal_tail() const noexcept;
-  /// Appends to `out` up to `max_events` published events from ticket `from` on; returns the
-  /// ticket after the last one read. A cell claimed by a producer that has not published it
-  /// for kJournalStallMs (a dead producer) is skipped and the overflow flag raised.
-  uint64_t journal_read(uint64_t from, size_t max_events, std::vector<JournalEntry>& out);
+  /// Reads into `out` up to `max_events` published events from ticket `from` on; returns the
+  /// ticket after the last one read. `out`'s elements and their record buffers are reused:
+  /// with `count`, the events are out[0, *count) and `out` is never shrunk, so a caller that
+  /// keeps it allocates nothing once it has grown; without, `out` is resized to the events. A cell
+  /// claimed by a producer that has not published it for kJournalStallMs (a dead producer) is
+  /// skipped and the overflow flag raised.
+  uint64_t journal_read(uint64_t from, size_t max_events, std::vector<JournalEntry>& out,
+                        size_t* count = nullptr);
   /// Every event before `ticket` is on disk: frees their cells, advances the head and wakes
   /// `sync` senders waiting for them.
   void journal_commit(uint64_t ticket) noexcept;

@@ -41,6 +41,7 @@ constexpr size_t kDedupPerRecord = 8192;
 
 constexpr size_t kMaxEventsPerPass = 65536;
 constexpr size_t kSkippedEntries = 65536;  // per queue, 24 B each (Tracked::skipped)
+constexpr size_t kKeptRecordBytes = 256;   // drain buffers: larger records are not kept
 constexpr int64_t kRefreshMs = 100;
 constexpr int64_t kDedupWindowMs = int64_t{5} * 60 * 1000;
 constexpr int64_t kSpinUs = 2000;      // run(): polling after the last sync event
@@ -114,13 +115,41 @@ class Reader {
   size_t pos_ = 0;
 };
 
-void encode_message(Writer& w, std::string_view queue, const Queue::StoredMessage& m) {
+// Writes into a record the Wal has sized already (Wal::append_begin): no checks, no growth.
+class PlaceWriter {
+ public:
+  explicit PlaceWriter(std::byte* at) : at_(at) {}
+  void u32(uint32_t v) { raw(&v, 4); }
+  void u64(uint64_t v) { raw(&v, 8); }
+  void i64(int64_t v) { raw(&v, 8); }
+  void bytes(const void* p, size_t n) { raw(p, n); }
+  void name(std::string_view n) {
+    const auto len = static_cast<uint8_t>(n.size());
+    raw(&len, 1);
+    raw(n.data(), n.size());
+  }
+
+ private:
+  void raw(const void* p, size_t n) {
+    std::memcpy(at_, p, n);
+    at_ += n;
+  }
+  std::byte* at_;
+};
+
+// A kRecSend / kRecSnapMessage payload: its size, and its fields.
+size_t message_bytes(std::string_view queue, size_t record) {
+  return 1 + queue.size() + 8 + 4 + 8 + 4 + record;
+}
+template <class W>
+void encode_message_fields(W& w, std::string_view queue, int64_t sent_unix_ms,
+                           uint32_t receive_count, uint64_t sequence, std::string_view record) {
   w.name(queue);
-  w.i64(m.sent_unix_ms);
-  w.u32(m.receive_count);
-  w.u64(m.sequence);
-  w.u32(static_cast<uint32_t>(m.record.size()));
-  w.bytes(m.record.data(), m.record.size());
+  w.i64(sent_unix_ms);
+  w.u32(receive_count);
+  w.u64(sequence);
+  w.u32(static_cast<uint32_t>(record.size()));
+  w.bytes(record.data(), record.size());
 }
 
 bool decode_message(Reader& r, std::string& queue, Queue::StoredMessage& m) {
@@ -546,46 +575,49 @@ void DurabilityAgent::refresh_queues() {
 }
 
 uint64_t DurabilityAgent::drain_queue(Tracked& t, size_t max_events) {
-  std::vector<Queue::JournalEntry> events;
-  const uint64_t next = t.queue->journal_read(t.read_to, max_events, events);
-  std::vector<std::byte> buf;
+  size_t count = 0;
+  const uint64_t next = t.queue->journal_read(t.read_to, max_events, events_, &count);
   uint64_t elided = 0;
-  for (const auto& e : events) {
-    Writer w(buf);
+  for (size_t i = 0; i < count; ++i) {
+    Queue::JournalEntry& e = events_[i];
     switch (e.kind) {
       case shm::kJournalSend: {
         if (!e.has_record) {
           t.remember_skipped(e);
           continue;  // gone before we read it: its delete follows; nothing to restore
         }
-        Queue::StoredMessage m;
-        m.message_id = e.message_id;
-        m.record = e.record;
-        m.sent_unix_ms = e.sent_unix_ms;
-        m.receive_count = e.receive_count;
-        m.sequence = e.sequence;
-        encode_message(w, t.name, m);
-        (void)wal_->append(kRecSend, buf);
+        PlaceWriter w(wal_->append_begin(kRecSend, message_bytes(t.name, e.record.size())));
+        encode_message_fields(w, t.name, e.sent_unix_ms, e.receive_count, e.sequence, e.record);
+        (void)wal_->append_end();
+        if (e.record.capacity() > kKeptRecordBytes) {
+          std::string().swap(e.record);  // a large message's buffer is not kept
+        }
         break;
       }
       case shm::kJournalDelete:
-      case shm::kJournalVisibility:
+      case shm::kJournalVisibility: {
         if (t.names_skipped(e)) {
           ++elided;  // the log never had the message
           continue;
         }
+        const bool del = e.kind == shm::kJournalDelete;
+        const size_t n = 1 + t.name.size() + 16 + 8 + (del ? 0 : 4);
+        PlaceWriter w(wal_->append_begin(del ? kRecDelete : kRecVisibility, n));
         w.name(t.name);
         w.bytes(e.message_id.bytes.data(), 16);
         w.i64(e.unix_ms);
-        if (e.kind == shm::kJournalVisibility) {
+        if (!del) {
           w.u32(e.arg);
         }
-        (void)wal_->append(e.kind == shm::kJournalDelete ? kRecDelete : kRecVisibility, buf);
+        (void)wal_->append_end();
         break;
-      case shm::kJournalPurge:
+      }
+      case shm::kJournalPurge: {
+        PlaceWriter w(wal_->append_begin(kRecPurge, 1 + t.name.size()));
         w.name(t.name);
-        (void)wal_->append(kRecPurge, buf);
+        (void)wal_->append_end();
         break;
+      }
       default:
         break;  // an unknown kind from a newer writer: skipped
     }
@@ -598,7 +630,7 @@ uint64_t DurabilityAgent::drain_queue(Tracked& t, size_t max_events) {
     std::lock_guard lock(stats_mu_);
     stats_.elided += elided;
   }
-  return events.size();
+  return count;
 }
 
 Result<void> DurabilityAgent::snapshot_queue(Tracked& t) {
@@ -614,9 +646,9 @@ Result<void> DurabilityAgent::snapshot_queue(Tracked& t) {
   (void)wal_->append(kRecSnapBegin, buf);
   uint64_t count = 0;
   t.queue->snapshot([&](const Queue::StoredMessage& m) {
-    Writer mw(buf);
-    encode_message(mw, t.name, m);
-    (void)wal_->append(kRecSnapMessage, buf);
+    PlaceWriter mw(wal_->append_begin(kRecSnapMessage, message_bytes(t.name, m.record.size())));
+    encode_message_fields(mw, t.name, m.sent_unix_ms, m.receive_count, m.sequence, m.record);
+    (void)wal_->append_end();
     ++count;
     // A large queue: commit as we go so the pending buffer stays bounded.
     if (wal_->pending_bytes() > (uint64_t{64} << 20)) {

@@ -133,6 +133,9 @@ class DurabilityAgent {
   durability::IoBackend* backend_ = nullptr;
   std::unique_ptr<durability::Wal> wal_;
   std::map<std::string, std::unique_ptr<Tracked>, std::less<>> tracked_;
+  // drain_queue()'s events, kept for their capacity (record buffers of at most
+  // kKeptRecordBytes each are kept too), so that a pass allocates nothing.
+  std::vector<Queue::JournalEntry> events_;
   std::unique_ptr<Replay> replay_;  // the log's state at open(), until restore() used it
   std::map<std::string, bool, std::less<>> clean_;  // queues with a complete snapshot in the log
   int64_t last_refresh_ms_ = 0;

@@ -747,10 +747,18 @@ uint64_t Wal::pending_bytes() const {
 }
 
 uint64_t Wal::append(uint16_t type, std::span<const std::byte> payload) {
-  if (payload.size() > format::kMaxPayload) {
+  std::byte* at = append_begin(type, payload.size());
+  if (!payload.empty()) {
+    std::memcpy(at, payload.data(), payload.size());
+  }
+  return append_end();
+}
+
+std::byte* Wal::append_begin(uint16_t type, size_t size) {
+  if (size > format::kMaxPayload) {
     die("append: payload larger than format::kMaxPayload");
   }
-  const uint64_t rec = format::record_bytes(payload.size());
+  const uint64_t rec = format::record_bytes(size);
   // Where the record goes: after the pending records, or after the durable ones.
   bool fits = false;
   if (!parts_.empty()) {
@@ -780,14 +788,18 @@ uint64_t Wal::append(uint16_t type, std::span<const std::byte> payload) {
   const size_t at = p.buf.size();
   p.buf.resize(at + rec);  // zero-fills the padding
   RecordHeader h{};
-  h.length = static_cast<uint32_t>(payload.size());
+  h.length = static_cast<uint32_t>(size);
   h.lsn = next_lsn_;
   h.type = type;
   h.batch_index = p.records;
   std::memcpy(p.buf.data() + at, &h, kHeaderBytes);
-  if (!payload.empty()) {
-    std::memcpy(p.buf.data() + at + kHeaderBytes, payload.data(), payload.size());
-  }
+  open_at_ = at;
+  return p.buf.data() + at + kHeaderBytes;
+}
+
+uint64_t Wal::append_end() {
+  Part& p = parts_.back();
+  const size_t at = open_at_;
   seal(p.buf.data() + at);  // sealed again by commit() if it becomes a write's last record
   p.last_record_at = at;
   p.last_lsn = next_lsn_;

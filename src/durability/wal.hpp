@@ -56,6 +56,11 @@ class Wal {
   /// and restarts). REQUIRES: payload.size() <= format::kMaxPayload (aborts otherwise: the
   /// caller bounds message sizes long before).
   uint64_t append(uint16_t type, std::span<const std::byte> payload);
+  /// append() for a payload the caller writes in place: returns where its `size` bytes go
+  /// (valid until the next call on this Wal), and append_end() seals the record and returns
+  /// its LSN. Nothing else may be called on the Wal in between.
+  std::byte* append_begin(uint16_t type, size_t size);
+  uint64_t append_end();
 
   /// Group commit: writes every record appended so far with one write_sync per file touched
   /// (creating the next file first when the records roll over), with no delay. Returns the new
@@ -129,6 +134,7 @@ class Wal {
   uint64_t durable_offset_ = 0;  // end of durable records in the newest file
   uint64_t durable_lsn_ = 0;
   uint64_t next_lsn_ = 1;
+  size_t open_at_ = 0;  // append_begin(): where the open record starts in parts_.back().buf
   std::vector<Part> parts_;
   std::vector<std::byte> spare_;  // a drained part's buffer, kept for its capacity
   Stats stats_;

@@ -3564,11 +3564,13 @@ uint64_t Queue::journal_tail() const noexcept {
   return impl_->jc_->tail.load(std::memory_order_acquire);
 }
 
-uint64_t Queue::journal_read(uint64_t from, size_t max_events, std::vector<JournalEntry>& out) {
+uint64_t Queue::journal_read(uint64_t from, size_t max_events, std::vector<JournalEntry>& out,
+                             size_t* count) {
   Impl& im = *impl_;
   const uint64_t cap = uint64_t{im.jmask_} + 1;
   uint64_t t = from;
-  for (size_t n = 0; n < max_events; ++n) {
+  size_t n = 0;
+  for (; n < max_events; ++n) {
     shm::JournalCell& c = im.jcells_[t & im.jmask_];
     // acquire: pairs with the producer's release CAS publishing the cell's fields.
     const uint64_t seq = c.seq.load(std::memory_order_acquire);
@@ -3585,13 +3587,17 @@ uint64_t Queue::journal_read(uint64_t from, size_t max_events, std::vector<Journ
           if (c.seq.compare_exchange_strong(expected, t + cap, std::memory_order_acq_rel)) {
             im.raise_overflow();
             ++t;
+            --n;  // a skipped cell yields no event (the loop counts cells looked at)
             continue;
           }
         }
       }
       break;
     }
-    JournalEntry e;
+    if (n == out.size()) {
+      out.emplace_back();
+    }
+    JournalEntry& e = out[n];
     e.ticket = t;
     // relaxed: ordered by the acquire load of seq above.
     e.kind = c.kind.load(std::memory_order_relaxed);
@@ -3603,6 +3609,10 @@ uint64_t Queue::journal_read(uint64_t from, size_t max_events, std::vector<Journ
                             c.message_id[1].load(std::memory_order_relaxed)};
     std::memcpy(e.message_id.bytes.data(), id, 16);
     e.sequence = c.reserved[0].load(std::memory_order_relaxed);
+    e.has_record = false;
+    e.record.clear();  // keeps its capacity
+    e.sent_unix_ms = 0;
+    e.receive_count = 0;
     if (e.kind == shm::kJournalSend) {
       const uint32_t idx = e.slot;
       const uint32_t inc = e.incarnation;
@@ -3632,8 +3642,12 @@ uint64_t Queue::journal_read(uint64_t from, size_t max_events, std::vector<Journ
         }
       }
     }
-    out.push_back(std::move(e));
     ++t;
+  }
+  if (count != nullptr) {
+    *count = n;
+  } else {
+    out.resize(n);
   }
   return t;
 }
