@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cassert>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
@@ -115,10 +116,15 @@ class Reader {
   size_t pos_ = 0;
 };
 
-// Writes into a record the Wal has sized already (Wal::append_begin): no checks, no growth.
+// Writes into a record the Wal has sized already (Wal::append_begin), no growth. Each record
+// kind's size is computed by hand next to its fields, so debug and sanitizer builds check
+// that the fields fill exactly that size.
 class PlaceWriter {
  public:
-  explicit PlaceWriter(std::byte* at) : at_(at) {}
+  PlaceWriter(std::byte* at, size_t size) : at_(at), end_(at + size) {}
+  ~PlaceWriter() { assert(at_ == end_ && "record size and fields disagree"); }
+  PlaceWriter(const PlaceWriter&) = delete;
+  PlaceWriter& operator=(const PlaceWriter&) = delete;
   void u32(uint32_t v) { raw(&v, 4); }
   void u64(uint64_t v) { raw(&v, 8); }
   void i64(int64_t v) { raw(&v, 8); }
@@ -131,10 +137,12 @@ class PlaceWriter {
 
  private:
   void raw(const void* p, size_t n) {
+    assert(n <= static_cast<size_t>(end_ - at_));
     std::memcpy(at_, p, n);
     at_ += n;
   }
   std::byte* at_;
+  std::byte* end_;
 };
 
 // A kRecSend / kRecSnapMessage payload: its size, and its fields.
@@ -586,7 +594,8 @@ uint64_t DurabilityAgent::drain_queue(Tracked& t, size_t max_events) {
           t.remember_skipped(e);
           continue;  // gone before we read it: its delete follows; nothing to restore
         }
-        PlaceWriter w(wal_->append_begin(kRecSend, message_bytes(t.name, e.record.size())));
+        const size_t n = message_bytes(t.name, e.record.size());
+        PlaceWriter w(wal_->append_begin(kRecSend, n), n);
         encode_message_fields(w, t.name, e.sent_unix_ms, e.receive_count, e.sequence, e.record);
         (void)wal_->append_end();
         if (e.record.capacity() > kKeptRecordBytes) {
@@ -602,7 +611,7 @@ uint64_t DurabilityAgent::drain_queue(Tracked& t, size_t max_events) {
         }
         const bool del = e.kind == shm::kJournalDelete;
         const size_t n = 1 + t.name.size() + 16 + 8 + (del ? 0 : 4);
-        PlaceWriter w(wal_->append_begin(del ? kRecDelete : kRecVisibility, n));
+        PlaceWriter w(wal_->append_begin(del ? kRecDelete : kRecVisibility, n), n);
         w.name(t.name);
         w.bytes(e.message_id.bytes.data(), 16);
         w.i64(e.unix_ms);
@@ -613,7 +622,8 @@ uint64_t DurabilityAgent::drain_queue(Tracked& t, size_t max_events) {
         break;
       }
       case shm::kJournalPurge: {
-        PlaceWriter w(wal_->append_begin(kRecPurge, 1 + t.name.size()));
+        const size_t n = 1 + t.name.size();
+        PlaceWriter w(wal_->append_begin(kRecPurge, n), n);
         w.name(t.name);
         (void)wal_->append_end();
         break;
@@ -646,7 +656,8 @@ Result<void> DurabilityAgent::snapshot_queue(Tracked& t) {
   (void)wal_->append(kRecSnapBegin, buf);
   uint64_t count = 0;
   t.queue->snapshot([&](const Queue::StoredMessage& m) {
-    PlaceWriter mw(wal_->append_begin(kRecSnapMessage, message_bytes(t.name, m.record.size())));
+    const size_t n = message_bytes(t.name, m.record.size());
+    PlaceWriter mw(wal_->append_begin(kRecSnapMessage, n), n);
     encode_message_fields(mw, t.name, m.sent_unix_ms, m.receive_count, m.sequence, m.record);
     (void)wal_->append_end();
     ++count;
