@@ -399,6 +399,14 @@ int main(int argc, char** argv) {
   std::atomic<bool> durability_stop{false};
   std::thread durability_thread;
   if (durability) {
+    // The first pass here, before "ready": every durable queue is attached and snapshotted
+    // (the startup checkpoint) before a client can send, so a client's first sends are
+    // records of their own, not part of that snapshot. A failure (the disk) is logged and the
+    // thread retries it.
+    if (auto first = durability->do_work(); !first) {
+      log_line("warn", "durability", "first_pass_failed",
+               "error=\"" + first.error().message + "\" note=retried_on_the_durability_thread");
+    }
     durability_thread = std::thread([&] { durability->run(durability_stop); });
   }
   // Every return from here on (a port in use, a bad move-task file...) stops and joins the
