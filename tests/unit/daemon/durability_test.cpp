@@ -476,12 +476,6 @@ TEST_F(DurabilityTest, DeletesAreLoggedForMessagesASnapshotHoldsEvenIfTheirSendI
 // consumer run flat out: once the log has caught up, a power loss restores exactly what the
 // queue held (nothing deleted comes back, nothing live is missing).
 TEST_F(DurabilityTest, UnderLoadWithElidedDeletesAndSnapshotsRecoveryMatchesTheQueue) {
-#if defined(__SANITIZE_THREAD__)
-  // lqsd copies a record optimistically and checks the slot afterwards (journal_read,
-  // snapshot: a copy that raced a reuse is discarded); TSan reports that copy as a race with
-  // the producer rewriting the slot. The release and ASan builds run this test.
-  GTEST_SKIP() << "optimistic record copy by design (see comment)";
-#endif
   create("r", "async", 64);
   ASSERT_TRUE(agent_->do_work());
   std::atomic<bool> stop{false};
