@@ -215,5 +215,67 @@ TEST(HttpServerTest, ATooLargeBodyIs413AndTheServerKeepsServing) {
   (*server)->stop();
 }
 
+// The bytes on the wire: status line and headers as the server formats them, no body and no
+// Content-Length for a 204, pipelined requests (sent in one write) answered in order, a body
+// larger than the first read, and "Connection: close" honoured with a close after the answer.
+TEST(HttpServerTest, AnswersAreExactBytesInOrderForPipelinedRequests) {
+  ServerOptions o;
+  o.listen = "127.0.0.1:0";
+  o.threads = 1;
+  auto server = Server::start(o, [](const Request& r, Respond respond) {
+    if (r.target == "/h") {
+      respond(Response{201, "application/x", "abc", {{"x-one", "1"}}});
+    } else if (r.target == "/204") {
+      respond(Response{204, "text/plain", "dropped", {}});
+    } else {
+      respond(Response{200, "text/plain", r.body, {}});
+    }
+  });
+  ASSERT_TRUE(server) << server.error().message;
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port_of(**server));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  timeval tv{};
+  tv.tv_sec = 10;
+  ASSERT_EQ(::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
+  std::string big(100000, 'b');
+  for (size_t i = 0; i < big.size(); i += 997) big[i] = static_cast<char>('a' + i % 26);
+  const std::string req =
+      "POST /h HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n"
+      "POST /204 HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n"
+      "POST /e HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\n" +
+      big + "POST /e HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok";
+  for (size_t sent = 0; sent < req.size();) {
+    const ssize_t n = ::send(fd, req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
+    ASSERT_GT(n, 0);
+    sent += static_cast<size_t>(n);
+  }
+  std::string got;
+  for (;;) {
+    char tmp[65536];
+    const ssize_t n = ::recv(fd, tmp, sizeof tmp, 0);
+    ASSERT_GE(n, 0) << "no close after Connection: close (or a timeout)";
+    if (n == 0) break;
+    got.append(tmp, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  const std::string expected =
+      "HTTP/1.1 201 Created\r\nServer: lqsd\r\nContent-Type: application/x\r\nx-one: 1\r\n"
+      "Content-Length: 3\r\n\r\nabc"
+      "HTTP/1.1 204 No Content\r\nServer: lqsd\r\nContent-Type: text/plain\r\n\r\n"
+      "HTTP/1.1 200 OK\r\nServer: lqsd\r\nContent-Type: text/plain\r\nContent-Length: 100000\r\n"
+      "\r\n" +
+      big +
+      "HTTP/1.1 200 OK\r\nServer: lqsd\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n"
+      "Connection: close\r\n\r\nok";
+  EXPECT_EQ(got.size(), expected.size());
+  EXPECT_TRUE(got == expected) << got.substr(0, 400);
+  (*server)->stop();
+}
+
 }  // namespace
 }  // namespace lqs::http
