@@ -480,7 +480,8 @@ Result<std::string> verify(const SignedRequest& r, const Credentials& credential
 
 std::function<Result<void>(const http::Request&)> http_verifier(Credentials credentials) {
   return [creds = std::move(credentials)](const http::Request& r) -> Result<void> {
-    SignedRequest s{r.method, r.target, r.header, r.body};
+    SignedRequest s{r.method, r.target,
+                    [&r](std::string_view name) { return std::string(r.header(name)); }, r.body};
     auto v = verify(s, creds, SystemClock::instance().unix_ms() / 1000);
     if (!v) return std::move(v).error();
     return {};

@@ -144,8 +144,7 @@ void SqsHttp::handle(const http::Request& r, const http::Respond& respond) {
     return;
   }
   const std::string id = request_id();
-  const std::string target = r.header("X-Amz-Target");
-  const std::string action = target.substr(kTargetPrefix.size());
+  const std::string action(r.header("X-Amz-Target").substr(kTargetPrefix.size()));
   const CallContext ctx = context_of(r, false);
   if (auto fast = api_.call_fast(action, r.body, ctx)) {
     if (!*fast) {
@@ -156,7 +155,7 @@ void SqsHttp::handle(const http::Request& r, const http::Respond& respond) {
     out.content_type = std::string(kJsonType);
     out.body = std::move(**fast);
     out.headers.emplace_back("x-amzn-RequestId", id);
-    respond(out);
+    respond(std::move(out));
     return;
   }
   const json in = r.body.empty() ? json::object() : json::parse(r.body, nullptr, false);

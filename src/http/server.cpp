@@ -73,7 +73,11 @@ class Session : public std::enable_shared_from_this<Session> {
     r.body = std::move(req.body());  // the parser is replaced before the next request
     r.header = [&req](std::string_view name) {
       auto it = req.find(beast::string_view(name.data(), name.size()));
-      return it == req.end() ? std::string() : std::string(it->value());
+      if (it == req.end()) {
+        return std::string_view();
+      }
+      const beast::string_view v = it->value();
+      return std::string_view(v.data(), v.size());
     };
     const bool keep_alive = req.keep_alive();
     auto self = shared_from_this();

@@ -1,8 +1,9 @@
 // Copyright lqs authors. A small asynchronous HTTP/1.1 server (Boost.Beast on Asio) for lqsd:
-// one or more I/O threads (an io_context each; a connection stays on one), keep-alive, bounded header and body
-// sizes, a bounded number of connections, an idle timeout, and a graceful stop. Requests go to one
-// handler function. lqsd serves the SQS API, /metrics and /health through it. Responses may be
-// given later from another thread (long polls), without a thread per waiting request.
+// one or more I/O threads (an io_context each; a connection stays on one), keep-alive, bounded
+// header and body sizes, a bounded number of connections, an idle timeout, and a graceful stop.
+// Requests go to one handler function. lqsd serves the SQS API, /metrics and /health through it.
+// Responses may be given later from another thread (long polls), without a thread per waiting
+// request.
 #ifndef LQS_HTTP_SERVER_HPP_
 #define LQS_HTTP_SERVER_HPP_
 
@@ -23,7 +24,8 @@ struct Request {
   std::string method;  // "GET", "POST", ...
   std::string target;  // path and query, as sent
   std::string body;
-  std::function<std::string(std::string_view)> header;  // value of a header, "" if absent
+  /// Value of a header, "" if absent; valid, like the request, only during the handler call.
+  std::function<std::string_view(std::string_view)> header;
 };
 
 struct Response {

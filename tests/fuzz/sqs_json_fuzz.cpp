@@ -167,7 +167,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   r.body.assign(reinterpret_cast<const char*>(data) + 1, size - 1);
   if (names_capacity(action, r.body)) return 0;
   const std::string target = "AmazonSQS." + std::string(action);
-  r.header = [&target](std::string_view name) -> std::string {
+  r.header = [&target](std::string_view name) -> std::string_view {
     if (name == "X-Amz-Target") return target;
     if (name == "Content-Type") return "application/x-amz-json-1.0";
     if (name == "Host") return "localhost";

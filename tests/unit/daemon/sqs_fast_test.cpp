@@ -256,8 +256,9 @@ class SqsFastHttpTest : public ::testing::Test {
     r.method = "POST";
     r.target = "/";
     r.body = body;
-    r.header = [&action](std::string_view name) -> std::string {
-      if (name == "X-Amz-Target") return "AmazonSQS." + action;
+    const std::string target = "AmazonSQS." + action;
+    r.header = [&target](std::string_view name) -> std::string_view {
+      if (name == "X-Amz-Target") return target;
       if (name == "Content-Type") return "application/x-amz-json-1.0";
       if (name == "Host") return "localhost:9324";
       return {};
