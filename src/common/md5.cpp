@@ -54,7 +54,7 @@ class Md5 {
   }
 
  private:
-  MD5_CTX ctx_;
+  MD5_CTX ctx_{};
 };
 
 bool name_less(const MessageAttribute* a, const MessageAttribute* b) noexcept {
@@ -136,7 +136,7 @@ std::string sha256_hex(std::string_view bytes) {
   }
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
-  out.reserve(2 * n);
+  out.reserve(size_t{2} * n);
   for (unsigned int i = 0; i < n; ++i) {
     out += kHex[md[i] >> 4];
     out += kHex[md[i] & 15];

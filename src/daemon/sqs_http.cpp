@@ -81,7 +81,9 @@ bool is_form(const http::Request& r) {
 
 // A queue-URL path, "/<account>/<name>": the queue a Query request at it addresses.
 bool is_queue_path(std::string_view path) {
-  if (path.size() < 4 || path[0] != '/') return false;
+  if (path.size() < 4 || path[0] != '/') {
+    return false;
+  }
   const auto slash = path.find('/', 1);
   return slash != std::string_view::npos && slash > 1 && slash + 1 < path.size() &&
          path.find('/', slash + 1) == std::string_view::npos;
