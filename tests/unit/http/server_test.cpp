@@ -277,5 +277,60 @@ TEST(HttpServerTest, AnswersAreExactBytesInOrderForPipelinedRequests) {
   (*server)->stop();
 }
 
+// The idle timeout bounds each read and write, not the handler: a request trickling in is cut
+// off after it, while an answer given later than it (a long poll) still arrives.
+TEST(HttpServerTest, IdleTimeoutCutsOffSlowRequestsButNotSlowAnswers) {
+  ServerOptions o;
+  o.listen = "127.0.0.1:0";
+  o.threads = 1;
+  o.idle_timeout = std::chrono::seconds(1);
+  std::mutex mu;
+  std::vector<Respond> later;
+  auto server = Server::start(o, [&](const Request&, Respond respond) {
+    std::lock_guard lock(mu);
+    later.push_back(std::move(respond));
+  });
+  ASSERT_TRUE(server) << server.error().message;
+  const uint16_t port = port_of(**server);
+  std::thread answer([&] {
+    std::this_thread::sleep_for(1800ms);  // past the idle timeout
+    std::lock_guard lock(mu);
+    for (Respond& r : later) r(Response{200, "text/plain", "late", {}});
+    later.clear();  // their sessions' references go while the server runs
+  });
+  Client patient(port);
+  ASSERT_TRUE(patient.ok());
+  const int slow = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(slow, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  const std::string part = "POST / HTTP/1.1\r\nHost: t\r\n";
+  ASSERT_EQ(::send(slow, part.data(), part.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(part.size()));
+  const auto t0 = std::chrono::steady_clock::now();
+  std::thread cut([&] {
+    timeval tv{};
+    tv.tv_sec = 10;
+    (void)::setsockopt(slow, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char buf[64];
+    EXPECT_EQ(::recv(slow, buf, sizeof buf, 0), 0) << "not closed";  // an orderly close
+    const auto waited = std::chrono::steady_clock::now() - t0;
+    EXPECT_GE(waited, 900ms);
+    EXPECT_LT(waited, 5s);
+  });
+  int status = 0;
+  std::string got;
+  ASSERT_TRUE(patient.post("/", "x", status, got));
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(got, "late");
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 1500ms);
+  cut.join();
+  answer.join();
+  ::close(slow);
+  (*server)->stop();
+}
+
 }  // namespace
 }  // namespace lqs::http
