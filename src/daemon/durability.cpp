@@ -790,7 +790,8 @@ Result<uint64_t> DurabilityAgent::do_work() {
     stats_.wal_files_created = ws.files_created;
     stats_.wal_spares_used = ws.spares_used;
   }
-  if (ws.bytes_written - bytes_at_checkpoint_ >= options_.checkpoint_bytes) {
+  if (ws.bytes_written - bytes_at_checkpoint_ >=
+      std::max(options_.checkpoint_bytes, 2 * last_checkpoint_bytes_)) {
     if (auto c = checkpoint(); !c) {
       return std::move(c).error();
     }
@@ -800,6 +801,7 @@ Result<uint64_t> DurabilityAgent::do_work() {
 
 Result<void> DurabilityAgent::checkpoint() {
   const uint64_t start = wal_->next_lsn();
+  const uint64_t bytes_before = wal_->stats().bytes_written;
   for (auto& [name, t] : tracked_) {
     (void)t->queue->journal_take_overflow();  // the snapshot covers what was lost
     if (auto s = snapshot_queue(*t); !s) {
@@ -818,8 +820,10 @@ Result<void> DurabilityAgent::checkpoint() {
     return r;
   }
   bytes_at_checkpoint_ = wal_->stats().bytes_written;
+  last_checkpoint_bytes_ = bytes_at_checkpoint_ - bytes_before;
   std::lock_guard lock(stats_mu_);
   ++stats_.checkpoints;
+  stats_.last_checkpoint_bytes = last_checkpoint_bytes_;
   return {};
 }
 

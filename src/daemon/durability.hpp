@@ -15,9 +15,11 @@
 //  4. One commit (write + fdatasync) covers every record of the pass: group commit.
 //  5. Each journal's head advances to what was read (Queue::journal_commit): cells are freed
 //     and sync senders woken.
-//  6. When checkpoint_bytes of log were written since the last checkpoint: every durable
-//     queue is snapshotted, a kCheckpoint record committed, and the log files before the
-//     checkpoint's first record removed.
+//  6. When the log written since the last checkpoint reaches checkpoint_bytes, and twice
+//     what that checkpoint wrote: every durable queue is snapshotted, a kCheckpoint record
+//     committed, and the log files before the checkpoint's first record removed. (The second
+//     bound keeps queues with a large backlog from snapshotting it over and over: a
+//     checkpoint's snapshots are at most half the log between checkpoints.)
 //
 // Crash table (lqsd SIGKILLed; the shm root survives unless it says "reboot"):
 //  - between reading events and the commit: the journal's head has not moved; the restarted
@@ -62,7 +64,8 @@ struct DurabilityOptions {
   std::string backend = "auto";                       ///< auto | io_uring | pwrite
   durability::IoBackend* backend_override = nullptr;  ///< tests: a FaultyBackend (not owned)
   uint64_t wal_file_bytes = uint64_t{64} << 20;
-  uint64_t checkpoint_bytes = uint64_t{256} << 20;  ///< log written between checkpoints
+  /// Log written between checkpoints, at least (and at least twice the last checkpoint).
+  uint64_t checkpoint_bytes = uint64_t{256} << 20;
   int64_t max_delay_ms = 10;  ///< the longest run() sleeps between passes (not a bound on an
                               ///< async event's wait when the agent cannot keep up)
   /// Tests: called in a snapshot between draining the queue's journal and scanning its slots,
@@ -75,12 +78,13 @@ struct DurabilityStats {
   uint64_t durable_queues = 0;
   uint64_t events = 0;  ///< journal events read (each logged, or elided below)
   uint64_t elided = 0;  ///< deletes (and visibility changes) of messages never logged: not written
-  uint64_t wal_bytes = 0;          ///< bytes made durable
-  uint64_t syncs = 0;              ///< write + fdatasync submissions
-  uint64_t snapshots = 0;          ///< queue snapshots written
-  uint64_t checkpoints = 0;        ///< checkpoints completed
-  uint64_t wal_files_created = 0;  ///< log files rolled to (or created at start)
-  uint64_t wal_spares_used = 0;    ///< of which a prepared spare (renamed, not zero-filled)
+  uint64_t wal_bytes = 0;              ///< bytes made durable
+  uint64_t syncs = 0;                  ///< write + fdatasync submissions
+  uint64_t snapshots = 0;              ///< queue snapshots written
+  uint64_t checkpoints = 0;            ///< checkpoints completed
+  uint64_t last_checkpoint_bytes = 0;  ///< log bytes the last checkpoint wrote
+  uint64_t wal_files_created = 0;      ///< log files rolled to (or created at start)
+  uint64_t wal_spares_used = 0;        ///< of which a prepared spare (renamed, not zero-filled)
   uint64_t commit_errors = 0;
   uint64_t no_space_errors = 0;
   uint64_t restored_messages = 0;
@@ -139,10 +143,11 @@ class DurabilityAgent {
   std::unique_ptr<Replay> replay_;  // the log's state at open(), until restore() used it
   std::map<std::string, bool, std::less<>> clean_;  // queues with a complete snapshot in the log
   int64_t last_refresh_ms_ = 0;
-  uint64_t bytes_at_checkpoint_ = 0;
-  bool failing_ = false;             // the last commit failed (journals carry its errno)
-  bool startup_checkpoint_ = false;  // the next pass starts with a checkpoint
-  bool sync_events_ = false;         // the last pass wrote events of a sync queue
+  uint64_t bytes_at_checkpoint_ = 0;    // log bytes written when the last checkpoint ended
+  uint64_t last_checkpoint_bytes_ = 0;  // what it wrote (its snapshots)
+  bool failing_ = false;                // the last commit failed (journals carry its errno)
+  bool startup_checkpoint_ = false;     // the next pass starts with a checkpoint
+  bool sync_events_ = false;            // the last pass wrote events of a sync queue
   std::chrono::steady_clock::time_point last_sync_{};
   mutable std::mutex stats_mu_;
   DurabilityStats stats_;

@@ -273,7 +273,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   uint64_t checkpoint_mib = 256;
   app.add_option("--checkpoint-mib", checkpoint_mib,
-                 "log written between checkpoints (bounds recovery time and disk use)")
+                 "log written between checkpoints, at least (and at least twice what the last "
+                 "checkpoint wrote); bounds recovery time and disk use")
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 20))
       ->capture_default_str();
   uint64_t wal_file_mib = 64;

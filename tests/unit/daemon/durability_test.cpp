@@ -280,6 +280,64 @@ TEST_F(DurabilityTest, CheckpointsRemoveOldLogFilesAndRecoveryStillHasEverything
   EXPECT_EQ(as_set(bodies("c")), expect);
 }
 
+// A queue whose backlog is larger than checkpoint_bytes: each checkpoint snapshots the whole
+// backlog, so the next one waits for twice what it wrote. (With checkpoint_bytes alone every
+// 64 KiB of traffic rewrote the ~1 MiB backlog: the log grew ~16 bytes per byte of traffic.)
+TEST_F(DurabilityTest, ABacklogLargerThanTheCheckpointIntervalIsNotSnapshottedOverAndOver) {
+  agent_.reset();
+  reg_.reset();
+  checkpoint_bytes_ = 64 << 10;
+  open_all(faulty_.get());
+  create("big", "async", 8192);
+  create("t", "async");
+  const std::string pad(1000, 'b');
+  std::set<std::string> expect;
+  for (int i = 0; i < 1000; ++i) {  // ~1 MiB that stays in the queue
+    const std::string body = "backlog-" + std::to_string(i) + pad;
+    ASSERT_TRUE(q("big")->send(req(body)));
+    expect.insert(body);
+  }
+  ASSERT_TRUE(agent_->do_work());  // logs the sends; a checkpoint is due and snapshots them
+  const DurabilityStats after_fill = agent_->stats();
+  ASSERT_GE(after_fill.checkpoints, 1u);
+  ASSERT_GT(after_fill.last_checkpoint_bytes, uint64_t{1000} * 1000);
+  // Traffic beside it, on another queue ("t", created with "big"): 10 messages of ~1 KiB
+  // sent, logged, received and deleted, per round.
+  const auto round = [&](int r) {
+    for (int i = 0; i < 10; ++i) {
+      ASSERT_TRUE(q("t")->send(req("t-" + std::to_string(r) + "-" + std::to_string(i) + pad)));
+    }
+    ASSERT_TRUE(agent_->do_work());
+    ReceiveOptions o;
+    o.max_number_of_messages = 10;
+    ReceiveBatch b;
+    ASSERT_TRUE(q("t")->receive(b, o));
+    ASSERT_EQ(b.count, 10u);
+    for (size_t i = 0; i < b.count; ++i) {
+      ASSERT_TRUE(q("t")->delete_message(b.messages[i].receipt_handle));
+    }
+    ASSERT_TRUE(agent_->do_work());
+  };
+  // ~10 KiB of log a round: 100 rounds are ~1 MiB, under twice the backlog's snapshot.
+  for (int r = 0; r < 100; ++r) round(r);
+  const DurabilityStats mid = agent_->stats();
+  EXPECT_EQ(mid.checkpoints, after_fill.checkpoints) << "checkpointed within 2x its size";
+  const uint64_t traffic = mid.wal_bytes - after_fill.wal_bytes;
+  EXPECT_LT(traffic, 2 * after_fill.last_checkpoint_bytes);
+  // Past twice the checkpoint's size: the next checkpoint comes.
+  for (int r = 100; r < 400 && agent_->stats().checkpoints == mid.checkpoints; ++r) round(r);
+  const DurabilityStats last = agent_->stats();
+  EXPECT_EQ(last.checkpoints, mid.checkpoints + 1)
+      << "log bytes after the fill " << after_fill.wal_bytes << ", after 100 rounds "
+      << mid.wal_bytes << ", at the end " << last.wal_bytes;
+  EXPECT_GE(last.wal_bytes - last.last_checkpoint_bytes - after_fill.wal_bytes,
+            2 * after_fill.last_checkpoint_bytes);
+  // Nothing lost: the backlog comes back after a power loss, the deleted traffic does not.
+  EXPECT_EQ(reboot(), expect.size());
+  EXPECT_EQ(as_set(bodies("big")), expect);
+  EXPECT_TRUE(bodies("t").empty());
+}
+
 // run() keeps a spare log file ready beside the commit path (zero-filled and fsynced by a
 // helper thread), so that a roll renames it instead of zero-filling a file while journals wait.
 // Each round logs less than one file (so at most one roll) and waits for the next spare; every
