@@ -1,6 +1,6 @@
 -- wrk script for bench/http/run.sh: one SQS workload over keep-alive connections.
 --
---   wrk ... URL -s sqs.lua -- <protocol> <workload> <queue-url> [auth]
+--   wrk ... URL -s sqs.lua -- <protocol> <workload> <queue-url>[,<queue-url>...] [auth]
 --     protocol: json  (AWS JSON 1.0, X-Amz-Target: AmazonSQS.<Action>)
 --               query (form-encoded Action=..., XML answers)
 --     workload: send     SendMessage, one 64-byte body per request
@@ -9,6 +9,9 @@
 --                        the handles a thread has received are deleted before it receives again
 --     auth:     "sigv4" adds an (unchecked) SigV4 Authorization header naming the service
 --               sqs, which moto needs to route the request to its SQS backend
+--   Several queue URLs: wrk thread i (1-based) uses URL ((i - 1) mod n) + 1, so that a long
+--   batch10 run spreads over queues (an lqs queue holds at most 4,194,304 messages).
+--   batch10 counts the entries that a 200 answer lists as failed (a full queue, for one).
 --
 -- done() prints one line, "RESULT key=value ...", that run.sh parses.
 
@@ -17,6 +20,7 @@ local threads = {}
 
 function setup(thread)
   table.insert(threads, thread)
+  thread:set("tid", #threads)
 end
 
 local function urlencode(s)
@@ -31,6 +35,7 @@ received = 0     -- messages received (handles parsed)
 receives = 0     -- receives sent (those that found no message: receives - received)
 deletes = 0      -- deletes sent
 bad = 0          -- non-200 responses
+failed = 0       -- batch entries a 200 answer listed as failed
 first_bad = ""   -- the first non-200 body, for the report
 
 local function json_req(action, body)
@@ -45,7 +50,10 @@ local function query_req(body)
 end
 
 function init(args)
-  protocol, workload, queue_url = args[1], args[2], args[3]
+  protocol, workload = args[1], args[2]
+  local urls = {}
+  for u in string.gmatch(args[3], "[^,]+") do urls[#urls + 1] = u end
+  queue_url = urls[((tid or 1) - 1) % #urls + 1]
   local auth = args[4]
   if protocol == "json" then
     wrk.headers["Content-Type"] = "application/x-amz-json-1.0"
@@ -114,6 +122,12 @@ function response(status, headers, body)
     end
     return
   end
+  if workload == "batch10" then
+    local pattern = protocol == "json" and '"SenderFault"' or "<BatchResultErrorEntry>"
+    local _, n = string.gsub(body or "", pattern, "")
+    failed = failed + n
+    return
+  end
   if workload ~= "recvdel" then
     return
   end
@@ -126,13 +140,14 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  local r, e, d, b = 0, 0, 0, 0
+  local r, e, d, b, f = 0, 0, 0, 0, 0
   local fb = ""
   for _, t in ipairs(threads) do
     r = r + t:get("received")
     e = e + t:get("receives")
     d = d + t:get("deletes")
     b = b + t:get("bad")
+    f = f + t:get("failed")
     if fb == "" then fb = t:get("first_bad") end
   end
   local errs = summary.errors
@@ -143,7 +158,8 @@ function done(summary, latency, requests)
   local empty = math.max(0, e - r - unanswered)
   io.write(string.format(
       "RESULT requests=%d duration_us=%d p50_us=%d p99_us=%d non2xx=%d sock_errors=%d " ..
-      "received=%d receives=%d deletes=%d empty=%d bad=%d first_bad=%q\n",
+      "received=%d receives=%d deletes=%d empty=%d bad=%d failed=%d first_bad=%q\n",
       summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
-      errs.status, errs.connect + errs.read + errs.write + errs.timeout, r, e, d, empty, b, fb))
+      errs.status, errs.connect + errs.read + errs.write + errs.timeout, r, e, d, empty, b, f,
+      fb))
 end
