@@ -234,6 +234,8 @@ class Queue {
   /// The first ticket not yet durable, and the next ticket a producer will claim.
   uint64_t journal_head() const noexcept;
   uint64_t journal_tail() const noexcept;
+  /// The journal's number of cells: tail - head never exceeds it.
+  uint64_t journal_capacity() const noexcept;
   /// Reads into `out` up to `max_events` published events from ticket `from` on; returns the
   /// ticket after the last one read. `out`'s elements and their record buffers are reused:
   /// with `count`, the events are out[0, *count) and `out` is never shrunk, so a caller that

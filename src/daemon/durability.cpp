@@ -41,6 +41,8 @@ enum RecordType : uint16_t {
 constexpr size_t kDedupPerRecord = 8192;
 
 constexpr size_t kMaxEventsPerPass = 65536;
+// A snapshot's scan looks at the journals' fill every this many messages (snapshot_queue).
+constexpr uint64_t kScanCheckEvery = 1024;
 constexpr size_t kSkippedEntries = 65536;  // per queue, 24 B each (Tracked::skipped)
 constexpr size_t kKeptRecordBytes = 256;   // drain buffers: larger records are not kept
 constexpr int64_t kRefreshMs = 100;
@@ -189,7 +191,8 @@ struct DurabilityAgent::Replay {
     std::array<uint8_t, 16> dedup_key{};
     bool has_dedup_key = false;
     bool snapshotting = false;
-    bool clean = false;  // a complete snapshot was seen
+    uint64_t snap_records = 0;  // kRecSnapMessage records of the snapshot being read
+    bool clean = false;         // a complete snapshot was seen
     std::unique_ptr<QueueState> staging;
 
     void add(const Queue::StoredMessage& m) {
@@ -247,8 +250,12 @@ struct DurabilityAgent::Replay {
         QueueState& s = q(name);
         if (type == kRecSnapMessage && s.snapshotting) {
           s.staging->add(m);
+          ++s.snap_records;
         } else {
           s.add(m);
+          if (s.snapshotting) {
+            s.staging->add(m);  // a send logged inside the snapshot: part of it too
+          }
         }
         return true;
       }
@@ -260,7 +267,11 @@ struct DurabilityAgent::Replay {
           return false;
         }
         if (type == kRecDelete) {
-          q(name).remove(id, at);
+          QueueState& s = q(name);
+          s.remove(id, at);
+          if (s.snapshotting) {
+            s.staging->remove(id, at);  // the scan may have copied it before the delete
+          }
         }
         return true;
       }
@@ -269,10 +280,14 @@ struct DurabilityAgent::Replay {
           return false;
         }
         QueueState& s = q(name);
-        s.messages.clear();
-        s.index.clear();
-        s.deleted.clear();  // PurgeQueue clears the deduplication records too
-        s.dedup.clear();
+        for (QueueState* x : {&s, s.snapshotting ? s.staging.get() : nullptr}) {
+          if (x != nullptr) {
+            x->messages.clear();
+            x->index.clear();
+            x->deleted.clear();  // PurgeQueue clears the deduplication records too
+            x->dedup.clear();
+          }
+        }
         return true;
       }
       case kRecSnapBegin: {
@@ -281,6 +296,7 @@ struct DurabilityAgent::Replay {
         }
         QueueState& s = q(name);
         s.snapshotting = true;
+        s.snap_records = 0;
         s.staging = std::make_unique<QueueState>();
         s.staging->fifo = s.fifo;
         return true;
@@ -291,7 +307,9 @@ struct DurabilityAgent::Replay {
           return false;
         }
         QueueState& s = q(name);
-        if (!s.snapshotting || s.staging->messages.size() != count) {
+        // The count is of kRecSnapMessage records: events logged inside the snapshot change
+        // the number of messages it ends with.
+        if (!s.snapshotting || s.snap_records != count) {
           return false;
         }
         s.messages = std::move(s.staging->messages);
@@ -643,10 +661,21 @@ uint64_t DurabilityAgent::drain_queue(Tracked& t, size_t max_events) {
   return count;
 }
 
+bool DurabilityAgent::journal_filling() const {
+  for (const auto& [name, x] : tracked_) {
+    const Queue& q = *x->queue;
+    if (q.journal_tail() - q.journal_head() >= q.journal_capacity() / 4) {
+      return true;
+    }
+  }
+  return false;
+}
+
 Result<void> DurabilityAgent::snapshot_queue(Tracked& t) {
   // Everything journaled so far goes first, then the snapshot; events after it follow.
   while (drain_queue(t, kMaxEventsPerPass) != 0) {
   }
+  clean_[t.name] = false;  // until kSnapEnd is written
   if (options_.before_snapshot_scan) {
     options_.before_snapshot_scan(t.name);
   }
@@ -654,13 +683,38 @@ Result<void> DurabilityAgent::snapshot_queue(Tracked& t) {
   Writer w(buf);
   w.name(t.name);
   (void)wal_->append(kRecSnapBegin, buf);
+  // During the scan no send may be remembered as skipped: the scan may have copied its
+  // message before its delete (see Tracked::skip_from).
+  const uint64_t skip_from = t.skip_from;
+  t.skip_from = UINT64_MAX;
   uint64_t count = 0;
+  bool drain_in_scan = true;
   t.queue->snapshot([&](const Queue::StoredMessage& m) {
     const size_t n = message_bytes(t.name, m.record.size());
     PlaceWriter mw(wal_->append_begin(kRecSnapMessage, n), n);
     encode_message_fields(mw, t.name, m.sent_unix_ms, m.receive_count, m.sequence, m.record);
     (void)wal_->append_end();
     ++count;
+    if (count % kScanCheckEvery == 0) {
+      if (options_.during_snapshot_scan) {
+        options_.during_snapshot_scan(t.name, count);
+      }
+      // A scan of millions of messages takes longer than a busy journal takes to fill: when
+      // one is a quarter full, its events are logged now, inside the snapshot (replay applies
+      // them to the state and to the snapshot being built), and committed, so that its cells
+      // are freed instead of the journal overflowing into another snapshot.
+      if (drain_in_scan && journal_filling()) {
+        for (auto& [name, x] : tracked_) {
+          const uint64_t drained = drain_queue(*x, kMaxEventsPerPass);
+          std::lock_guard lock(stats_mu_);
+          stats_.events += drained;
+          stats_.events_in_snapshots += drained;
+        }
+        if (auto c = commit_pass(); !c) {
+          drain_in_scan = false;  // the caller's commit reports it; appends wait in memory
+        }
+      }
+    }
     // A large queue: commit as we go so the pending buffer stays bounded.
     if (wal_->pending_bytes() > (uint64_t{64} << 20)) {
       (void)wal_->commit();
@@ -690,7 +744,7 @@ Result<void> DurabilityAgent::snapshot_queue(Tracked& t) {
     } while (at < dedup.size());
   }
   // acquire: after the scan (its slot loads are acquire); see Tracked::skip_from.
-  t.skip_from = std::max(t.skip_from, t.queue->journal_tail());
+  t.skip_from = std::max(skip_from, t.queue->journal_tail());
   Writer ew(buf);
   ew.name(t.name);
   ew.u64(count);

@@ -10,7 +10,12 @@
 //  2. A queue whose overflow flag is raised (events were lost: full journal, lqsd absent, a
 //     dead producer's cell skipped, or the queue just became durable), or that the log does
 //     not know yet, is drained and then snapshotted: kSnapBegin, one kSnapMessage per live
-//     message, kSnapEnd. On replay a complete snapshot replaces the queue's state.
+//     message, kSnapEnd. On replay a complete snapshot replaces the queue's state. A long scan
+//     does not stop the journals: when one is a quarter full, every journal's events are
+//     logged in the middle of the snapshot and committed (heads advance, sync senders are
+//     answered); replay applies events inside a snapshot to the queue's state and to the
+//     snapshot being built (the scan may have copied a message before its delete, or not yet
+//     reached one sent meanwhile), and no send read during the scan is remembered as skipped.
 //  3. Every journal is read from its head; each event becomes one record.
 //  4. One commit (write + fdatasync) covers every record of the pass: group commit.
 //  5. Each journal's head advances to what was read (Queue::journal_commit): cells are freed
@@ -28,7 +33,8 @@
 //  - after the commit, before the heads advance: as above, the events are logged twice;
 //    replaying both copies in order gives the same state.
 //  - in the middle of a snapshot: the log ends with an incomplete snapshot, which replay
-//    ignores; the queue is "not clean" and the restarted lqsd snapshots it again.
+//    ignores (the events logged inside it were applied to the state as any others); the queue
+//    is "not clean" and the restarted lqsd snapshots it again.
 //  - during a checkpoint: old files are removed only after the kCheckpoint record is durable.
 //  - reboot (shm root lost): the registry re-creates each queue empty from its metadata;
 //    restore() replays the log and puts back every message not deleted, in order (FIFO:
@@ -71,6 +77,9 @@ struct DurabilityOptions {
   /// Tests: called in a snapshot between draining the queue's journal and scanning its slots,
   /// with the queue's name (what another process may do in that window).
   std::function<void(const std::string&)> before_snapshot_scan;
+  /// Tests: called in a snapshot's scan every 1,024 messages, with the queue's name and the
+  /// messages scanned so far, before the scan looks at the journals' fill.
+  std::function<void(const std::string&, uint64_t)> during_snapshot_scan;
 };
 
 struct DurabilityStats {
@@ -78,6 +87,7 @@ struct DurabilityStats {
   uint64_t durable_queues = 0;
   uint64_t events = 0;  ///< journal events read (each logged, or elided below)
   uint64_t elided = 0;  ///< deletes (and visibility changes) of messages never logged: not written
+  uint64_t events_in_snapshots = 0;    ///< of `events`, read during a snapshot's scan
   uint64_t wal_bytes = 0;              ///< bytes made durable
   uint64_t syncs = 0;                  ///< write + fdatasync submissions
   uint64_t snapshots = 0;              ///< queue snapshots written
@@ -125,6 +135,7 @@ class DurabilityAgent {
   DurabilityAgent(Registry& registry, DurabilityOptions options, LogFn log);
   void refresh_queues();
   Result<void> snapshot_queue(Tracked& t);
+  bool journal_filling() const;  // a durable queue's journal is a quarter full
   uint64_t drain_queue(Tracked& t, size_t max_events);
   Result<void> commit_pass();
   void note_error(const Error& e);

@@ -3578,6 +3578,8 @@ uint64_t Queue::journal_head() const noexcept {
   return impl_->jc_->head.load(std::memory_order_acquire);
 }
 
+uint64_t Queue::journal_capacity() const noexcept { return uint64_t{impl_->jmask_} + 1; }
+
 uint64_t Queue::journal_tail() const noexcept {
   // acquire: only an estimate of what is pending (cells carry their own ordering).
   return impl_->jc_->tail.load(std::memory_order_acquire);

@@ -55,6 +55,7 @@ class DurabilityTest : public ::testing::Test {
     o.wal_file_bytes = file_bytes_;
     o.checkpoint_bytes = checkpoint_bytes_;
     o.before_snapshot_scan = before_snapshot_scan_;
+    o.during_snapshot_scan = during_snapshot_scan_;
     auto a = DurabilityAgent::open(*reg_, o);
     ASSERT_TRUE(a) << a.error().message;
     agent_ = std::move(a).value();
@@ -119,6 +120,7 @@ class DurabilityTest : public ::testing::Test {
   uint64_t file_bytes_ = uint64_t{1} << 20;
   uint64_t checkpoint_bytes_ = uint64_t{256} << 20;
   std::function<void(const std::string&)> before_snapshot_scan_;
+  std::function<void(const std::string&, uint64_t)> during_snapshot_scan_;
   std::unique_ptr<durability::IoBackend> pwrite_;
   std::unique_ptr<durability::FaultyBackend> faulty_;
   std::unique_ptr<Registry> reg_;
@@ -337,6 +339,135 @@ TEST_F(DurabilityTest, ABacklogLargerThanTheCheckpointIntervalIsNotSnapshottedOv
   EXPECT_EQ(as_set(bodies("big")), expect);
   EXPECT_TRUE(bodies("t").empty());
 }
+
+// A long snapshot does not stop the journals: when one is a quarter full in the middle of a
+// scan, the events are logged inside the snapshot and committed. Deletes of messages the scan
+// has or has not copied yet, sends made during the scan, sends deleted before lqsd read them,
+// and messages the scan copied whose sends lqsd reads only after their deletes (those deletes
+// must be logged, not elided): after a power loss right after the snapshot, or in the middle
+// of its scan (an incomplete snapshot), recovery gives exactly what the queue held when those
+// events were committed.
+class SnapshotScanTest : public DurabilityTest, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(SnapshotScanTest, EventsLoggedInsideASnapshotAreReplayedIntoIt) {
+  const bool crash_mid_scan = GetParam();
+  agent_.reset();
+  reg_.reset();
+  file_bytes_ = 64 << 10;  // several files, so that the checkpoint removes the first ones
+  bool armed = false;
+  std::set<std::string> expect;
+  std::vector<std::string> handles;  // of the 4,000 first messages (a-), all received
+  ReceiveOptions in_flight;
+  in_flight.max_number_of_messages = 10;
+  in_flight.visibility_timeout_s = 600;
+  // Before the scan: the d-s and f-s, after the a-s in the scan's order; their sends are not
+  // read until the events below fill the journal.
+  before_snapshot_scan_ = [&](const std::string& name) {
+    if (!armed || name != "s") return;
+    for (int i = 0; i < 50; ++i) {
+      ASSERT_TRUE(q("s")->send(req("d-" + std::to_string(i))));
+    }
+    for (int i = 0; i < 1500; ++i) {
+      const std::string body = "f-" + std::to_string(i);
+      ASSERT_TRUE(q("s")->send(req(body)));
+      expect.insert(body);
+    }
+  };
+  during_snapshot_scan_ = [&](const std::string& name, uint64_t scanned) {
+    if (!armed || name != "s") return;
+    if (scanned == 5120 && crash_mid_scan) {
+      faulty_->crash();  // after the commit of the events below (at 4,096)
+      return;
+    }
+    if (scanned != 4096) return;
+    // Copied so far: the 3,950 a-s, the d-s and the first f-s. Receive the d-s and f-s.
+    std::map<std::string, std::string> f_handles;
+    for (int got = 0; got < 1550;) {
+      ReceiveBatch b;
+      ASSERT_TRUE(q("s")->receive(b, in_flight));
+      ASSERT_GT(b.count, 0u);
+      for (size_t i = 0; i < b.count; ++i, ++got) {
+        const std::string& body = b.messages[i].body;
+        if (body.starts_with("d-")) {  // copied, its send not read yet: deleted
+          ASSERT_TRUE(q("s")->delete_message(b.messages[i].receipt_handle));
+        } else {
+          f_handles[body] = b.messages[i].receipt_handle;
+        }
+      }
+    }
+    for (int i = 50; i < 350; ++i) {  // copied already
+      ASSERT_TRUE(q("s")->delete_message(handles[static_cast<size_t>(i)]));
+      expect.erase("a-" + std::to_string(i));
+    }
+    for (int i = 1200; i < 1500; ++i) {  // not copied yet
+      const std::string body = "f-" + std::to_string(i);
+      ASSERT_TRUE(q("s")->delete_message(f_handles.at(body)));
+      expect.erase(body);
+    }
+    for (int i = 0; i < 100; ++i) {  // sent and deleted before lqsd reads them
+      ASSERT_TRUE(q("s")->send(req("c-" + std::to_string(i))));
+    }
+    for (int got = 0; got < 100;) {
+      ReceiveBatch b;
+      ASSERT_TRUE(q("s")->receive(b, in_flight));
+      ASSERT_GT(b.count, 0u);
+      for (size_t i = 0; i < b.count; ++i, ++got) {
+        ASSERT_TRUE(b.messages[i].body.starts_with("c-"));
+        ASSERT_TRUE(q("s")->delete_message(b.messages[i].receipt_handle));
+      }
+    }
+    for (int i = 0; i < 1500; ++i) {  // sent during the scan: not in it but for their records
+      const std::string body = "b-" + std::to_string(i);
+      ASSERT_TRUE(q("s")->send(req(body)));
+      expect.insert(body);
+    }
+    // Well over a quarter of the 8,192-cell journal: logged and committed after this call.
+  };
+  open_all(faulty_.get());
+  create("s", "async", 8192);
+  ASSERT_EQ(q("s")->journal_capacity(), 8192u);
+  for (int i = 0; i < 4000; ++i) {
+    const std::string body = "a-" + std::to_string(i);
+    ASSERT_TRUE(q("s")->send(req(body)));
+    expect.insert(body);
+  }
+  ASSERT_TRUE(agent_->do_work());
+  handles.resize(4000);
+  for (int got = 0; got < 4000;) {
+    ReceiveBatch b;
+    ASSERT_TRUE(q("s")->receive(b, in_flight));
+    ASSERT_GT(b.count, 0u);
+    for (size_t i = 0; i < b.count; ++i, ++got) {
+      handles[std::stoul(b.messages[i].body.substr(2))] = b.messages[i].receipt_handle;
+    }
+  }
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(q("s")->delete_message(handles[static_cast<size_t>(i)]));
+    expect.erase("a-" + std::to_string(i));
+  }
+  ASSERT_TRUE(agent_->do_work());
+  const DurabilityStats before = agent_->stats();
+  armed = true;
+  const auto c = agent_->checkpoint();  // snapshots "s": 5,500 messages, 5 scan checks
+  armed = false;
+  const DurabilityStats after = agent_->stats();
+  EXPECT_GE(after.events_in_snapshots - before.events_in_snapshots, 2000u);
+  if (crash_mid_scan) {
+    EXPECT_FALSE(c) << "the log was lost in the middle of the scan";
+  } else {
+    ASSERT_TRUE(c) << c.error().message;
+    EXPECT_EQ(after.snapshots, before.snapshots + 1);
+    EXPECT_FALSE(q("s")->journal_take_overflow()) << "the journal overflowed during the scan";
+  }
+  EXPECT_EQ(reboot(), expect.size());
+  EXPECT_EQ(as_set(bodies("s")), expect);
+}
+
+std::string power_loss_name(const ::testing::TestParamInfo<bool>& p) {
+  return p.param ? "InTheMiddleOfTheScan" : "AfterTheSnapshot";
+}
+INSTANTIATE_TEST_SUITE_P(PowerLoss, SnapshotScanTest, ::testing::Values(false, true),
+                         power_loss_name);
 
 // run() keeps a spare log file ready beside the commit path (zero-filled and fsynced by a
 // helper thread), so that a roll renames it instead of zero-filling a file while journals wait.
