@@ -43,6 +43,8 @@ constexpr size_t kDedupPerRecord = 8192;
 constexpr size_t kMaxEventsPerPass = 65536;
 // A snapshot's scan looks at the journals' fill every this many messages (snapshot_queue).
 constexpr uint64_t kScanCheckEvery = 1024;
+// ... and commits what it wrote when this much is pending (with the journals' events).
+constexpr uint64_t kScanCommitBytes = uint64_t{8} << 20;
 constexpr size_t kSkippedEntries = 65536;  // per queue, 24 B each (Tracked::skipped)
 constexpr size_t kKeptRecordBytes = 256;   // drain buffers: larger records are not kept
 constexpr int64_t kRefreshMs = 100;
@@ -702,8 +704,10 @@ Result<void> DurabilityAgent::snapshot_queue(Tracked& t) {
       // A scan of millions of messages takes longer than a busy journal takes to fill: when
       // one is a quarter full, its events are logged now, inside the snapshot (replay applies
       // them to the state and to the snapshot being built), and committed, so that its cells
-      // are freed instead of the journal overflowing into another snapshot.
-      if (drain_in_scan && journal_filling()) {
+      // are freed instead of the journal overflowing into another snapshot. The scan's own
+      // records are committed every kScanCommitBytes the same way (a write and sync of that
+      // much is a short pause for the journals; 64 MiB at once was long enough to fill them).
+      if (drain_in_scan && (journal_filling() || wal_->pending_bytes() > kScanCommitBytes)) {
         for (auto& [name, x] : tracked_) {
           const uint64_t drained = drain_queue(*x, kMaxEventsPerPass);
           std::lock_guard lock(stats_mu_);
@@ -820,8 +824,18 @@ Result<uint64_t> DurabilityAgent::do_work() {
     const bool overflow = t->queue->journal_take_overflow();
     const auto c = clean_.find(name);
     if (overflow || c == clean_.end() || !c->second) {
+      const auto t0 = std::chrono::steady_clock::now();
+      const uint64_t bytes0 = wal_->stats().bytes_written + wal_->pending_bytes();
       if (auto s = snapshot_queue(*t); !s) {
         return std::move(s).error();
+      }
+      if (overflow) {  // events were lost: worth a line (a new queue's snapshot is not)
+        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now() - t0)
+                            .count();
+        log("snapshot",
+            "queue=" + name + " reason=journal_overflow ms=" + std::to_string(ms) + " bytes=" +
+                std::to_string(wal_->stats().bytes_written + wal_->pending_bytes() - bytes0));
       }
     }
     const uint64_t n = drain_queue(*t, kMaxEventsPerPass);
