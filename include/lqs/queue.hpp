@@ -62,6 +62,9 @@ struct QueueStats {
   /// FIFO: deduplication records dropped before their 5 minutes because the queue held as
   /// many as it can (4 per message slot, at most 4 Mi): ids older than that are forgotten.
   uint64_t fifo_dedup_evicted_total = 0;
+  /// Times the durability journal lost events (full, lqsd absent, a stalled producer's cell
+  /// skipped, or the queue just made durable): each costs lqsd a snapshot of the whole queue.
+  uint64_t journal_overflows_total = 0;
 };
 
 /// SQS's RedrivePolicy: a message received max_receive_count times is moved to the

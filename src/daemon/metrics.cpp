@@ -59,6 +59,10 @@ constexpr Family kFamilies[] = {
      "FIFO deduplication records dropped before their 5 minutes because the queue held as many "
      "as it can (4 per message slot).",
      [](const QueueStats& st, int64_t) { return st.fifo_dedup_evicted_total; }},
+    {"lqs_queue_journal_overflows_total", "counter",
+     "Times the queue's durability journal lost events (full, lqsd absent, a stalled producer, "
+     "or the queue just made durable); lqsd answers each with a snapshot of the whole queue.",
+     [](const QueueStats& st, int64_t) { return st.journal_overflows_total; }},
 };
 
 void append_u64(std::string& out, uint64_t v) { out += std::to_string(v); }

@@ -3377,6 +3377,8 @@ QueueStats Queue::stats() const {
   st.empty_receives_total = h->empty_receives_total.load(std::memory_order_relaxed);
   st.deleted_total = h->deleted_total.load(std::memory_order_relaxed);
   st.dlq_moves_total = h->dlq_moves_total.load(std::memory_order_relaxed);
+  // relaxed: a statistic (raise_overflow() counts each time the flag goes up).
+  st.journal_overflows_total = im.jc_->overflows_total.load(std::memory_order_relaxed);
   if (im.fifo()) {
     // relaxed: a statistic.
     st.fifo_dedup_evicted_total = im.fc_->dedup_evicted.load(std::memory_order_relaxed);

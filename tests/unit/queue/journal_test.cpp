@@ -208,6 +208,7 @@ TEST_F(JournalTest, OverflowIsRaisedWhenTheJournalIsFull) {
   Queue q = make("full2", Durability::kAsync, 64);
   for (int i = 0; i < 64; ++i) ASSERT_TRUE(q.send(req("m" + std::to_string(i))));
   EXPECT_FALSE(q.journal_take_overflow());
+  EXPECT_EQ(q.stats().journal_overflows_total, 0u);
   EXPECT_EQ(q.journal_tail(), 64u);
   ReceiveBatch b;
   ASSERT_TRUE(q.receive(b, {}));
@@ -215,10 +216,24 @@ TEST_F(JournalTest, OverflowIsRaisedWhenTheJournalIsFull) {
   EXPECT_TRUE(q.journal_take_overflow());
   EXPECT_FALSE(q.journal_take_overflow());  // taken
   EXPECT_EQ(q.journal_tail(), 64u);
+  EXPECT_EQ(q.stats().journal_overflows_total, 1u);
   // Draining makes room again.
   EXPECT_EQ(drain(q).size(), 64u);
   ASSERT_TRUE(q.send(req("after")));
   EXPECT_EQ(q.journal_tail(), 65u);
+  // Full again (64 deletes for the 63 free cells: the last one lost): counted again.
+  for (int deleted = 0; deleted < 64;) {
+    ReceiveBatch more;
+    ReceiveOptions o;
+    o.max_number_of_messages = 10;
+    ASSERT_TRUE(q.receive(more, o));
+    ASSERT_GT(more.count, 0u);
+    for (size_t i = 0; i < more.count && deleted < 64; ++i, ++deleted) {
+      ASSERT_TRUE(q.delete_message(more.messages[i].receipt_handle));
+    }
+  }
+  EXPECT_TRUE(q.journal_take_overflow());
+  EXPECT_EQ(q.stats().journal_overflows_total, 2u);
 }
 
 TEST_F(JournalTest, SwitchingFromMemoryToDurableAsksForASnapshot) {
