@@ -41,10 +41,11 @@ enum RecordType : uint16_t {
 constexpr size_t kDedupPerRecord = 8192;
 
 constexpr size_t kMaxEventsPerPass = 65536;
-// A snapshot's scan looks at the journals' fill every this many messages (snapshot_queue).
-constexpr uint64_t kScanCheckEvery = 1024;
-// ... and commits what it wrote when this much is pending (with the journals' events).
+// A snapshot's scan commits what it wrote, with the journals' events, when this much is
+// pending, or when a journal is a quarter full, which it looks at every kScanCheckEvery
+// messages (snapshot_queue).
 constexpr uint64_t kScanCommitBytes = uint64_t{8} << 20;
+constexpr uint64_t kScanCheckEvery = 1024;
 constexpr size_t kSkippedEntries = 65536;  // per queue, 24 B each (Tracked::skipped)
 constexpr size_t kKeptRecordBytes = 256;   // drain buffers: larger records are not kept
 constexpr int64_t kRefreshMs = 100;
@@ -690,38 +691,37 @@ Result<void> DurabilityAgent::snapshot_queue(Tracked& t) {
   const uint64_t skip_from = t.skip_from;
   t.skip_from = UINT64_MAX;
   uint64_t count = 0;
-  bool drain_in_scan = true;
+  bool commit_in_scan = true;
   t.queue->snapshot([&](const Queue::StoredMessage& m) {
     const size_t n = message_bytes(t.name, m.record.size());
     PlaceWriter mw(wal_->append_begin(kRecSnapMessage, n), n);
     encode_message_fields(mw, t.name, m.sent_unix_ms, m.receive_count, m.sequence, m.record);
     (void)wal_->append_end();
     ++count;
-    if (count % kScanCheckEvery == 0) {
-      if (options_.during_snapshot_scan) {
-        options_.during_snapshot_scan(t.name, count);
-      }
-      // A scan of millions of messages takes longer than a busy journal takes to fill: when
-      // one is a quarter full, its events are logged now, inside the snapshot (replay applies
-      // them to the state and to the snapshot being built), and committed, so that its cells
-      // are freed instead of the journal overflowing into another snapshot. The scan's own
-      // records are committed every kScanCommitBytes the same way (a write and sync of that
-      // much is a short pause for the journals; 64 MiB at once was long enough to fill them).
-      if (drain_in_scan && (journal_filling() || wal_->pending_bytes() > kScanCommitBytes)) {
-        for (auto& [name, x] : tracked_) {
-          const uint64_t drained = drain_queue(*x, kMaxEventsPerPass);
-          std::lock_guard lock(stats_mu_);
-          stats_.events += drained;
-          stats_.events_in_snapshots += drained;
-        }
-        if (auto c = commit_pass(); !c) {
-          drain_in_scan = false;  // the caller's commit reports it; appends wait in memory
-        }
-      }
+    const bool check = count % kScanCheckEvery == 0;
+    if (check && options_.during_snapshot_scan) {
+      options_.during_snapshot_scan(t.name, count);
     }
-    // A large queue: commit as we go so the pending buffer stays bounded.
-    if (wal_->pending_bytes() > (uint64_t{64} << 20)) {
-      (void)wal_->commit();
+    // A scan of millions of messages takes longer than a busy journal takes to fill, and a
+    // large write and sync at once pauses the journals too. So when kScanCommitBytes of the
+    // scan's records are pending, or (looked at every kScanCheckEvery messages) a journal is
+    // a quarter full, every journal's events are logged now, inside the snapshot (replay
+    // applies them to the state and to the snapshot being built), and all is committed:
+    // cells are freed instead of the journals overflowing into another snapshot, and the
+    // pending buffer stays bounded. After a failed commit the scan only appends (the
+    // caller's commit reports the error and the next pass retries).
+    if (commit_in_scan &&
+        (wal_->pending_bytes() > kScanCommitBytes || (check && journal_filling()))) {
+      uint64_t drained = 0;
+      for (auto& [name, x] : tracked_) {
+        drained += drain_queue(*x, kMaxEventsPerPass);
+      }
+      {
+        std::lock_guard lock(stats_mu_);
+        stats_.events += drained;
+        stats_.events_in_snapshots += drained;
+      }
+      commit_in_scan = commit_pass().has_value();
     }
   });
   // FIFO: the deduplication records, also those of messages already deleted (the log
