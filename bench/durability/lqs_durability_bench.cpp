@@ -516,13 +516,15 @@ int main_impl(int argc, char** argv) {
   std::printf(
       "async log: %.0f B/message, %.0f MB/s written, %llu events (%llu deletes of messages "
       "never logged, elided), %llu snapshots "
-      "(a journal overflow is answered with a snapshot), %llu files (%llu from spares)\n",
+      "(a journal overflow is answered with a snapshot), %llu files (%llu from spares, %llu "
+      "reused)\n",
       per_msg, static_cast<double>(al.stats.wal_bytes) / al.secs / 1e6,
       static_cast<unsigned long long>(al.stats.events),
       static_cast<unsigned long long>(al.stats.elided),
       static_cast<unsigned long long>(al.stats.snapshots),
       static_cast<unsigned long long>(al.stats.wal_files_created),
-      static_cast<unsigned long long>(al.stats.wal_spares_used));
+      static_cast<unsigned long long>(al.stats.wal_spares_used),
+      static_cast<unsigned long long>(al.stats.wal_files_reused));
   // CPU: the memory run keeps both cores busy (producer, consumer); whatever async adds per
   // message comes out of the same two cores.
   const auto cpu_line = [](const char* mode, const Lifecycle& l) {

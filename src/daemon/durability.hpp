@@ -94,7 +94,8 @@ struct DurabilityStats {
   uint64_t checkpoints = 0;            ///< checkpoints completed
   uint64_t last_checkpoint_bytes = 0;  ///< log bytes the last checkpoint wrote
   uint64_t wal_files_created = 0;      ///< log files rolled to (or created at start)
-  uint64_t wal_spares_used = 0;        ///< of which a prepared spare (renamed, not zero-filled)
+  uint64_t wal_spares_used = 0;        ///< of which a prepared spare (renamed, zero-filled aside)
+  uint64_t wal_files_reused = 0;       ///< of which a released file reused (no zero-fill at all)
   uint64_t commit_errors = 0;
   uint64_t no_space_errors = 0;
   uint64_t restored_messages = 0;

@@ -20,6 +20,8 @@ struct DaemonFigures {
   uint64_t wal_events = 0;
   uint64_t wal_snapshots = 0;
   uint64_t wal_checkpoints = 0;
+  uint64_t wal_files_created = 0;
+  uint64_t wal_files_reused = 0;
   uint64_t wal_commit_errors = 0;
   uint64_t wal_no_space_errors = 0;
   uint64_t durable_queues = 0;

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -216,8 +217,142 @@ Result<std::vector<Listed>> list_files(const std::string& dir) {
   return out;
 }
 
+// Paths of the released files kept for reuse in `dir` (wal.free-<16 hex>), oldest first.
+std::vector<std::string> list_free_files(const std::string& dir) {
+  std::vector<std::string> out;
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) {
+    return out;
+  }
+  const std::string_view prefix = Wal::kFreePrefix;
+  while (const struct dirent* e = ::readdir(d)) {  // NOLINT(concurrency-mt-unsafe): own DIR*
+    const std::string_view n(e->d_name);
+    if (n.size() == prefix.size() + 16 && n.substr(0, prefix.size()) == prefix) {
+      out.push_back(dir + "/" + std::string(n));
+    }
+  }
+  ::closedir(d);
+  std::sort(out.begin(), out.end());  // fixed-width hex: name order is LSN order
+  return out;
+}
+
 Error corruption(const std::string& where, uint64_t off, const std::string& what) {
   return make_error(ErrorCode::kCorruption, where + ":" + std::to_string(off) + ": " + what);
+}
+
+// Why the record at `off` is not valid (empty when it is). `h` is its header.
+Result<std::string> check_record(FileReader& r, uint64_t off, uint64_t expected_lsn,
+                                 RecordHeader* h, const std::byte** payload) {
+  auto p = r.get(off, kHeaderBytes);
+  if (!p) {
+    return std::move(p).error();
+  }
+  std::memcpy(h, *p, kHeaderBytes);
+  if (h->header_crc != header_check(*h)) {
+    return std::string("record header checksum mismatch");
+  }
+  if (h->length > format::kMaxPayload) {
+    return "record length " + std::to_string(h->length) + " exceeds the limit";
+  }
+  if (off + format::record_bytes(h->length) > r.size()) {
+    return "record of " + std::to_string(h->length) + " bytes overruns the file end";
+  }
+  if ((h->flags & ~format::kFlagWriteEnd) != 0 || h->reserved != 0) {
+    return std::string("record has unknown flags");
+  }
+  auto q = r.get(off, kHeaderBytes + h->length);
+  if (!q) {
+    return std::move(q).error();
+  }
+  *payload = *q + kHeaderBytes;
+  if (h->crc != record_check(*h, *payload)) {
+    return std::string("record checksum mismatch");
+  }
+  if (expected_lsn != 0 && h->lsn != expected_lsn) {
+    return "record LSN " + std::to_string(h->lsn) + " where " + std::to_string(expected_lsn) +
+           " was expected";
+  }
+  return std::string();
+}
+
+// From `from` on: the first valid record with LSN >= expected (a *live* record: one that can
+// belong to this file after `expected - 1`; stale records of a recycled file have smaller
+// LSNs), and whether any valid record follows that belongs to a later write than the one
+// holding `expected` (then that write was acknowledged and the damage is not a torn tail).
+struct Resync {
+  std::optional<uint64_t> off;
+  uint64_t lsn = 0;
+  bool later_write = false;
+};
+
+// A header that may start a live record: LSN in [expected, expected + records the file can
+// hold) — which rejects stale records and nearly all garbage before any checksum — and a
+// valid header checksum.
+bool plausible_header(const RecordHeader& h, uint64_t expected, uint64_t file_size) {
+  return h.lsn >= expected && h.lsn - expected < file_size / kHeaderBytes &&
+         h.header_crc == header_check(h);
+}
+
+Result<Resync> find_live(FileReader& r, uint64_t from, uint64_t expected, bool need_later) {
+  Resync out;
+  uint64_t off = from;
+  while (off + kHeaderBytes <= r.size()) {
+    auto p = r.get(off, kHeaderBytes);
+    if (!p) {
+      return std::move(p).error();
+    }
+    RecordHeader h{};
+    std::memcpy(&h, *p, kHeaderBytes);
+    if (!plausible_header(h, expected, r.size())) {
+      off += format::kRecordAlign;
+      continue;
+    }
+    const std::byte* payload = nullptr;
+    auto why = check_record(r, off, 0, &h, &payload);
+    if (!why) {
+      return std::move(why).error();
+    }
+    if (!why->empty()) {
+      off += format::kRecordAlign;
+      continue;
+    }
+    if (!out.off) {
+      out.off = off;
+      out.lsn = h.lsn;
+    }
+    if (h.lsn - h.batch_index > expected) {
+      out.later_write = true;
+    }
+    if (!need_later || out.later_write) {
+      break;
+    }
+    off += format::record_bytes(h.length);
+  }
+  return out;
+}
+
+// After a bad stretch at `bad`.
+Result<Resync> resync(FileReader& r, uint64_t bad, uint64_t expected, bool need_later) {
+  return find_live(r, bad + format::kRecordAlign, expected, need_later);
+}
+
+// The end of the last header that could start a record with LSN >= min_lsn in [from, size)
+// (its payload unchecked), and at least from + one header: what a torn tail of a recycled file
+// zeroes, so that no record of the dropped write is left to mix with the writes that follow.
+Result<uint64_t> live_end(FileReader& r, uint64_t from, uint64_t min_lsn) {
+  uint64_t end = std::min(r.size(), from + kHeaderBytes);
+  for (uint64_t off = from; off + kHeaderBytes <= r.size(); off += format::kRecordAlign) {
+    auto p = r.get(off, kHeaderBytes);
+    if (!p) {
+      return std::move(p).error();
+    }
+    RecordHeader h{};
+    std::memcpy(&h, *p, kHeaderBytes);
+    if (plausible_header(h, min_lsn, r.size()) && h.length <= format::kMaxPayload) {
+      end = std::max(end, std::min(r.size(), off + format::record_bytes(h.length)));
+    }
+  }
+  return end;
 }
 
 // ---- one file ------------------------------------------------------------------------------
@@ -256,10 +391,20 @@ Result<HeaderCheck> check_header(FileReader& r, uint64_t name_lsn) {
     } else if (h.header_crc != file_header_check(h)) {
       damaged = true;
       hc.what = "file header checksum mismatch";
-    } else if (h.version != format::kFormatVersion || h.header_size != sizeof(FileHeader)) {
+    } else if (h.version < format::kMinFormatVersion || h.version > format::kFormatVersion ||
+               h.header_size != sizeof(FileHeader)) {
       hc.state = HeaderState::kBad;
       hc.what = "unsupported WAL format version " + std::to_string(h.version);
       return hc;
+    } else if ((h.flags & ~format::kFileRecycled) != 0 || (h.version < 2 && h.flags != 0) ||
+               h.reserved[0] != 0 || h.reserved[1] != 0) {
+      hc.state = HeaderState::kBad;
+      hc.what = "file header has unknown flags";
+      return hc;
+    } else if (h.first_lsn < name_lsn) {
+      // A released file recycled under a new name whose new header was never written.
+      damaged = true;
+      hc.what = "header of an earlier file (first LSN " + std::to_string(h.first_lsn) + ")";
     } else if (h.first_lsn != name_lsn) {
       hc.state = HeaderState::kBad;
       hc.what = "header first LSN " + std::to_string(h.first_lsn) + " does not match the name";
@@ -269,12 +414,23 @@ Result<HeaderCheck> check_header(FileReader& r, uint64_t name_lsn) {
   if (!damaged) {
     return hc;
   }
+  // Incomplete when nothing after the header block can be a record of this file: all zeros
+  // (a zero-filled file), or only stale records of the file it was recycled from (LSNs below
+  // the name's).
   const uint64_t data_from = std::min<uint64_t>(r.size(), format::kFirstRecordOffset);
   auto nz = r.nonzero_end(data_from);
   if (!nz) {
     return std::move(nz).error();
   }
-  hc.state = *nz == data_from ? HeaderState::kIncomplete : HeaderState::kBad;
+  if (*nz == data_from) {
+    hc.state = HeaderState::kIncomplete;
+    return hc;
+  }
+  auto live = find_live(r, data_from, name_lsn, false);
+  if (!live) {
+    return std::move(live).error();
+  }
+  hc.state = live->off ? HeaderState::kBad : HeaderState::kIncomplete;
   return hc;
 }
 
@@ -287,7 +443,9 @@ struct FileScanIn {
   uint64_t limit;     // records at or after this offset are not read (the torn tail)
   uint64_t from_lsn;  // visit records with lsn >= from_lsn
   ScanMode mode;
-  const Visit* visit;  // may be null
+  const Visit* visit;     // may be null
+  bool recycled = false;  // kFileRecycled: stale bytes (records with LSN < first_lsn) follow
+                          // the data, which ends at a zero record header
 };
 
 struct FileScanOut {
@@ -298,88 +456,6 @@ struct FileScanOut {
   uint64_t zero_to = 0;
   bool stopped = false;  // visit returned false
 };
-
-// Why the record at `off` is not valid (empty when it is). `h` is its header.
-Result<std::string> check_record(FileReader& r, uint64_t off, uint64_t expected_lsn,
-                                 RecordHeader* h, const std::byte** payload) {
-  auto p = r.get(off, kHeaderBytes);
-  if (!p) {
-    return std::move(p).error();
-  }
-  std::memcpy(h, *p, kHeaderBytes);
-  if (h->header_crc != header_check(*h)) {
-    return std::string("record header checksum mismatch");
-  }
-  if (h->length > format::kMaxPayload) {
-    return "record length " + std::to_string(h->length) + " exceeds the limit";
-  }
-  if (off + format::record_bytes(h->length) > r.size()) {
-    return "record of " + std::to_string(h->length) + " bytes overruns the file end";
-  }
-  if ((h->flags & ~format::kFlagWriteEnd) != 0 || h->reserved != 0) {
-    return std::string("record has unknown flags");
-  }
-  auto q = r.get(off, kHeaderBytes + h->length);
-  if (!q) {
-    return std::move(q).error();
-  }
-  *payload = *q + kHeaderBytes;
-  if (h->crc != record_check(*h, *payload)) {
-    return std::string("record checksum mismatch");
-  }
-  if (expected_lsn != 0 && h->lsn != expected_lsn) {
-    return "record LSN " + std::to_string(h->lsn) + " where " + std::to_string(expected_lsn) +
-           " was expected";
-  }
-  return std::string();
-}
-
-// After a bad stretch at `bad`: the first valid record with LSN >= expected (resync point),
-// and whether any valid record follows that belongs to a later write than the one holding
-// `expected` (then that write was acknowledged and the damage is not a torn tail).
-struct Resync {
-  std::optional<uint64_t> off;
-  uint64_t lsn = 0;
-  bool later_write = false;
-};
-
-Result<Resync> resync(FileReader& r, uint64_t bad, uint64_t expected, bool need_later) {
-  Resync out;
-  uint64_t off = bad + format::kRecordAlign;
-  while (off + kHeaderBytes <= r.size()) {
-    auto p = r.get(off, kHeaderBytes);
-    if (!p) {
-      return std::move(p).error();
-    }
-    RecordHeader h{};
-    std::memcpy(&h, *p, kHeaderBytes);
-    if (h.lsn < expected || h.header_crc != header_check(h) || all_zero(*p, kHeaderBytes)) {
-      off += format::kRecordAlign;
-      continue;
-    }
-    const std::byte* payload = nullptr;
-    auto why = check_record(r, off, 0, &h, &payload);
-    if (!why) {
-      return std::move(why).error();
-    }
-    if (!why->empty()) {
-      off += format::kRecordAlign;
-      continue;
-    }
-    if (!out.off) {
-      out.off = off;
-      out.lsn = h.lsn;
-    }
-    if (h.lsn - h.batch_index > expected) {
-      out.later_write = true;
-    }
-    if (!need_later || out.later_write) {
-      break;
-    }
-    off += format::record_bytes(h.length);
-  }
-  return out;
-}
 
 // A torn tail inside a write: its leading records were read (and counted when there is no
 // visitor; with one, the caller limited the scan so they were never visited) but are dropped.
@@ -414,7 +490,7 @@ Result<FileScanOut> scan_records(FileReader& r, const FileScanIn& in,
       if (!nz) {
         return std::move(nz).error();
       }
-      if (*nz == off) {
+      if (*nz == off || in.recycled) {  // too short for a record: stale bytes, if any
         break;
       }
       why = "non-zero bytes after the end of data";
@@ -431,7 +507,20 @@ Result<FileScanOut> scan_records(FileReader& r, const FileScanIn& in,
         if (*nz == off) {
           break;  // the clean end of data
         }
-        why = "non-zero bytes after a zero record header (end of data)";
+        if (in.recycled) {
+          // Stale bytes follow the end of data; only a live record after it is damage.
+          auto live = resync(r, off, expected, false);
+          if (!live) {
+            return std::move(live).error();
+          }
+          if (!live->off) {
+            break;  // the clean end of data
+          }
+          why = "a valid record (LSN " + std::to_string(live->lsn) +
+                ") follows a zero record header (end of data)";
+        } else {
+          why = "non-zero bytes after a zero record header (end of data)";
+        }
       } else {
         auto w = check_record(r, off, expected, &h, &payload);
         if (!w) {
@@ -473,7 +562,8 @@ Result<FileScanOut> scan_records(FileReader& r, const FileScanIn& in,
       // Torn tail: the write holding `expected` never completed; drop all of it.
       out.torn = true;
       out.end = write_ended ? off : write_start;
-      auto nz = r.nonzero_end(out.end);
+      auto nz = in.recycled ? live_end(r, out.end, write_ended ? expected : write_start_lsn)
+                            : r.nonzero_end(out.end);
       if (!nz) {
         return std::move(nz).error();
       }
@@ -599,6 +689,7 @@ struct Wal::Impl {
       }
       FileScanIn in{
           &fs.listed.name, fs.listed.first_lsn, is_last, reader.size(), from_lsn, mode, visit};
+      in.recycled = (hc->header.flags & format::kFileRecycled) != 0;
       if (is_last && visit != nullptr) {
         // First find the torn tail, so that records of an incomplete write are never visited.
         FileScanIn probe = in;
@@ -692,6 +783,7 @@ Result<std::unique_ptr<Wal>> Wal::open(const WalOptions& options, WalOpenReport*
   for (const auto& f : st->files) {
     wal->files_.push_back(FileInfo{f.listed.first_lsn, f.seq, f.size, f.listed.path});
   }
+  wal->free_ = list_free_files(options.dir);
   if (!st->files.empty()) {
     const auto& last = st->files.back();
     auto fd = options.backend->open_file(last.listed.path, last.size, false);
@@ -823,11 +915,12 @@ Result<void> Wal::create_file(const Part& part) {
       return detail::sys_error("unlink " + path, errno);
     }
   }
-  auto fd = take_spare(path, part.file_size);
-  if (!fd) {
-    return std::move(fd).error();
+  auto taken = take_spare(path, part.file_size);
+  if (!taken) {
+    return std::move(taken).error();
   }
-  if (*fd < 0) {
+  Result<int> fd = taken->fd;
+  if (taken->fd < 0) {
     fd = options_.backend->open_file(path, part.file_size, true);
     if (!fd) {
       return std::move(fd).error();
@@ -843,9 +936,19 @@ Result<void> Wal::create_file(const Part& part) {
   h.created_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                           std::chrono::system_clock::now().time_since_epoch())
                           .count();
+  h.flags = taken->recycled ? format::kFileRecycled : 0;
   h.header_crc = file_header_check(h);
-  const struct iovec v { &h, sizeof h };
-  if (auto w = options_.backend->write_sync(*fd, 0, std::span(&v, 1)); !w) {
+  // A recycled file gets its whole header block and a zero record header at the first record
+  // offset (end of data), over the stale bytes there; a zero-filled one only the header.
+  static const std::array<std::byte, format::kFirstRecordOffset + kHeaderBytes> zeros{};
+  struct iovec v[2] = {{&h, sizeof h}, {}};
+  size_t nv = 1;
+  if (taken->recycled) {
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast): iovec is not const-correct
+    v[1] = iovec{const_cast<std::byte*>(zeros.data()), zeros.size() - sizeof h};
+    nv = 2;
+  }
+  if (auto w = options_.backend->write_sync(*fd, 0, std::span(v, nv)); !w) {
     options_.backend->close_file(*fd);
     ::unlink(path.c_str());  // best effort; Wal::open removes it otherwise (no header)
     return std::move(w).error();
@@ -861,16 +964,37 @@ Result<void> Wal::create_file(const Part& part) {
   return {};
 }
 
-Result<int> Wal::take_spare(const std::string& path, uint64_t size) {
-  const std::string spare = options_.dir + "/" + kSpareName;
-  struct stat sb {};
-  if (::stat(spare.c_str(), &sb) != 0 || static_cast<uint64_t>(sb.st_size) != size) {
-    return -1;
+Result<Wal::Taken> Wal::take_spare(const std::string& path, uint64_t size) {
+  Taken t;
+  // A released file first (no zero-fill was spent on it), then the prepared spare.
+  while (!free_.empty()) {
+    const std::string f = free_.front();
+    free_.erase(free_.begin());
+    struct stat sb {};
+    if (::stat(f.c_str(), &sb) != 0) {
+      continue;
+    }
+    if (static_cast<uint64_t>(sb.st_size) != size) {
+      ::unlink(f.c_str());  // of another file size: not reusable
+      continue;
+    }
+    if (::rename(f.c_str(), path.c_str()) == 0) {
+      t.recycled = true;
+      break;
+    }
   }
-  if (::rename(spare.c_str(), path.c_str()) != 0) {
-    return -1;  // raced with nothing we know of; create the file the slow way
+  if (!t.recycled) {
+    const std::string spare = options_.dir + "/" + kSpareName;
+    struct stat sb {};
+    if (::stat(spare.c_str(), &sb) != 0 || static_cast<uint64_t>(sb.st_size) != size) {
+      return t;
+    }
+    if (::rename(spare.c_str(), path.c_str()) != 0) {
+      return t;  // raced with nothing we know of; create the file the slow way
+    }
   }
-  // A crash from here to the header write leaves a headerless newest file: open() removes it.
+  // A crash from here to the header write leaves a newest file without its header (zeros, or
+  // a recycled file's old header) and no record of its own: open() removes it.
   if (auto d = detail::fsync_dir(options_.dir); !d) {
     return std::move(d).error();
   }
@@ -878,14 +1002,15 @@ Result<int> Wal::take_spare(const std::string& path, uint64_t size) {
   if (!fd) {
     return std::move(fd).error();
   }
-  ++stats_.spares_used;
-  return *fd;
+  t.fd = *fd;
+  ++(t.recycled ? stats_.recycled_used : stats_.spares_used);
+  return t;
 }
 
 Result<void> Wal::prepare_spare(const std::string& dir, uint64_t file_bytes) {
   const std::string spare = dir + "/" + kSpareName;
   struct stat sb {};
-  if (::stat(spare.c_str(), &sb) == 0) {
+  if (::stat(spare.c_str(), &sb) == 0 || !list_free_files(dir).empty()) {
     return {};
   }
   const std::string tmp = spare + ".tmp";
@@ -919,9 +1044,18 @@ Result<uint64_t> Wal::commit() {
       set_write_end(p.buf.data() + p.last_record_at, true);
       p.sealed_end_at = p.last_record_at;
     }
-    const struct iovec v { p.buf.data(), p.buf.size() };
+    // The write ends with a zero record header when it fits (the next write starts over it):
+    // the end of data, also in a recycled file whose stale bytes follow.
+    static const std::array<std::byte, kHeaderBytes> end_header{};
+    struct iovec v[2] = {{p.buf.data(), p.buf.size()}, {}};
+    size_t nv = 1;
+    if (p.offset + p.buf.size() + end_header.size() <= p.file_size) {
+      // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast): iovec is not const-correct
+      v[1] = iovec{const_cast<std::byte*>(end_header.data()), end_header.size()};
+      nv = 2;
+    }
     LQS_CRASH_POINT("wal.before_write");
-    if (auto w = options_.backend->write_sync(fd_, p.offset, std::span(&v, 1)); !w) {
+    if (auto w = options_.backend->write_sync(fd_, p.offset, std::span(v, nv)); !w) {
       return std::move(w).error();
     }
     LQS_CRASH_POINT("wal.after_write");
@@ -938,9 +1072,20 @@ Result<uint64_t> Wal::commit() {
 Result<void> Wal::release_before(uint64_t lsn) {
   size_t removed = 0;
   while (removed + 1 < files_.size() && files_[removed + 1].first_lsn <= lsn) {
-    const std::string& path = files_[removed].path;
-    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    const FileInfo& f = files_[removed];
+    bool recycled = false;
+    if (f.size == options_.file_bytes && free_.size() < options_.max_free_files) {
+      // Kept for reuse: out of the log (not a wal-*.log name) as if unlinked.
+      const std::string to = options_.dir + "/" + kFreePrefix + hex16(f.first_lsn);
+      if (::rename(f.path.c_str(), to.c_str()) == 0) {
+        free_.push_back(to);
+        recycled = true;
+        ++stats_.files_recycled;
+      }
+    }
+    if (!recycled && ::unlink(f.path.c_str()) != 0 && errno != ENOENT) {
       const int err = errno;
+      const std::string path = f.path;
       files_.erase(files_.begin(), files_.begin() + static_cast<std::ptrdiff_t>(removed));
       return detail::sys_error("unlink " + path, err);
     }

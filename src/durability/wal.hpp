@@ -27,6 +27,10 @@ struct WalOptions {
                                       ///< a record never spans files: a record larger than a
                                       ///< file gets a file sized to hold it
   IoBackend* backend = nullptr;       ///< not owned; must outlive the Wal
+  uint32_t max_free_files = 4;        ///< released files of file_bytes kept for reuse
+                                      ///< (wal.free-*) instead of removed: a roll renames
+                                      ///< one into place, so the log is not written twice
+                                      ///< (zeros, then records); 0 removes them all
 };
 
 struct WalOpenReport {
@@ -77,24 +81,31 @@ class Wal {
   uint64_t pending_bytes() const;
 
   /// Removes whole log files all of whose records have LSN < lsn (a checkpoint covers them),
-  /// oldest first; never the newest file. fsyncs the directory.
+  /// oldest first; never the newest file. A removed file of file_bytes is renamed to
+  /// `wal.free-<its first LSN>` for reuse while fewer than max_free_files are kept, and
+  /// unlinked otherwise. fsyncs the directory.
   Result<void> release_before(uint64_t lsn);
 
   /// Creates the spare file the next roll renames into place, so a roll costs a header write
   /// and a rename instead of zero-filling a whole file on the commit path. Heavy (writes
   /// file_bytes zeros) and safe to run in any thread while a Wal uses `dir`: it builds
-  /// `wal.spare.tmp` and renames it to `wal.spare` when complete. No-op when a spare exists.
+  /// `wal.spare.tmp` and renames it to `wal.spare` when complete. No-op when a spare or a
+  /// released file kept for reuse (wal.free-*) exists: rolls take those first.
   /// Uses plain syscalls, not a backend.
   static Result<void> prepare_spare(const std::string& dir, uint64_t file_bytes);
   /// "wal.spare": the name prepare_spare publishes.
   static constexpr const char* kSpareName = "wal.spare";
+  /// "wal.free-": the prefix of released files kept for reuse (then 16 hex digits).
+  static constexpr const char* kFreePrefix = "wal.free-";
 
   struct Stats {
     uint64_t bytes_written = 0;  ///< record bytes made durable (file headers not counted)
     uint64_t syncs = 0;          ///< write_sync calls issued for records
     uint64_t files_created = 0;  ///< including spares taken
     uint64_t files_removed = 0;
-    uint64_t spares_used = 0;  ///< rolls that renamed a prepared spare into place
+    uint64_t spares_used = 0;     ///< rolls that renamed a prepared spare into place
+    uint64_t files_recycled = 0;  ///< of files_removed, kept for reuse (wal.free-*)
+    uint64_t recycled_used = 0;   ///< rolls that reused a released file (no zero-fill at all)
   };
   Stats stats() const { return stats_; }
   /// Number of log files in the directory (as this Wal knows them).
@@ -125,13 +136,19 @@ class Wal {
 
   explicit Wal(const WalOptions& options) : options_(options) {}
   Result<void> create_file(const Part& part);
-  // Renames a prepared spare of the right size to `path`; the fd, or -1 when there is none.
-  Result<int> take_spare(const std::string& path, uint64_t size);
+  struct Taken {
+    int fd = -1;  // -1: no spare of that size
+    bool recycled = false;
+  };
+  // Renames a released file kept for reuse, or else a prepared spare, of the right size to
+  // `path`.
+  Result<Taken> take_spare(const std::string& path, uint64_t size);
 
   WalOptions options_;
-  std::vector<FileInfo> files_;  // oldest first
-  int fd_ = -1;                  // the newest file, open for appends
-  uint64_t durable_offset_ = 0;  // end of durable records in the newest file
+  std::vector<FileInfo> files_;    // oldest first
+  std::vector<std::string> free_;  // paths of released files kept for reuse, oldest first
+  int fd_ = -1;                    // the newest file, open for appends
+  uint64_t durable_offset_ = 0;    // end of durable records in the newest file
   uint64_t durable_lsn_ = 0;
   uint64_t next_lsn_ = 1;
   size_t open_at_ = 0;  // append_begin(): where the open record starts in parts_.back().buf

@@ -1,6 +1,7 @@
-// Copyright lqs authors. THE write-ahead-log file format, version 1 (see FORMAT.md).
+// Copyright lqs authors. THE write-ahead-log file format, version 2 (see FORMAT.md).
 //
-//   file  wal-<16 hex digits: first LSN>.log, preallocated and zero-filled to its size
+//   file  wal-<16 hex digits: first LSN>.log, preallocated to its size: zero-filled when
+//         created, or a released file recycled (kFileRecycled: stale bytes after the data)
 //   +--------------------------------------+ 0
 //   | FileHeader (64 B)                    |
 //   | zeros up to 4096                     |   the header block is never rewritten
@@ -8,7 +9,8 @@
 //   | RecordHeader (32 B) | payload | pad  |   padded to 8 bytes
 //   | RecordHeader (32 B) | payload | pad  |
 //   | ...                                  |
-//   | zeros (an all-zero RecordHeader = end of data)
+//   | 32 zero bytes (a zero RecordHeader = end of data; every write ends with one if it fits)
+//   | zeros, or (recycled) stale records of earlier files: all LSNs < the file's first LSN
 //   +--------------------------------------+ file size
 //
 // Integers are little-endian (the format is read and written only by x86-64 / arm64 hosts;
@@ -23,7 +25,9 @@
 namespace lqs::durability::format {
 
 inline constexpr uint64_t kFileMagic = 0x314C4157'53514C00ull;  // "\0LQSWAL1" read as LE bytes
-inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr uint32_t kFormatVersion = 2;
+/// Oldest version readers accept (1: no kFileRecycled, files only ever zero-filled).
+inline constexpr uint32_t kMinFormatVersion = 1;
 inline constexpr uint64_t kFirstRecordOffset = 4096;
 inline constexpr uint64_t kRecordAlign = 8;
 /// Largest payload: a 1 MiB SQS message plus its attributes and metadata, with room to spare.
@@ -38,7 +42,8 @@ struct FileHeader {
   uint64_t first_lsn;       // 24  LSN of the first record this file holds (= the name)
   uint64_t file_bytes;      // 32  size the file was preallocated to
   int64_t created_unix_ms;  // 40  informational
-  uint32_t reserved[3];     // 48  zero
+  uint32_t flags;           // 48  kFileRecycled; other bits zero
+  uint32_t reserved[2];     // 52  zero
   uint32_t header_crc;      // 60  crc32c of bytes [0, 60)
 };
 static_assert(sizeof(FileHeader) == 64);
@@ -49,7 +54,8 @@ static_assert(offsetof(FileHeader, file_seq) == 16);
 static_assert(offsetof(FileHeader, first_lsn) == 24);
 static_assert(offsetof(FileHeader, file_bytes) == 32);
 static_assert(offsetof(FileHeader, created_unix_ms) == 40);
-static_assert(offsetof(FileHeader, reserved) == 48);
+static_assert(offsetof(FileHeader, flags) == 48);
+static_assert(offsetof(FileHeader, reserved) == 52);
 static_assert(offsetof(FileHeader, header_crc) == 60);
 
 /// Starts every record; the payload follows, then zero padding to a multiple of 8.
@@ -80,6 +86,10 @@ static_assert(std::endian::native == std::endian::little, "the WAL format is lit
 /// RecordHeader::flags bit 0: the last record of its write (one write_sync of one commit).
 /// A write whose last record is missing was never acknowledged: recovery drops all of it.
 inline constexpr uint16_t kFlagWriteEnd = 1;
+/// FileHeader::flags bit 0 (version 2): the file is a released log file reused, not zero-filled.
+/// After its end of data come stale bytes of earlier files, whose records all have LSNs below
+/// the file's first LSN; a reader stops at the zero RecordHeader that ends every write.
+inline constexpr uint32_t kFileRecycled = 1;
 /// Larger files are refused as corrupt (bounds the work a scan of a damaged directory does).
 inline constexpr uint64_t kMaxFileBytes = 4ull << 30;
 

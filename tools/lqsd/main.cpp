@@ -469,6 +469,8 @@ int main(int argc, char** argv) {
             figures.wal_events = d.events;
             figures.wal_snapshots = d.snapshots;
             figures.wal_checkpoints = d.checkpoints;
+            figures.wal_files_created = d.wal_files_created;
+            figures.wal_files_reused = d.wal_files_reused;
             figures.wal_commit_errors = d.commit_errors;
             figures.wal_no_space_errors = d.no_space_errors;
             figures.durable_queues = d.durable_queues;

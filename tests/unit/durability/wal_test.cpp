@@ -14,7 +14,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <ostream>
@@ -588,6 +591,241 @@ TEST_F(WalLog, PreparedSpareIsRenamedIntoPlaceAtTheNextRoll) {
   EXPECT_EQ(rep.last_lsn, next - 1);
   fill(*wal, 1, 5);
   expect_records(read_all(log_dir()), 1, next + 4);
+}
+
+// ---- recycled files (format version 2) -----------------------------------------------------
+
+// The released files kept for reuse in the log's directory.
+std::vector<std::string> free_files(const std::string& dir) {
+  std::vector<std::string> v;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    if (e.path().filename().string().rfind(Wal::kFreePrefix, 0) == 0) {
+      v.push_back(e.path().string());
+    }
+  }
+  return v;
+}
+
+uint32_t file_flags(const std::string& path) {
+  uint32_t v = 0;
+  for (int i = 3; i >= 0; --i) {
+    v = (v << 8) | test::peek(path, offsetof(format::FileHeader, flags) + i);
+  }
+  return v;
+}
+
+TEST_F(WalLog, ReleasedFilesAreReusedAndReadCleanlyWithTheirStaleBytes) {
+  auto wal = open_wal();
+  ASSERT_TRUE(wal);
+  fill(*wal, 10, 25);  // 250 records
+  const size_t before = log_files(log_dir()).size();
+  ASSERT_GE(before, 4u);
+  ASSERT_TRUE(wal->release_before(UINT64_MAX).has_value());
+  const uint64_t kept = std::min<uint64_t>(before - 1, WalOptions{}.max_free_files);
+  EXPECT_EQ(wal->stats().files_removed, before - 1);
+  EXPECT_EQ(wal->stats().files_recycled, kept);
+  EXPECT_EQ(free_files(log_dir()).size(), kept);
+  // While released files wait, no spare is zero-filled.
+  ASSERT_TRUE(Wal::prepare_spare(log_dir(), kSmallFile).has_value());
+  EXPECT_FALSE(std::filesystem::exists(log_dir() + "/" + Wal::kSpareName));
+  const uint64_t first_kept = records_in(log_files(log_dir()).front()).front().lsn;
+  fill(*wal, 10, 25);  // rolls into them
+  EXPECT_EQ(wal->stats().recycled_used, kept);
+  EXPECT_EQ(wal->stats().spares_used, 0u);
+  EXPECT_TRUE(free_files(log_dir()).empty());
+  // The recycled files say so, and hold stale bytes after their data (the test's premise).
+  int recycled = 0;
+  int stale_after_data = 0;
+  for (const auto& f : log_files(log_dir())) {
+    if (file_flags(f) != format::kFileRecycled) {
+      continue;
+    }
+    ++recycled;
+    const auto recs = records_in(f);
+    ASSERT_FALSE(recs.empty());
+    const uint64_t end = recs.back().offset + format::record_bytes(recs.back().length);
+    for (uint64_t o = end + 32; o < kSmallFile; ++o) {
+      if (test::peek(f, o) != 0) {
+        ++stale_after_data;
+        break;
+      }
+    }
+  }
+  EXPECT_EQ(recycled, static_cast<int>(kept));
+  EXPECT_GT(stale_after_data, 0);
+  // Strict reads and a restart see exactly the records, with no repair.
+  ScanReport sr;
+  expect_records(read_all(log_dir(), 0, ScanMode::kStrict, &sr), first_kept, 500);
+  EXPECT_FALSE(sr.torn_tail);
+  wal.reset();
+  WalOpenReport rep;
+  wal = open_wal(&rep);
+  ASSERT_TRUE(wal);
+  EXPECT_FALSE(rep.torn_tail_truncated);
+  EXPECT_TRUE(rep.removed_incomplete.empty());
+  EXPECT_EQ(rep.last_lsn, 500u);
+  fill(*wal, 1, 5);
+  expect_records(read_all(log_dir()), first_kept, 505);
+  // A middle record's damage in a recycled file is still corruption, not an end of data.
+  wal.reset();
+  const auto files = log_files(log_dir());
+  std::string target;
+  for (size_t i = 0; i + 1 < files.size() && target.empty(); ++i) {
+    if (file_flags(files[i]) == format::kFileRecycled && records_in(files[i]).size() > 4) {
+      target = files[i];
+    }
+  }
+  ASSERT_FALSE(target.empty());
+  test::poke(target, records_in(target)[2].offset, std::vector<uint8_t>(32, 0));
+  auto bad = try_open();
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.error().code, ErrorCode::kCorruption);
+  EXPECT_NE(bad.error().message.find("follows a zero record header"), std::string::npos)
+      << bad.error().message;
+}
+
+TEST_F(WalLog, ReleasedFilesBeyondTheLimitOrOfAnotherSizeAreRemoved) {
+  {
+    auto w = Wal::open(WalOptions{log_dir(), kSmallFile, backend_.get(), 0});
+    ASSERT_TRUE(w.has_value());
+    fill(**w, 10, 25);
+    ASSERT_TRUE((*w)->release_before(UINT64_MAX).has_value());
+    EXPECT_GE((*w)->stats().files_removed, 3u);
+    EXPECT_EQ((*w)->stats().files_recycled, 0u);
+    EXPECT_TRUE(free_files(log_dir()).empty());
+  }
+  auto wal = open_wal();
+  ASSERT_TRUE(wal);
+  fill(*wal, 10, 25);
+  ASSERT_TRUE(wal->release_before(UINT64_MAX).has_value());
+  ASSERT_FALSE(free_files(log_dir()).empty());
+  const uint64_t last = wal->next_lsn() - 1;
+  wal.reset();
+  // Reopened with a larger file size: the released files do not fit and are dropped at roll.
+  auto w = Wal::open(WalOptions{log_dir(), 2 * kSmallFile, backend_.get()});
+  ASSERT_TRUE(w.has_value());
+  fill(**w, 10, 25);
+  EXPECT_EQ((*w)->stats().recycled_used, 0u);
+  EXPECT_TRUE(free_files(log_dir()).empty());
+  const auto recs = read_all(log_dir());
+  ASSERT_FALSE(recs.empty());
+  expect_records(recs, recs.front().lsn, last + 250);
+}
+
+// A crash after a roll renamed a released file into place and before its new header: the
+// newest file has the old file's header and records, none of them its own. Open removes it.
+TEST_F(WalLog, RecycledFileWhoseNewHeaderWasNeverWrittenIsRemovedAtOpen) {
+  auto wal = open_wal();
+  ASSERT_TRUE(wal);
+  fill(*wal, 10, 25);
+  ASSERT_TRUE(wal->release_before(UINT64_MAX).has_value());
+  const auto frees = free_files(log_dir());
+  ASSERT_FALSE(frees.empty());
+  const uint64_t first_kept = records_in(log_files(log_dir()).front()).front().lsn;
+  const uint64_t next = wal->next_lsn();
+  wal.reset();
+  const std::string stray = log_dir() + "/" + wal_file_name(next);
+  std::filesystem::rename(frees.front(), stray);
+  ScanReport sr;
+  expect_records(read_all(log_dir(), 0, ScanMode::kStrict, &sr), first_kept, next - 1);
+  EXPECT_TRUE(sr.torn_tail);
+  WalOpenReport rep;
+  wal = open_wal(&rep);
+  ASSERT_TRUE(wal);
+  ASSERT_EQ(rep.removed_incomplete.size(), 1u);
+  EXPECT_EQ(rep.removed_incomplete[0], wal_file_name(next));
+  EXPECT_FALSE(std::filesystem::exists(stray));
+  fill(*wal, 1, 5);
+  expect_records(read_all(log_dir()), first_kept, next + 4);
+  // The same file with records of its own after a damaged header is corruption, not a roll.
+  wal.reset();
+  const auto files = log_files(log_dir());
+  test::flip(files.back(), 20);  // the newest file's header
+  auto bad = try_open();
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.error().code, ErrorCode::kCorruption);
+}
+
+// A torn write in a recycled file: a record of it landed after a lost first sector (where the
+// previous write's zero header still is). Recovery drops it and zeroes it: left there, a later
+// write of other records with the same LSNs could mix with it after another crash.
+TEST_F(WalLog, TornWriteInARecycledFileIsZeroedUpToItsLastRecord) {
+  auto wal = open_wal();
+  ASSERT_TRUE(wal);
+  fill(*wal, 10, 25);
+  ASSERT_TRUE(wal->release_before(UINT64_MAX).has_value());
+  while (wal->stats().recycled_used == 0) {
+    fill(*wal, 1, 5);
+  }
+  fill(*wal, 1, 2);  // the newest file is recycled and holds records
+  const uint64_t durable = wal->durable_lsn();
+  append_n(*wal, 4);
+  ASSERT_TRUE(wal->commit().has_value());  // the write that will be torn
+  wal.reset();
+  const std::string f = log_files(log_dir()).back();
+  ASSERT_EQ(file_flags(f), format::kFileRecycled);
+  const auto recs = records_in(f);
+  ASSERT_GE(recs.size(), 5u);
+  const auto first_torn = recs[recs.size() - 4];
+  ASSERT_EQ(first_torn.lsn, durable + 1);
+  const auto last = recs.back();
+  test::poke(f, first_torn.offset, std::vector<uint8_t>(32, 0));
+  WalOpenReport rep;
+  wal = open_wal(&rep);
+  ASSERT_TRUE(wal);
+  EXPECT_TRUE(rep.torn_tail_truncated);
+  EXPECT_EQ(rep.last_lsn, durable);
+  for (uint64_t o = last.offset; o < last.offset + 32; ++o) {
+    ASSERT_EQ(test::peek(f, o), 0) << "offset " << o;
+  }
+  fill(*wal, 1, 3);
+  wal.reset();
+  wal = open_wal(&rep);
+  ASSERT_TRUE(wal);
+  EXPECT_FALSE(rep.torn_tail_truncated);
+  EXPECT_EQ(rep.last_lsn, durable + 3);
+}
+
+// Files of format version 1 (zero-filled, no flags) are read as before.
+TEST_F(WalLog, VersionOneFilesAreStillRead) {
+  auto wal = open_wal();
+  ASSERT_TRUE(wal);
+  fill(*wal, 4, 25);
+  wal.reset();
+  for (const auto& f : log_files(log_dir())) {
+    format::FileHeader h{};
+    std::ifstream in(f, std::ios::binary);
+    in.read(reinterpret_cast<char*>(&h), sizeof h);
+    h.version = 1;
+    h.header_crc =
+        crc32c(0, reinterpret_cast<const char*>(&h), offsetof(format::FileHeader, header_crc));
+    std::vector<uint8_t> bytes(sizeof h);
+    std::memcpy(bytes.data(), &h, sizeof h);
+    test::poke(f, 0, bytes);
+  }
+  expect_records(read_all(log_dir()), 1, 100);
+  wal = open_wal();
+  ASSERT_TRUE(wal);
+  fill(*wal, 1, 5);
+  expect_records(read_all(log_dir()), 1, 105);
+  // A version-1 header with a flag set is not a version-1 file.
+  wal.reset();
+  const std::string f = log_files(log_dir()).front();
+  format::FileHeader h{};
+  {
+    std::ifstream in(f, std::ios::binary);
+    in.read(reinterpret_cast<char*>(&h), sizeof h);
+  }
+  ASSERT_EQ(h.version, 1u);
+  h.flags = format::kFileRecycled;
+  h.header_crc =
+      crc32c(0, reinterpret_cast<const char*>(&h), offsetof(format::FileHeader, header_crc));
+  std::vector<uint8_t> bytes(sizeof h);
+  std::memcpy(bytes.data(), &h, sizeof h);
+  test::poke(f, 0, bytes);
+  auto bad = try_open();
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(bad.error().message.find("unknown flags"), std::string::npos) << bad.error().message;
 }
 
 }  // namespace
