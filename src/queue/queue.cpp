@@ -65,26 +65,25 @@ constexpr size_t kHandleChars = 27;  // base64url, no padding
 
 constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-void b64url_encode(const uint8_t* in, size_t n, std::string& out) {
-  out.clear();
-  size_t i = 0;
-  for (; i + 3 <= n; i += 3) {
-    uint32_t v = (uint32_t{in[i]} << 16) | (uint32_t{in[i + 1]} << 8) | in[i + 2];
-    out.push_back(kB64[(v >> 18) & 63]);
-    out.push_back(kB64[(v >> 12) & 63]);
-    out.push_back(kB64[(v >> 6) & 63]);
-    out.push_back(kB64[v & 63]);
+static_assert(kHandleBytes == 6 * 3 + 2 && kHandleChars == 6 * 4 + 3);
+
+// A receipt handle's 20 bytes as 27 base64url characters (no padding): six groups of 3 bytes
+// to 4 characters, then 2 bytes to 3. Fixed sizes, no per-character branch: every receive
+// makes one handle per message and every delete checks one.
+void encode_handle(const uint8_t (&in)[kHandleBytes], std::string& out) {
+  char c[kHandleChars];
+  for (size_t g = 0; g < 6; ++g) {
+    const uint32_t v = (uint32_t{in[3 * g]} << 16) | (uint32_t{in[3 * g + 1]} << 8) | in[3 * g + 2];
+    c[4 * g] = kB64[(v >> 18) & 63];
+    c[4 * g + 1] = kB64[(v >> 12) & 63];
+    c[4 * g + 2] = kB64[(v >> 6) & 63];
+    c[4 * g + 3] = kB64[v & 63];
   }
-  if (n - i == 2) {
-    uint32_t v = (uint32_t{in[i]} << 16) | (uint32_t{in[i + 1]} << 8);
-    out.push_back(kB64[(v >> 18) & 63]);
-    out.push_back(kB64[(v >> 12) & 63]);
-    out.push_back(kB64[(v >> 6) & 63]);
-  } else if (n - i == 1) {
-    uint32_t v = uint32_t{in[i]} << 16;
-    out.push_back(kB64[(v >> 18) & 63]);
-    out.push_back(kB64[(v >> 12) & 63]);
-  }
+  const uint32_t v = (uint32_t{in[18]} << 16) | (uint32_t{in[19]} << 8);
+  c[24] = kB64[(v >> 18) & 63];
+  c[25] = kB64[(v >> 12) & 63];
+  c[26] = kB64[(v >> 6) & 63];
+  out.assign(c, kHandleChars);
 }
 
 // Value of each base64url character, 0xFF for every other byte.
@@ -100,28 +99,32 @@ constexpr std::array<uint8_t, 256> make_b64_values() {
 }
 constexpr std::array<uint8_t, 256> kB64Values = make_b64_values();
 
-// Decodes unpadded base64url `s` into exactly `n` bytes (every receipt-handle check runs
-// this, so it is a table lookup per character and one shift per output byte).
-bool b64url_decode(std::string_view s, uint8_t* out, size_t n) {
-  uint32_t acc = 0;
-  int bits = 0;
-  size_t o = 0;
-  for (const char c : s) {
-    const uint8_t v = kB64Values[static_cast<uint8_t>(c)];
-    if (v == 0xFF) {
-      return false;
-    }
-    acc = (acc << 6) | v;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      if (o >= n) {
-        return false;
-      }
-      out[o++] = static_cast<uint8_t>(acc >> bits);
-    }
+// Decodes a receipt handle's 27 base64url characters into its 20 bytes; false if a
+// character is not base64url, or if the last one's 2 low bits, which carry no byte, are not
+// zero (encode_handle never sets them: one handle, one spelling).
+// REQUIRES: s.size() == kHandleChars.
+bool decode_handle(std::string_view s, uint8_t (&out)[kHandleBytes]) {
+  const auto* p = reinterpret_cast<const uint8_t*>(s.data());
+  uint32_t bad = 0;  // any value with bit 6 set (0xFF) marks a bad character
+  for (size_t g = 0; g < 6; ++g) {
+    const uint32_t a = kB64Values[p[4 * g]];
+    const uint32_t b = kB64Values[p[4 * g + 1]];
+    const uint32_t c = kB64Values[p[4 * g + 2]];
+    const uint32_t d = kB64Values[p[4 * g + 3]];
+    bad |= a | b | c | d;
+    const uint32_t v = (a << 18) | (b << 12) | (c << 6) | d;
+    out[3 * g] = static_cast<uint8_t>(v >> 16);
+    out[3 * g + 1] = static_cast<uint8_t>(v >> 8);
+    out[3 * g + 2] = static_cast<uint8_t>(v);
   }
-  return o == n;
+  const uint32_t a = kB64Values[p[24]];
+  const uint32_t b = kB64Values[p[25]];
+  const uint32_t c = kB64Values[p[26]];
+  bad |= a | b | c;
+  const uint32_t v = (a << 12) | (b << 6) | c;  // 18 bits: 16 of data, 2 unused
+  out[18] = static_cast<uint8_t>(v >> 10);
+  out[19] = static_cast<uint8_t>(v >> 2);
+  return (bad & 0x40) == 0 && (c & 3) == 0;
 }
 
 struct Handle {
@@ -234,12 +237,12 @@ class Queue::Impl {
     std::memcpy(buf + 8, &epoch, 4);
     uint64_t mac = common::siphash24(h_->mac_key, buf, 12);
     std::memcpy(buf + 12, &mac, 8);
-    b64url_encode(buf, kHandleBytes, out);
+    encode_handle(buf, out);
   }
 
   Result<Handle> parse_handle(std::string_view s) const {
     uint8_t buf[kHandleBytes];
-    if (s.size() != kHandleChars || !b64url_decode(s, buf, kHandleBytes)) {
+    if (s.size() != kHandleChars || !decode_handle(s, buf)) {
       return invalid_handle(s);
     }
     uint64_t mac = 0;

@@ -293,6 +293,28 @@ TEST_F(QueueTest, ReceiptHandlesAreAuthenticated) {
   auto r = q1.delete_message(forged);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ErrorCode::kReceiptHandleIsInvalid);
+  // Every other spelling of the handle is refused: any one character changed to another
+  // base64url character (the last one's 2 unused bits included) or to a byte outside the
+  // alphabet.
+  const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  ASSERT_EQ(h.size(), 27u);
+  ASSERT_EQ(h.find_first_not_of(alphabet), std::string::npos) << h;
+  int refused = 0;
+  for (size_t i = 0; i < h.size(); ++i) {
+    const std::string others = alphabet + std::string("+/= .\0\x80\xff", 8);
+    for (const char c : others) {
+      if (c == h[i]) {
+        continue;
+      }
+      std::string v = h;
+      v[i] = c;
+      auto d = q1.delete_message(v);
+      ASSERT_FALSE(d) << "position " << i << " char " << static_cast<int>(c);
+      ASSERT_EQ(d.error().code, ErrorCode::kReceiptHandleIsInvalid);
+      ++refused;
+    }
+  }
+  EXPECT_EQ(refused, 27 * (64 + 8 - 1));
   // A handle of q1 is garbage to q2.
   r = q2.delete_message(h);
   ASSERT_FALSE(r);
