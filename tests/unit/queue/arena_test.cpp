@@ -150,6 +150,28 @@ TEST(ArenaTest, UntrustedReferencesAreRejected) {
   EXPECT_FALSE(h.arena.valid_ref(other_page, 10));  // a free page
 }
 
+// valid_ref accepts exactly the chunk starts: every offset of a page of every class.
+TEST(ArenaTest, EveryChunkStartOfEveryClassIsValidAndNoOtherOffset) {
+  HeapArena h(shm::kClassCount + 1);
+  for (uint32_t c = 0; c < shm::kClassCount; ++c) {
+    const uint32_t size = class_size(c);
+    const uint64_t off = h.arena.allocate(size - kOwnerWordSize, owner_token(c, 1));
+    ASSERT_NE(off, kNoOffset) << c;
+    ASSERT_EQ(class_for(size), c);
+    const uint64_t page = off / shm::kPageSize * shm::kPageSize;
+    const uint32_t count = shm::kPageSize / size;
+    uint32_t starts = 0;
+    for (uint32_t n = 0; n < shm::kPageSize; ++n) {
+      const bool start = n % size == 0 && n / size < count;
+      ASSERT_EQ(h.arena.valid_ref(page + n, 1), start) << "class " << c << " offset " << n;
+      ASSERT_EQ(h.arena.valid_ref(page + n, size - kOwnerWordSize), start);
+      starts += start ? 1 : 0;
+    }
+    EXPECT_EQ(starts, count);
+    EXPECT_FALSE(h.arena.valid_ref(off, size - kOwnerWordSize + 1));  // longer than the chunk
+  }
+}
+
 TEST(ArenaThreadsTest, ConcurrentAllocFreeNeverHandsOutAChunkTwice) {
   HeapArena h(16);
   constexpr int kThreads = 4;
