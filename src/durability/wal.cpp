@@ -172,6 +172,26 @@ class Fd {
   int fd_;
 };
 
+// The value of 16 lower-case hex digits, or nullopt.
+std::optional<uint64_t> parse_hex16(std::string_view s) {
+  if (s.size() != 16) {
+    return std::nullopt;
+  }
+  uint64_t v = 0;
+  for (const char c : s) {
+    int d;
+    if (c >= '0' && c <= '9') {
+      d = c - '0';
+    } else if (c >= 'a' && c <= 'f') {
+      d = c - 'a' + 10;
+    } else {
+      return std::nullopt;
+    }
+    v = (v << 4) | static_cast<uint64_t>(d);
+  }
+  return v;
+}
+
 struct Listed {
   uint64_t first_lsn = 0;
   std::string name;
@@ -193,22 +213,8 @@ Result<std::vector<Listed>> list_files(const std::string& dir) {
     if (n.size() != 4 + 16 + 4 || n.substr(0, 4) != "wal-" || n.substr(20) != ".log") {
       continue;
     }
-    uint64_t lsn = 0;
-    bool ok = true;
-    for (char c : n.substr(4, 16)) {
-      int v;
-      if (c >= '0' && c <= '9') {
-        v = c - '0';
-      } else if (c >= 'a' && c <= 'f') {
-        v = c - 'a' + 10;
-      } else {
-        ok = false;
-        break;
-      }
-      lsn = (lsn << 4) | static_cast<uint64_t>(v);
-    }
-    if (ok) {
-      out.push_back(Listed{lsn, std::string(n), dir + "/" + std::string(n)});
+    if (auto lsn = parse_hex16(n.substr(4, 16))) {
+      out.push_back(Listed{*lsn, std::string(n), dir + "/" + std::string(n)});
     }
   }
   ::closedir(d);
@@ -217,9 +223,14 @@ Result<std::vector<Listed>> list_files(const std::string& dir) {
   return out;
 }
 
-// Paths of the released files kept for reuse in `dir` (wal.free-<16 hex>), oldest first.
-std::vector<std::string> list_free_files(const std::string& dir) {
-  std::vector<std::string> out;
+struct FreeFile {
+  uint64_t released_lsn;  // the first LSN it had as a log file (its name)
+  std::string path;
+};
+
+// The released files kept for reuse in `dir` (wal.free-<16 hex>), oldest first.
+std::vector<FreeFile> list_free_files(const std::string& dir) {
+  std::vector<FreeFile> out;
   DIR* d = ::opendir(dir.c_str());
   if (d == nullptr) {
     return out;
@@ -227,12 +238,16 @@ std::vector<std::string> list_free_files(const std::string& dir) {
   const std::string_view prefix = Wal::kFreePrefix;
   while (const struct dirent* e = ::readdir(d)) {  // NOLINT(concurrency-mt-unsafe): own DIR*
     const std::string_view n(e->d_name);
-    if (n.size() == prefix.size() + 16 && n.substr(0, prefix.size()) == prefix) {
-      out.push_back(dir + "/" + std::string(n));
+    if (n.substr(0, prefix.size()) != prefix) {
+      continue;
+    }
+    if (auto lsn = parse_hex16(n.substr(prefix.size()))) {
+      out.push_back(FreeFile{*lsn, dir + "/" + std::string(n)});
     }
   }
   ::closedir(d);
-  std::sort(out.begin(), out.end());  // fixed-width hex: name order is LSN order
+  std::sort(out.begin(), out.end(),
+            [](const FreeFile& a, const FreeFile& b) { return a.released_lsn < b.released_lsn; });
   return out;
 }
 
@@ -365,8 +380,9 @@ struct HeaderCheck {
   std::string what;
 };
 
-// A file whose header is missing or damaged and that holds nothing after it is a roll that a
-// crash interrupted (kIncomplete; only acceptable as the newest file).
+// A file whose header is missing, damaged or an earlier file's, and that holds no record of
+// its own after it, is a roll that a crash interrupted (kIncomplete; only acceptable as the
+// newest file).
 Result<HeaderCheck> check_header(FileReader& r, uint64_t name_lsn) {
   HeaderCheck hc;
   if (r.size() > format::kMaxFileBytes) {
@@ -783,7 +799,16 @@ Result<std::unique_ptr<Wal>> Wal::open(const WalOptions& options, WalOpenReport*
   for (const auto& f : st->files) {
     wal->files_.push_back(FileInfo{f.listed.first_lsn, f.seq, f.size, f.listed.path});
   }
-  wal->free_ = list_free_files(options.dir);
+  // Released files kept for reuse. A reused file's stale records must all have LSNs below any
+  // LSN the log will write, which holds for files released before the oldest one in the log;
+  // any other (the log files were removed by hand, say, and LSNs start over) is removed.
+  for (auto& f : list_free_files(options.dir)) {
+    if (!wal->files_.empty() && f.released_lsn < wal->files_.front().first_lsn) {
+      wal->free_.push_back(std::move(f.path));
+    } else if (::unlink(f.path.c_str()) != 0 && errno != ENOENT) {
+      return detail::sys_error("unlink " + f.path, errno);
+    }
+  }
   if (!st->files.empty()) {
     const auto& last = st->files.back();
     auto fd = options.backend->open_file(last.listed.path, last.size, false);

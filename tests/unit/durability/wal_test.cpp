@@ -712,6 +712,41 @@ TEST_F(WalLog, ReleasedFilesBeyondTheLimitOrOfAnotherSizeAreRemoved) {
   expect_records(recs, recs.front().lsn, last + 250);
 }
 
+// Free files are reusable only while their stale records are older than anything the log will
+// write: released before the oldest log file. If the log files are removed by hand (LSNs start
+// over at 1), a kept free file would hold records with LSNs the new log reuses; open removes
+// it. Names that are not 16 hex digits are not free files and are left alone.
+TEST_F(WalLog, FreeFilesNewerThanTheLogAreRemovedAtOpen) {
+  auto wal = open_wal();
+  ASSERT_TRUE(wal);
+  fill(*wal, 10, 25);
+  ASSERT_TRUE(wal->release_before(UINT64_MAX).has_value());
+  const size_t kept = free_files(log_dir()).size();
+  ASSERT_GE(kept, 2u);
+  wal.reset();
+  const std::string odd = log_dir() + "/" + Wal::kFreePrefix + "not-hex-digits!!";
+  { std::ofstream(odd) << "x"; }
+  // A restart keeps them (all released before the oldest log file) ...
+  wal = open_wal();
+  ASSERT_TRUE(wal);
+  EXPECT_EQ(free_files(log_dir()).size(), kept + 1);  // + the odd name
+  wal.reset();
+  // ... until the log files are gone.
+  for (const auto& f : log_files(log_dir())) {
+    std::filesystem::remove(f);
+  }
+  wal = open_wal();
+  ASSERT_TRUE(wal);
+  EXPECT_EQ(wal->next_lsn(), 1u);
+  ASSERT_EQ(free_files(log_dir()).size(), 1u);
+  EXPECT_EQ(free_files(log_dir()).front(), odd);
+  fill(*wal, 10, 25);
+  EXPECT_EQ(wal->stats().recycled_used, 0u);
+  ScanReport sr;
+  expect_records(read_all(log_dir(), 0, ScanMode::kStrict, &sr), 1, 250);
+  EXPECT_FALSE(sr.torn_tail);
+}
+
 // A crash after a roll renamed a released file into place and before its new header: the
 // newest file has the old file's header and records, none of them its own. Open removes it.
 TEST_F(WalLog, RecycledFileWhoseNewHeaderWasNeverWrittenIsRemovedAtOpen) {
