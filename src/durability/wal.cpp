@@ -802,8 +802,13 @@ Result<std::unique_ptr<Wal>> Wal::open(const WalOptions& options, WalOpenReport*
   // Released files kept for reuse. A reused file's stale records must all have LSNs below any
   // LSN the log will write, which holds for files released before the oldest one in the log;
   // any other (the log files were removed by hand, say, and LSNs start over) is removed.
-  for (auto& f : list_free_files(options.dir)) {
-    if (!wal->files_.empty() && f.released_lsn < wal->files_.front().first_lsn) {
+  // At most max_free_files are kept (the newest; the option may have been lowered).
+  std::vector<FreeFile> found = list_free_files(options.dir);
+  const size_t keep_from =
+      found.size() > options.max_free_files ? found.size() - options.max_free_files : 0;
+  for (size_t i = 0; i < found.size(); ++i) {
+    FreeFile& f = found[i];
+    if (i >= keep_from && !wal->files_.empty() && f.released_lsn < wal->files_.front().first_lsn) {
       wal->free_.push_back(std::move(f.path));
     } else if (::unlink(f.path.c_str()) != 0 && errno != ENOENT) {
       return detail::sys_error("unlink " + f.path, errno);

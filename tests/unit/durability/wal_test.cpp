@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -731,6 +732,17 @@ TEST_F(WalLog, FreeFilesNewerThanTheLogAreRemovedAtOpen) {
   ASSERT_TRUE(wal);
   EXPECT_EQ(free_files(log_dir()).size(), kept + 1);  // + the odd name
   wal.reset();
+  // ... up to max_free_files, the newest ...
+  std::vector<std::string> before = free_files(log_dir());
+  std::erase(before, odd);
+  {
+    auto w = Wal::open(WalOptions{log_dir(), kSmallFile, backend_.get(), 1});
+    ASSERT_TRUE(w.has_value());
+  }
+  std::vector<std::string> after = free_files(log_dir());
+  std::erase(after, odd);
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(after.front(), *std::max_element(before.begin(), before.end()));
   // ... until the log files are gone.
   for (const auto& f : log_files(log_dir())) {
     std::filesystem::remove(f);
