@@ -198,8 +198,10 @@ struct Listed {
   std::string path;
 };
 
-// The log files of `dir`, oldest first. A missing directory is an empty log.
-Result<std::vector<Listed>> list_files(const std::string& dir) {
+// The files of `dir` named `prefix` + 16 hex digits (an LSN) + `suffix`, in LSN order. A
+// missing directory has none.
+Result<std::vector<Listed>> list_named(const std::string& dir, std::string_view prefix,
+                                       std::string_view suffix) {
   std::vector<Listed> out;
   DIR* d = ::opendir(dir.c_str());
   if (d == nullptr) {
@@ -210,10 +212,11 @@ Result<std::vector<Listed>> list_files(const std::string& dir) {
   }
   while (const struct dirent* e = ::readdir(d)) {  // NOLINT(concurrency-mt-unsafe): own DIR*
     const std::string_view n(e->d_name);
-    if (n.size() != 4 + 16 + 4 || n.substr(0, 4) != "wal-" || n.substr(20) != ".log") {
+    if (n.size() != prefix.size() + 16 + suffix.size() || !n.starts_with(prefix) ||
+        !n.ends_with(suffix)) {
       continue;
     }
-    if (auto lsn = parse_hex16(n.substr(4, 16))) {
+    if (auto lsn = parse_hex16(n.substr(prefix.size(), 16))) {
       out.push_back(Listed{*lsn, std::string(n), dir + "/" + std::string(n)});
     }
   }
@@ -223,32 +226,22 @@ Result<std::vector<Listed>> list_files(const std::string& dir) {
   return out;
 }
 
-struct FreeFile {
-  uint64_t released_lsn;  // the first LSN it had as a log file (its name)
-  std::string path;
-};
+// The log files (wal-<LSN>.log), and the released files kept for reuse (wal.free-<the first
+// LSN each had as a log file>), oldest first.
+Result<std::vector<Listed>> list_files(const std::string& dir) {
+  return list_named(dir, "wal-", ".log");
+}
+Result<std::vector<Listed>> list_free_files(const std::string& dir) {
+  return list_named(dir, Wal::kFreePrefix, "");
+}
 
-// The released files kept for reuse in `dir` (wal.free-<16 hex>), oldest first.
-std::vector<FreeFile> list_free_files(const std::string& dir) {
-  std::vector<FreeFile> out;
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) {
-    return out;
-  }
-  const std::string_view prefix = Wal::kFreePrefix;
-  while (const struct dirent* e = ::readdir(d)) {  // NOLINT(concurrency-mt-unsafe): own DIR*
-    const std::string_view n(e->d_name);
-    if (n.substr(0, prefix.size()) != prefix) {
-      continue;
-    }
-    if (auto lsn = parse_hex16(n.substr(prefix.size()))) {
-      out.push_back(FreeFile{*lsn, dir + "/" + std::string(n)});
-    }
-  }
-  ::closedir(d);
-  std::sort(out.begin(), out.end(),
-            [](const FreeFile& a, const FreeFile& b) { return a.released_lsn < b.released_lsn; });
-  return out;
+// Zeros for writes (end-of-data headers, header blocks, torn tails), never written to.
+constexpr std::array<std::byte, size_t{1} << 16> kZeros{};
+static_assert(kZeros.size() >= format::kFirstRecordOffset + kHeaderBytes);
+// `n` <= kZeros.size() bytes of kZeros, as write_sync takes them.
+struct iovec zeros_iov(size_t n) {
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast): iovec is not const-correct
+  return iovec{const_cast<std::byte*>(kZeros.data()), n};
 }
 
 Error corruption(const std::string& where, uint64_t off, const std::string& what) {
@@ -502,11 +495,14 @@ Result<FileScanOut> scan_records(FileReader& r, const FileScanIn& in,
     RecordHeader h{};
     const std::byte* payload = nullptr;
     if (off + kHeaderBytes > r.size()) {
+      if (in.recycled) {
+        break;  // too short for a record: stale bytes, if any
+      }
       auto nz = r.nonzero_end(off);
       if (!nz) {
         return std::move(nz).error();
       }
-      if (*nz == off || in.recycled) {  // too short for a record: stale bytes, if any
+      if (*nz == off) {
         break;
       }
       why = "non-zero bytes after the end of data";
@@ -515,7 +511,18 @@ Result<FileScanOut> scan_records(FileReader& r, const FileScanIn& in,
       if (!p) {
         return std::move(p).error();
       }
-      if (all_zero(*p, kHeaderBytes)) {
+      if (all_zero(*p, kHeaderBytes) && in.recycled) {
+        // Stale bytes follow the end of data; only a live record after it is damage.
+        auto live = resync(r, off, expected, false);
+        if (!live) {
+          return std::move(live).error();
+        }
+        if (!live->off) {
+          break;  // the clean end of data
+        }
+        why = "a valid record (LSN " + std::to_string(live->lsn) +
+              ") follows a zero record header (end of data)";
+      } else if (all_zero(*p, kHeaderBytes)) {
         auto nz = r.nonzero_end(off);
         if (!nz) {
           return std::move(nz).error();
@@ -523,20 +530,7 @@ Result<FileScanOut> scan_records(FileReader& r, const FileScanIn& in,
         if (*nz == off) {
           break;  // the clean end of data
         }
-        if (in.recycled) {
-          // Stale bytes follow the end of data; only a live record after it is damage.
-          auto live = resync(r, off, expected, false);
-          if (!live) {
-            return std::move(live).error();
-          }
-          if (!live->off) {
-            break;  // the clean end of data
-          }
-          why = "a valid record (LSN " + std::to_string(live->lsn) +
-                ") follows a zero record header (end of data)";
-        } else {
-          why = "non-zero bytes after a zero record header (end of data)";
-        }
+        why = "non-zero bytes after a zero record header (end of data)";
       } else {
         auto w = check_record(r, off, expected, &h, &payload);
         if (!w) {
@@ -803,12 +797,15 @@ Result<std::unique_ptr<Wal>> Wal::open(const WalOptions& options, WalOpenReport*
   // LSN the log will write, which holds for files released before the oldest one in the log;
   // any other (the log files were removed by hand, say, and LSNs start over) is removed.
   // At most max_free_files are kept (the newest; the option may have been lowered).
-  std::vector<FreeFile> found = list_free_files(options.dir);
+  auto found = list_free_files(options.dir);
+  if (!found) {
+    return std::move(found).error();
+  }
   const size_t keep_from =
-      found.size() > options.max_free_files ? found.size() - options.max_free_files : 0;
-  for (size_t i = 0; i < found.size(); ++i) {
-    FreeFile& f = found[i];
-    if (i >= keep_from && !wal->files_.empty() && f.released_lsn < wal->files_.front().first_lsn) {
+      found->size() > options.max_free_files ? found->size() - options.max_free_files : 0;
+  for (size_t i = 0; i < found->size(); ++i) {
+    Listed& f = (*found)[i];
+    if (i >= keep_from && !wal->files_.empty() && f.first_lsn < wal->files_.front().first_lsn) {
       wal->free_.push_back(std::move(f.path));
     } else if (::unlink(f.path.c_str()) != 0 && errno != ENOENT) {
       return detail::sys_error("unlink " + f.path, errno);
@@ -823,15 +820,13 @@ Result<std::unique_ptr<Wal>> Wal::open(const WalOptions& options, WalOpenReport*
     wal->fd_ = *fd;
     if (last.scan.torn) {
       // Zero the torn tail durably before anything is appended after it.
-      static const std::vector<std::byte> zeros(1 << 16);
       uint64_t off = last.scan.end;
       while (off < last.scan.zero_to) {
         std::vector<struct iovec> iov;
         uint64_t chunk_end = std::min<uint64_t>(last.scan.zero_to, off + (16u << 20));
-        for (uint64_t o = off; o < chunk_end; o += zeros.size()) {
-          const auto n = static_cast<size_t>(std::min<uint64_t>(zeros.size(), chunk_end - o));
-          // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast): iovec is not const-correct
-          iov.push_back(iovec{const_cast<std::byte*>(zeros.data()), n});
+        for (uint64_t o = off; o < chunk_end; o += kZeros.size()) {
+          iov.push_back(
+              zeros_iov(static_cast<size_t>(std::min<uint64_t>(kZeros.size(), chunk_end - o))));
         }
         if (auto w = options.backend->write_sync(wal->fd_, off, iov); !w) {
           return std::move(w).error();
@@ -970,14 +965,9 @@ Result<void> Wal::create_file(const Part& part) {
   h.header_crc = file_header_check(h);
   // A recycled file gets its whole header block and a zero record header at the first record
   // offset (end of data), over the stale bytes there; a zero-filled one only the header.
-  static const std::array<std::byte, format::kFirstRecordOffset + kHeaderBytes> zeros{};
-  struct iovec v[2] = {{&h, sizeof h}, {}};
-  size_t nv = 1;
-  if (taken->recycled) {
-    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast): iovec is not const-correct
-    v[1] = iovec{const_cast<std::byte*>(zeros.data()), zeros.size() - sizeof h};
-    nv = 2;
-  }
+  struct iovec v[2] = {{&h, sizeof h},
+                       zeros_iov(format::kFirstRecordOffset + kHeaderBytes - sizeof h)};
+  const size_t nv = taken->recycled ? 2 : 1;
   if (auto w = options_.backend->write_sync(*fd, 0, std::span(v, nv)); !w) {
     options_.backend->close_file(*fd);
     ::unlink(path.c_str());  // best effort; Wal::open removes it otherwise (no header)
@@ -1040,7 +1030,14 @@ Result<Wal::Taken> Wal::take_spare(const std::string& path, uint64_t size) {
 Result<void> Wal::prepare_spare(const std::string& dir, uint64_t file_bytes) {
   const std::string spare = dir + "/" + kSpareName;
   struct stat sb {};
-  if (::stat(spare.c_str(), &sb) == 0 || !list_free_files(dir).empty()) {
+  if (::stat(spare.c_str(), &sb) == 0) {
+    return {};
+  }
+  auto free = list_free_files(dir);
+  if (!free) {
+    return std::move(free).error();
+  }
+  if (!free->empty()) {
     return {};
   }
   const std::string tmp = spare + ".tmp";
@@ -1076,14 +1073,8 @@ Result<uint64_t> Wal::commit() {
     }
     // The write ends with a zero record header when it fits (the next write starts over it):
     // the end of data, also in a recycled file whose stale bytes follow.
-    static const std::array<std::byte, kHeaderBytes> end_header{};
-    struct iovec v[2] = {{p.buf.data(), p.buf.size()}, {}};
-    size_t nv = 1;
-    if (p.offset + p.buf.size() + end_header.size() <= p.file_size) {
-      // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast): iovec is not const-correct
-      v[1] = iovec{const_cast<std::byte*>(end_header.data()), end_header.size()};
-      nv = 2;
-    }
+    struct iovec v[2] = {{p.buf.data(), p.buf.size()}, zeros_iov(kHeaderBytes)};
+    const size_t nv = p.offset + p.buf.size() + kHeaderBytes <= p.file_size ? 2 : 1;
     LQS_CRASH_POINT("wal.before_write");
     if (auto w = options_.backend->write_sync(fd_, p.offset, std::span(v, nv)); !w) {
       return std::move(w).error();
