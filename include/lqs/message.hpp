@@ -3,6 +3,7 @@
 #define LQS_MESSAGE_HPP_
 
 #include <array>
+#include <compare>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -29,6 +30,21 @@ struct Md5Digest {
   /// Appends the same 32 characters to `out` (no temporary string).
   void append_hex_to(std::string& out) const;
   bool operator==(const Md5Digest&) const = default;
+};
+
+/// A FIFO message's SequenceNumber. SQS writes it as a string of 20 decimal digits, which is
+/// 10^19 + `value` here; `value` is 0 for none (standard queues). Kept as a number so that a
+/// send or receive never builds the string (20 characters do not fit std::string's inline
+/// buffer: every FIFO send and receive allocated one); format it when you need it. Numbers
+/// order as their strings do.
+struct SequenceNumber {
+  uint64_t value = 0;  ///< increasing per queue from 1; below 8 * 10^18
+  bool empty() const noexcept { return value == 0; }
+  /// The 20 digits SQS sends, or "" when empty().
+  std::string to_string() const;
+  /// Appends the same 20 digits to `out` (nothing when empty()).
+  void append_to(std::string& out) const;
+  auto operator<=>(const SequenceNumber&) const = default;
 };
 
 /// A user message attribute (SQS MessageAttributeValue). `data_type` is "String", "Number" or
@@ -60,9 +76,9 @@ struct SendResult {
   std::optional<Md5Digest> md5_of_body;
   std::optional<Md5Digest> md5_of_message_attributes;         ///< only when attributes sent
   std::optional<Md5Digest> md5_of_message_system_attributes;  ///< only when trace header sent
-  /// FIFO queues: the SequenceNumber (20 decimal digits, increasing); empty otherwise. A
-  /// duplicate within the deduplication window returns the first send's id and number.
-  std::string sequence_number;
+  /// FIFO queues: the SequenceNumber; empty otherwise. A duplicate within the deduplication
+  /// window returns the first send's id and number.
+  SequenceNumber sequence_number;
 };
 
 struct SendOptions {
@@ -106,7 +122,7 @@ struct ReceivedMessage {
   uint32_t receive_count = 0;
   std::string message_group_id;
   std::string aws_trace_header;
-  std::string sequence_number;           ///< FIFO queues
+  SequenceNumber sequence_number;        ///< FIFO queues; empty otherwise
   std::string message_deduplication_id;  ///< FIFO queues
   /// For a message moved here by a redrive policy: the name of the queue it came from (SQS's
   /// DeadLetterQueueSourceArn names it by ARN). Empty otherwise.

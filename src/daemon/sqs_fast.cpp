@@ -373,8 +373,9 @@ void send_members(std::string& o, const SendResult& r, std::string_view id) {
   r.message_id.append_to(o);
   o.push_back('"');
   if (!r.sequence_number.empty()) {
-    o.push_back(',');
-    plain_member(o, "SequenceNumber", r.sequence_number);
+    o.append(R"(,"SequenceNumber":")");
+    r.sequence_number.append_to(o);
+    o.push_back('"');
   }
 }
 

@@ -129,7 +129,7 @@ json send_result(const SendResult& r) {
     out["MD5OfMessageSystemAttributes"] = r.md5_of_message_system_attributes->to_hex();
   }
   out["MessageId"] = r.message_id.to_string();
-  if (!r.sequence_number.empty()) out["SequenceNumber"] = r.sequence_number;
+  if (!r.sequence_number.empty()) out["SequenceNumber"] = r.sequence_number.to_string();
   return out;
 }
 

@@ -894,11 +894,15 @@ class Queue::Impl {
     p += sizeof rh;
     m.body.assign(reinterpret_cast<const char*>(p), rh.body_len);
     p += rh.body_len;
-    m.message_group_id.assign(reinterpret_cast<const char*>(p), rh.group_len);
-    m.message_deduplication_id.clear();
-    if (const auto nul = m.message_group_id.find('\0'); nul != std::string::npos) {
-      m.message_deduplication_id = m.message_group_id.substr(nul + 1);  // FIFO: group NUL id
-      m.message_group_id.resize(nul);
+    // FIFO: "group NUL deduplication id". Assigned in place, keeping the strings' capacity
+    // from one receive to the next.
+    const std::string_view group(reinterpret_cast<const char*>(p), rh.group_len);
+    const size_t nul = group.find('\0');
+    m.message_group_id.assign(group.substr(0, nul));
+    if (nul == std::string_view::npos) {
+      m.message_deduplication_id.clear();
+    } else {
+      m.message_deduplication_id.assign(group.substr(nul + 1));
     }
     p += rh.group_len;
     m.aws_trace_header.assign(reinterpret_cast<const char*>(p), rh.trace_len);
@@ -986,7 +990,7 @@ class Queue::Impl {
       if (wake) {
         wake_receivers();
       }
-      return std::move(e.p.result);
+      return e.p.result;
     }
     PreparedSend p;
     if (auto v = send_prepare(r, opts, move, clocks, p); !v) {
@@ -1232,7 +1236,7 @@ class Queue::Impl {
     // relaxed: a statistic, and the hint a spinning long poll watches (receive()); its line
     // is shared by producers and, for at most kReceiveSpinNs, by such a receiver.
     h_->sent_total.fetch_add(1, std::memory_order_relaxed);
-    return std::move(result);
+    return result;
   }
 
   // ---- receive ----------------------------------------------------------------------------
@@ -1348,10 +1352,7 @@ class Queue::Impl {
     m.first_receive_timestamp_ms = first;
     m.receive_count = count;
     m.system_attributes.clear();
-    m.sequence_number.clear();
-    if (fifo()) {
-      set_sequence(m.sequence_number, nodes_[idx].seq);
-    }
+    m.sequence_number = SequenceNumber{fifo() ? nodes_[idx].seq : 0};
     using M = queue::SystemAttributeMask;
     if (sys_mask != 0) {
       auto add = [&](uint32_t bit, const char* name, std::string value) {
@@ -1364,7 +1365,7 @@ class Queue::Impl {
       add(M::kApproximateFirstReceiveTimestamp, "ApproximateFirstReceiveTimestamp",
           std::to_string(first));
       if (fifo()) {
-        add(M::kSequenceNumber, "SequenceNumber", sequence_string(nodes_[idx].seq));
+        add(M::kSequenceNumber, "SequenceNumber", m.sequence_number.to_string());
         add(M::kMessageDeduplicationId, "MessageDeduplicationId", m.message_deduplication_id);
       }
       if (!m.message_group_id.empty()) {
@@ -2152,35 +2153,6 @@ class Queue::Impl {
     dedup_rebuild();
   }
 
-  // A SequenceNumber as SQS writes it: 20 decimal digits (10^19 + seq), into `out` (whose
-  // capacity is reused: a receive's messages keep theirs from call to call). Hand-rolled:
-  // std::to_string of a 20-digit number cost ~385 instructions (callgrind), on every FIFO
-  // send and receive.
-  static void set_sequence(std::string& out, uint64_t seq) {
-    static constexpr std::array<char, 200> kPairs = [] {
-      std::array<char, 200> t{};
-      for (size_t i = 0; i < 100; ++i) {
-        t[2 * i] = static_cast<char>('0' + i / 10);
-        t[2 * i + 1] = static_cast<char>('0' + i % 10);
-      }
-      return t;
-    }();
-    uint64_t v = uint64_t{10'000'000'000'000'000'000ULL} + seq;  // < 2^64 for seq < 8.4e18
-    std::array<char, 20> buf{};
-    for (size_t i = buf.size(); i > 0; i -= 2) {  // two digits at a time, from the right
-      const auto pair = static_cast<size_t>(v % 100);
-      v /= 100;
-      buf[i - 2] = kPairs[2 * pair];
-      buf[i - 1] = kPairs[2 * pair + 1];
-    }
-    out.assign(buf.data(), buf.size());
-  }
-  static std::string sequence_string(uint64_t seq) {
-    std::string s;
-    set_sequence(s, seq);
-    return s;
-  }
-
   // FIFO queues: the queue's DelaySeconds is retroactive (SQS_REFERENCE §4): a message never
   // received is due at SentTimestamp + the current delay, whatever the delay was at its send.
   [[nodiscard]] bool retro_due(uint32_t idx, int64_t unix_now) const noexcept {
@@ -2383,7 +2355,7 @@ class Queue::Impl {
     SendResult& result = p.result;
     if (const shm::FifoDedup* d = dedup_find(dkey, unix_now); d != nullptr) {
       std::memcpy(result.message_id.bytes.data(), d->message_id, 16);
-      set_sequence(result.sequence_number, d->seq);
+      result.sequence_number = SequenceNumber{d->seq};
       release_slot(idx, writing);
       // A sync duplicate waits for everything journaled so far, its original included (or
       // for nothing if the journal is empty: the original was restored or memory-only).
@@ -2409,7 +2381,7 @@ class Queue::Impl {
     const uint64_t seq = ++fc_->next_seq;
     nodes_[idx].seq = seq;
     link_tail(g, idx);
-    set_sequence(result.sequence_number, seq);
+    result.sequence_number = SequenceNumber{seq};
     LQS_CRASH_POINT("fifo.send.after_link");
     ticket = journal_append(shm::kJournalSend, idx,
                             slots_[idx].incarnation.load(std::memory_order_relaxed),
@@ -2928,7 +2900,7 @@ Result<void> Queue::send_batch(std::span<const SendRequest> requests,
       if (es[i].error) {
         out.emplace_back(std::move(*es[i].error));
       } else {
-        out.emplace_back(std::move(es[i].p.result));
+        out.emplace_back(es[i].p.result);
         note_ticket(es[i].ticket);
       }
     }

@@ -173,7 +173,7 @@ TEST_F(DurabilityTest, SyncSendsSurviveAPowerLossAndDeletesStayDeleted) {
   // The restored FIFO queue still knows its deduplication ids.
   auto dup = q("jobs.fifo")->send(req("f0", "g0"));
   ASSERT_TRUE(dup);
-  EXPECT_EQ(dup->sequence_number, "10000000000000000001");
+  EXPECT_EQ(dup->sequence_number.to_string(), "10000000000000000001");
 }
 
 TEST_F(DurabilityTest, AsyncLosesOnlyWhatWasNotYetWritten) {

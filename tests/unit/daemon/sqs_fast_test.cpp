@@ -164,7 +164,7 @@ SendResult sample_result(bool attrs, bool sys, bool seq) {
     r.md5_of_message_system_attributes = Md5Digest{};
     r.md5_of_message_system_attributes->bytes[7] = 0x7f;
   }
-  if (seq) r.sequence_number = "18890000000000000001";
+  if (seq) r.sequence_number = lqs::SequenceNumber{8'890'000'000'000'000'001};
   return r;
 }
 

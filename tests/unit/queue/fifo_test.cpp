@@ -123,15 +123,33 @@ TEST_F(FifoTest, SendValidationErrors) {
   EXPECT_EQ(std_q->send(s).error().code, ErrorCode::kInvalidParameterValue);
 }
 
+// SQS writes a SequenceNumber as 20 decimal digits; here it is 10^19 + the number, and a
+// standard queue's (0) has no string at all.
+TEST(SequenceNumberTest, FormatsAsTwentyDigitsAndOrdersAsItsString) {
+  EXPECT_EQ(SequenceNumber{}.to_string(), "");
+  EXPECT_TRUE(SequenceNumber{}.empty());
+  EXPECT_EQ(SequenceNumber{1}.to_string(), "10000000000000000001");
+  EXPECT_EQ(SequenceNumber{1234567890123456789}.to_string(), "11234567890123456789");
+  EXPECT_EQ(SequenceNumber{8'000'000'000'000'000'000}.to_string(), "18000000000000000000");
+  std::string out = "x";
+  SequenceNumber{99}.append_to(out);
+  SequenceNumber{}.append_to(out);
+  EXPECT_EQ(out, "x10000000000000000099");
+  for (uint64_t v : {1ULL, 9ULL, 10ULL, 99ULL, 100ULL, 999'999ULL, 1'000'000ULL}) {
+    EXPECT_LT(SequenceNumber{v}, SequenceNumber{v + 1});
+    EXPECT_LT(SequenceNumber{v}.to_string(), SequenceNumber{v + 1}.to_string());
+  }
+}
+
 TEST_F(FifoTest, OrderWithinAGroupAndSequenceNumbersIncrease) {
   Queue q = make();
   std::string last;
   for (int i = 0; i < 5; ++i) {
     auto s = q.send(req("a" + std::to_string(i), "A"));
     ASSERT_TRUE(s) << s.error().message;
-    ASSERT_EQ(s->sequence_number.size(), 20u);
-    EXPECT_GT(s->sequence_number, last);
-    last = s->sequence_number;
+    ASSERT_EQ(s->sequence_number.to_string().size(), 20u);
+    EXPECT_GT(s->sequence_number.to_string(), last);  // the strings increase, as on SQS
+    last = s->sequence_number.to_string();
   }
   ReceiveBatch b;
   ASSERT_TRUE(q.receive(b, opts(10)));
@@ -140,14 +158,15 @@ TEST_F(FifoTest, OrderWithinAGroupAndSequenceNumbersIncrease) {
     EXPECT_EQ(b.messages[i].body, "a" + std::to_string(i));
     EXPECT_EQ(b.messages[i].message_group_id, "A");
     EXPECT_EQ(b.messages[i].message_deduplication_id, "a" + std::to_string(i));
-    EXPECT_EQ(b.messages[i].sequence_number.size(), 20u);
+    EXPECT_EQ(b.messages[i].sequence_number.to_string().size(), 20u);
     bool has_seq = false;
     for (const auto& [k, v] : b.messages[i].system_attributes) {
-      has_seq = has_seq || (k == "SequenceNumber" && v == b.messages[i].sequence_number);
+      has_seq =
+          has_seq || (k == "SequenceNumber" && v == b.messages[i].sequence_number.to_string());
     }
     EXPECT_TRUE(has_seq);
   }
-  EXPECT_EQ(b.messages[4].sequence_number, last);
+  EXPECT_EQ(b.messages[4].sequence_number.to_string(), last);
 }
 
 // A batch is prepared entry by entry and committed under one acquisition of the index mutex:
@@ -165,7 +184,7 @@ TEST_F(FifoTest, SendBatchKeepsRequestOrderDeduplicatesWithinTheBatchAndFailsEnt
   ASSERT_EQ(out.size(), batch.size());
   ASSERT_FALSE(out[5]);
   EXPECT_EQ(out[5].error().code, ErrorCode::kMissingParameter);
-  std::string last;
+  SequenceNumber last;
   for (size_t i : {0u, 1u, 2u, 4u, 6u}) {
     ASSERT_TRUE(out[i]) << i << ": " << out[i].error().message;
     EXPECT_GT(out[i]->sequence_number, last) << i;

@@ -320,7 +320,7 @@ TEST_F(JournalTest, OnlyOneLiveProcessDrainsAJournal) {
 
 TEST_F(JournalTest, SnapshotAndRestoreKeepFifoOrderSequenceNumbersAndDeduplication) {
   Queue q = make("src.fifo", Durability::kAsync);
-  std::vector<std::string> seqs;
+  std::vector<SequenceNumber> seqs;
   for (int i = 0; i < 6; ++i) {
     auto r = q.send(req("m" + std::to_string(i), i % 2 == 0 ? "A" : "B"));
     ASSERT_TRUE(r);
@@ -342,7 +342,7 @@ TEST_F(JournalTest, SnapshotAndRestoreKeepFifoOrderSequenceNumbersAndDeduplicati
   // Later sends get larger SequenceNumbers than every restored one.
   auto next = r.send(req("m6", "A"));
   ASSERT_TRUE(next);
-  EXPECT_GT(std::stoull(next->sequence_number), std::stoull(seqs[5]));
+  EXPECT_GT(next->sequence_number, seqs[5]);
   // Per-group order is kept.
   ReceiveOptions o;
   o.max_number_of_messages = 10;
