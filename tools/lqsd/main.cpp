@@ -232,7 +232,8 @@ int main(int argc, char** argv) {
   app.add_option("--account-id", account_id, "12-digit account id in queue ARNs")
       ->capture_default_str();
   app.add_option("--housekeeping-interval-ms", interval_ms,
-                 "how often every queue is swept for expired leases, delays and retention")
+                 "how often every queue is swept for expired leases, delays and retention (a "
+                 "large queue: no sooner than 100 times its last sweep's duration)")
       ->check(CLI::Range(int64_t{10}, int64_t{3'600'000}))
       ->capture_default_str();
   uint64_t max_queue_bytes = uint64_t{8} << 30;

@@ -50,6 +50,19 @@ class RegistryTest : public ::testing::Test {
     return std::move(q).value();
   }
 
+  // A new queue `name` (VisibilityTimeout 5 s) holding one message, received and so leased.
+  Queue queue_with_one_lease(const std::string& name) {
+    EXPECT_TRUE(reg_->create_queue(name, {{"VisibilityTimeout", "5"}}));
+    Queue q = open_queue(name);
+    SendRequest r;
+    r.body = "leased";
+    EXPECT_TRUE(q.send(r));
+    ReceiveBatch b;
+    EXPECT_TRUE(q.receive(b));
+    EXPECT_EQ(b.count, 1u);
+    return q;
+  }
+
   test::TempShmRoot root_;
   test::FakeClock clock_;
   std::string data_dir_;
@@ -522,14 +535,7 @@ TEST_F(RegistryTest, MoveTasksRedriveDeadLettersAtTheirRateAndReportSqsStatus) {
 }
 
 TEST_F(RegistryTest, HousekeeperExpiresLeasesDelaysAndRetentionWithNoReceiver) {
-  ASSERT_TRUE(reg_->create_queue("q", {{"VisibilityTimeout", "5"}}));
-  Queue q = open_queue("q");
-  SendRequest r;
-  r.body = "leased";
-  ASSERT_TRUE(q.send(r));
-  ReceiveBatch b;
-  ASSERT_TRUE(q.receive(b));
-  ASSERT_EQ(b.count, 1u);
+  Queue q = queue_with_one_lease("q");
   Housekeeper keeper(*reg_, 1000);
   const int64_t t0 = clock_.unix_ms();
   EXPECT_EQ(keeper.do_work(t0).leases_expired, 0u);
@@ -551,6 +557,40 @@ TEST_F(RegistryTest, HousekeeperExpiresLeasesDelaysAndRetentionWithNoReceiver) {
   clock_.advance(61s);
   EXPECT_EQ(keeper.do_work(clock_.unix_ms()).retention_expired, 2u);
   EXPECT_EQ(q.counts().visible + q.counts().delayed + q.counts().in_flight, 0u);
+}
+
+// The CPU budget: a queue's next pass waits budget_factor times its last pass's wall time when
+// that is longer than the interval. A factor of 10^7 makes any pass (at least a microsecond)
+// defer its queue for 10 s or more, and one of up to 3 s for at most 347 days: the test does
+// not depend on this machine's speed.
+TEST_F(RegistryTest, HousekeeperDefersAQueueWhoseLastPassWasLong) {
+  Queue q = queue_with_one_lease("slow");
+  ReceiveBatch b;
+  Housekeeper keeper(*reg_, 1000, 10'000'000);
+  const int64_t t0 = clock_.unix_ms();
+  auto first = keeper.do_work(t0);
+  EXPECT_EQ(first.queues, 1u);
+  EXPECT_EQ(first.queues_deferred, 0u);
+  clock_.advance(6s);  // the lease is due, and so is the next pass by the interval
+  auto deferred = keeper.do_work(clock_.unix_ms());
+  EXPECT_EQ(deferred.passes, 1u);
+  EXPECT_EQ(deferred.queues, 0u);
+  EXPECT_EQ(deferred.queues_deferred, 1u);
+  EXPECT_EQ(deferred.leases_expired, 0u);
+  // A queue created since has no pass behind it: it is due at once.
+  ASSERT_TRUE(reg_->create_queue("new", {}));
+  auto mixed = keeper.do_work(clock_.unix_ms() + 1000);
+  EXPECT_EQ(mixed.queues, 1u);
+  EXPECT_EQ(mixed.queues_deferred, 1u);
+  // A receive does not wait for the housekeeper: it expires the lease itself.
+  ASSERT_TRUE(q.receive(b));
+  EXPECT_EQ(b.count, 1u);
+  EXPECT_EQ(b.messages[0].receive_count, 2u);
+  // Past the deferral the queue is passed over again.
+  clock_.advance(std::chrono::hours(24 * 400));
+  auto later = keeper.do_work(clock_.unix_ms());
+  EXPECT_EQ(later.queues, 2u);
+  EXPECT_EQ(later.queues_deferred, 0u);
 }
 
 }  // namespace
