@@ -31,7 +31,13 @@ struct CallContext {
   bool query_protocol = false;     ///< some messages differ between the protocols
 };
 
+namespace messages {
+struct ReceiveCall;
+}  // namespace messages
+
 using Reply = std::function<void(Result<nlohmann::json>)>;
+/// An answer already written as JSON text (ReceiveMessage over the JSON protocol).
+using TextReply = std::function<void(Result<std::string>)>;
 
 class SqsApi {
  public:
@@ -56,7 +62,16 @@ class SqsApi {
   std::optional<Result<std::string>> call_fast(std::string_view action, std::string_view body,
                                                const CallContext& ctx);
 
+  /// ReceiveMessage as call() runs it, answered as JSON text written directly (the JSON
+  /// protocol's answer, byte for byte call()'s dumped): calls `reply` exactly once.
+  void receive_message_text(const nlohmann::json& in, const TextReply& reply);
+
  private:
+  // What a ReceiveMessage did: its status, the call as prepared (its renderers) and the
+  // messages (none unless the status is ok). Called exactly once, maybe on the poller's thread.
+  using ReceiveDone =
+      std::function<void(Result<void>, const messages::ReceiveCall&, const ReceiveBatch&)>;
+  void receive(const nlohmann::json& in, const ReceiveDone& done);
   Result<nlohmann::json> control(const std::string& action, const nlohmann::json& in,
                                  const CallContext& ctx);
   Result<std::shared_ptr<Queue>> queue_of(const nlohmann::json& in) const;

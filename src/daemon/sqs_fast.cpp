@@ -2,6 +2,7 @@
 #include "daemon/sqs_fast.hpp"
 
 #include "daemon/sqs_api.hpp"
+#include "daemon/sqs_params.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -445,6 +446,208 @@ bool read_delete(std::string_view body, std::string& queue_url, std::string& rec
     }
   } while (r.eat(','));
   return r.eat('}') && r.at_end() && seen == (kUrl | kHandle);
+}
+
+void append_json_string(std::string& o, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  const size_t start = o.size();
+  o.push_back('"');
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const unsigned char* end = p + s.size();
+  while (p < end) {
+    const unsigned char c = *p;
+    if (c >= 0x80) {
+      // A UTF-8 sequence, copied as it is (no ensure_ascii) if well formed (RFC 3629: no
+      // overlong forms, no surrogates, nothing above U+10FFFF). Otherwise nlohmann replaces
+      // bytes with U+FFFD by rules of its own: let it write the whole string.
+      size_t n = 0;
+      uint32_t min = 0;
+      uint32_t cp = 0;
+      if ((c & 0xE0) == 0xC0) {
+        n = 2, min = 0x80, cp = c & 0x1F;
+      } else if ((c & 0xF0) == 0xE0) {
+        n = 3, min = 0x800, cp = c & 0x0F;
+      } else if ((c & 0xF8) == 0xF0) {
+        n = 4, min = 0x10000, cp = c & 0x07;
+      }
+      bool ok = n != 0 && static_cast<size_t>(end - p) >= n;
+      for (size_t i = 1; ok && i < n; ++i) {
+        ok = (p[i] & 0xC0) == 0x80;
+        cp = (cp << 6) | (p[i] & 0x3F);
+      }
+      if (!ok || cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+        o.resize(start);
+        o.append(nlohmann::json(std::string(s))
+                     .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+        return;
+      }
+      o.append(reinterpret_cast<const char*>(p), n);
+      p += n;
+      continue;
+    }
+    switch (c) {
+      case '"':
+        o.append("\\\"");
+        break;
+      case '\\':
+        o.append("\\\\");
+        break;
+      case '\b':
+        o.append("\\b");
+        break;
+      case '\f':
+        o.append("\\f");
+        break;
+      case '\n':
+        o.append("\\n");
+        break;
+      case '\r':
+        o.append("\\r");
+        break;
+      case '\t':
+        o.append("\\t");
+        break;
+      default:
+        if (c < 0x20) {
+          const char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
+          o.append(esc, sizeof esc);
+        } else {
+          o.push_back(static_cast<char>(c));
+        }
+    }
+    ++p;
+  }
+  o.push_back('"');
+}
+
+namespace {
+
+// `"name":` then `value` as a JSON string.
+void string_member(std::string& o, std::string_view name, std::string_view value) {
+  o.push_back('"');
+  o.append(name);
+  o.append("\":");
+  append_json_string(o, value);
+}
+
+// Sorts `members` by name as nlohmann's std::map does, keeping the last value of a name
+// assigned twice (the general path assigns in order).
+using Members = std::vector<std::pair<std::string_view, std::string_view>>;
+void set_member(Members& members, std::string_view name, std::string_view value) {
+  for (auto& m : members) {
+    if (m.first == name) {
+      m.second = value;
+      return;
+    }
+  }
+  members.emplace_back(name, value);
+}
+
+}  // namespace
+
+std::string write_receive(const ReceiveBatch& b, bool want_sender, bool want_source,
+                          const messages::Identity& identity) {
+  if (b.count == 0) {
+    return "{}";
+  }
+  std::string o;
+  size_t guess = 16;
+  for (size_t i = 0; i < b.count; ++i) {
+    guess += 200 + b.messages[i].body.size() + 64 * b.messages[i].system_attributes.size();
+  }
+  o.reserve(guess);
+  o.append("{\"Messages\":[");
+  Members attrs;
+  std::string source_arn;
+  std::string binary;
+  for (size_t i = 0; i < b.count; ++i) {
+    const ReceivedMessage& m = b.messages[i];
+    if (i > 0) {
+      o.push_back(',');
+    }
+    o.push_back('{');
+    attrs.clear();
+    for (const auto& [k, v] : m.system_attributes) {
+      set_member(attrs, k, v);
+    }
+    if (want_sender) {
+      set_member(attrs, "SenderId", identity.account_id);
+    }
+    if (want_source && !m.dead_letter_source_queue.empty() && identity.queue_arn) {
+      source_arn = identity.queue_arn(m.dead_letter_source_queue);
+      set_member(attrs, "DeadLetterQueueSourceArn", source_arn);
+    }
+    if (!attrs.empty()) {
+      std::sort(attrs.begin(), attrs.end());
+      o.append("\"Attributes\":{");
+      for (size_t k = 0; k < attrs.size(); ++k) {
+        if (k > 0) {
+          o.push_back(',');
+        }
+        append_json_string(o, attrs[k].first);
+        o.push_back(':');
+        append_json_string(o, attrs[k].second);
+      }
+      o.append("},");
+    }
+    string_member(o, "Body", m.body);
+    o.append(R"(,"MD5OfBody":")");
+    if (m.md5_of_body) {
+      m.md5_of_body->append_hex_to(o);
+    }
+    o.push_back('"');
+    if (!m.attributes.empty()) {
+      if (m.md5_of_message_attributes) {
+        o.append(R"(,"MD5OfMessageAttributes":")");
+        m.md5_of_message_attributes->append_hex_to(o);
+        o.push_back('"');
+      }
+      // By name, the last of a name winning, as the general path's map.
+      std::vector<const MessageAttribute*> sorted;
+      sorted.reserve(m.attributes.size());
+      for (const MessageAttribute& a : m.attributes) {
+        auto same = std::find_if(sorted.begin(), sorted.end(),
+                                 [&](const MessageAttribute* x) { return x->name == a.name; });
+        if (same != sorted.end()) {
+          *same = &a;
+        } else {
+          sorted.push_back(&a);
+        }
+      }
+      std::sort(
+          sorted.begin(), sorted.end(),
+          [](const MessageAttribute* x, const MessageAttribute* y) { return x->name < y->name; });
+      o.append(",\"MessageAttributes\":{");
+      for (size_t k = 0; k < sorted.size(); ++k) {
+        const MessageAttribute& a = *sorted[k];
+        if (k > 0) {
+          o.push_back(',');
+        }
+        append_json_string(o, a.name);
+        o.append(":{");
+        if (a.data_type.starts_with("Binary")) {
+          binary = params::base64_encode(a.value);
+          string_member(o, "BinaryValue", binary);
+          o.push_back(',');
+          string_member(o, "DataType", a.data_type);
+        } else {
+          string_member(o, "DataType", a.data_type);
+          o.push_back(',');
+          string_member(o, "StringValue", a.value);
+        }
+        o.push_back('}');
+      }
+      o.push_back('}');
+    }
+    o.append(R"(,"MessageId":")");
+    m.message_id.append_to(o);
+    o.push_back('"');
+    o.push_back(',');
+    string_member(o, "ReceiptHandle", m.receipt_handle);
+    o.push_back('}');
+  }
+  o.append("]}");
+  return o;
 }
 
 std::string write_send(const SendResult& r) {

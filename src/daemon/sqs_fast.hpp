@@ -1,6 +1,7 @@
 // Copyright lqs authors. The hot SQS actions over the JSON protocol without a JSON tree:
 // SendMessage, SendMessageBatch and DeleteMessage in their common shape are read straight from
-// the request bytes, and their answers written straight into the response body.
+// the request bytes, and their answers written straight into the response body; so is every
+// ReceiveMessage answer over the JSON protocol (its small request is still read by nlohmann).
 //
 // Why: with nlohmann::json, a SendMessageBatch of ten 64-byte messages built and destroyed
 // two trees of ~100 allocated nodes; parse, dump and malloc were ~30 % of lqsd's CPU under
@@ -51,6 +52,17 @@ bool read_delete(std::string_view body, std::string& queue_url, std::string& rec
 
 /// SendMessage's answer, byte for byte what nlohmann::json dumps for messages::send_result().
 std::string write_send(const SendResult& r);
+
+/// ReceiveMessage's answer for the batch `b` ({} when empty), byte for byte what dumping
+/// messages::ReceiveCall::render(b) gives: no tree of ~10 allocated nodes per message.
+/// `want_sender`, `want_source`: the SenderId and DeadLetterQueueSourceArn attributes were
+/// asked for; `identity` fills them.
+std::string write_receive(const ReceiveBatch& b, bool want_sender, bool want_source,
+                          const messages::Identity& identity);
+
+/// Appends `s` as a JSON string, exactly as nlohmann::json's dump (no ensure_ascii, invalid
+/// UTF-8 replaced by U+FFFD) writes it.
+void append_json_string(std::string& o, std::string_view s);
 
 /// SendMessageBatch's answer for `ids[k]` sent with `results[k]`, byte for byte what the
 /// general path dumps.

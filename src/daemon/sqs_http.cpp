@@ -41,6 +41,15 @@ http::Response json_ok(const json& body, const std::string& id) {
   return r;
 }
 
+// An answer already written as JSON text (the fast paths).
+http::Response json_text_ok(std::string body, const std::string& id) {
+  http::Response r;
+  r.content_type = std::string(kJsonType);
+  r.body = std::move(body);
+  r.headers.emplace_back("x-amzn-RequestId", id);
+  return r;
+}
+
 http::Response xml_response(int status, std::string body, const std::string& id) {
   http::Response r;
   r.status = status;
@@ -149,15 +158,7 @@ void SqsHttp::handle(const http::Request& r, const http::Respond& respond) {
   const std::string action(r.header("X-Amz-Target").substr(kTargetPrefix.size()));
   const CallContext ctx = context_of(r, false);
   if (auto fast = api_.call_fast(action, r.body, ctx)) {
-    if (!*fast) {
-      respond(json_error(fast->error(), id));
-      return;
-    }
-    http::Response out;
-    out.content_type = std::string(kJsonType);
-    out.body = std::move(**fast);
-    out.headers.emplace_back("x-amzn-RequestId", id);
-    respond(std::move(out));
+    respond(*fast ? json_text_ok(std::move(**fast), id) : json_error(fast->error(), id));
     return;
   }
   const json in = r.body.empty() ? json::object() : json::parse(r.body, nullptr, false);
@@ -165,6 +166,12 @@ void SqsHttp::handle(const http::Request& r, const http::Respond& respond) {
     respond(json_error(
         make_error(ErrorCode::kMalformedRequest, "The request body is not a valid JSON object."),
         id));
+    return;
+  }
+  if (action == "ReceiveMessage") {
+    api_.receive_message_text(in, [respond, id](Result<std::string> out) {
+      respond(out ? json_text_ok(std::move(*out), id) : json_error(out.error(), id));
+    });
     return;
   }
   api_.call(action, in, ctx, [respond, id](Result<json> out) {

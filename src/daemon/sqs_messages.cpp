@@ -306,6 +306,9 @@ Result<ReceiveCall> prepare_receive(const Queue& q, const json& in, Identity ide
   }
   const bool want_sender = wants(o.system_attribute_names, "SenderId");
   const bool want_source = wants(o.system_attribute_names, "DeadLetterQueueSourceArn");
+  call.write = [want_sender, want_source, id = identity](const ReceiveBatch& b) {
+    return fast::write_receive(b, want_sender, want_source, id);
+  };
   call.render = [want_sender, want_source, id = std::move(identity)](const ReceiveBatch& b) {
     json out = json::object();
     if (b.count == 0) {
@@ -470,26 +473,42 @@ Result<json> SqsApi::message_action(const std::string& action, const json& in,
 }
 
 void SqsApi::receive_message(const json& in, const Reply& reply) {
+  receive(in, [reply](Result<void> ok, const messages::ReceiveCall& call, const ReceiveBatch& b) {
+    reply(ok ? Result<json>(call.render(b)) : Result<json>(std::move(ok).error()));
+  });
+}
+
+void SqsApi::receive_message_text(const json& in, const TextReply& reply) {
+  receive(in, [reply](Result<void> ok, const messages::ReceiveCall& call, const ReceiveBatch& b) {
+    reply(ok ? Result<std::string>(call.write(b)) : Result<std::string>(std::move(ok).error()));
+  });
+}
+
+void SqsApi::receive(const json& in, const ReceiveDone& done) {
+  static const ReceiveBatch kNone;
+  auto fail = [&done](Error e) {
+    const messages::ReceiveCall none;
+    done(std::move(e), none, kNone);
+  };
   auto q = queue_of(in);
-  if (!q) return reply(std::move(q).error());
+  if (!q) return fail(std::move(q).error());
   Registry& registry = registry_;
   messages::Identity id{registry_.instance().account_id,
                         [&registry](const std::string& name) { return registry.queue_arn(name); }};
   auto call = messages::prepare_receive(**q, in, std::move(id));
-  if (!call) return reply(std::move(call).error());
+  if (!call) return fail(std::move(call).error());
   ReceiveOptions& o = call->options;
   o.wait_time_s = 0;
   // Try at once: this also validates the options. Wait only if nothing is there.
   ReceiveBatch batch;
-  if (auto r = (*q)->receive(batch, o); !r) return reply(std::move(r).error());
-  if (batch.count > 0 || call->wait_s == 0) return reply(call->render(batch));
-  poller_.submit(std::move(*q), std::move(o), std::chrono::seconds(call->wait_s),
-                 [reply, render = std::move(call->render)](Result<void> status, ReceiveBatch& b) {
-                   if (!status) {
-                     reply(std::move(status).error());
-                   } else {
-                     reply(render(b));
-                   }
+  if (auto r = (*q)->receive(batch, o); !r) return done(std::move(r).error(), *call, kNone);
+  if (batch.count > 0 || call->wait_s == 0) return done({}, *call, batch);
+  // The options leave `call` before it moves into the callback (argument order is unspecified).
+  const std::chrono::seconds wait(call->wait_s);
+  ReceiveOptions options = std::move(o);
+  poller_.submit(std::move(*q), std::move(options), wait,
+                 [done, call = std::move(*call)](Result<void> status, ReceiveBatch& b) {
+                   done(std::move(status), call, b);
                  });
 }
 

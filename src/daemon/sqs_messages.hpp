@@ -87,6 +87,8 @@ struct ReceiveCall {
   ReceiveOptions options;
   int32_t wait_s = 0;
   std::function<nlohmann::json(const ReceiveBatch&)> render;
+  /// The same answer as JSON text, byte for byte render(b).dump() (fast::write_receive).
+  std::function<std::string(const ReceiveBatch&)> write;
 };
 Result<ReceiveCall> prepare_receive(const Queue& q, const nlohmann::json& in, Identity identity);
 

@@ -49,6 +49,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view body(reinterpret_cast<const char*>(data) + 1, size - 1);
   namespace fast = lqs::daemon::fast;
   namespace params = lqs::daemon::params;
+  // Every input, as a string to write: the fast writer's JSON string is nlohmann's.
+  std::string written;
+  fast::append_json_string(written, body);
+  if (written != json(std::string(body)).dump(-1, ' ', false, json::error_handler_t::replace)) {
+    fail("append_json_string differs from nlohmann's dump", body);
+  }
   if (which == 2) {
     std::string url;
     std::string handle;

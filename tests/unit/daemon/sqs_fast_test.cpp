@@ -179,6 +179,52 @@ TEST(SqsFastWrite, SendAnswersAreWhatNlohmannDumps) {
   }
 }
 
+// Every byte below 0x80 alone, well-formed UTF-8 of each length, and the malformed sequences
+// nlohmann replaces by rules of its own (overlong, surrogate, past U+10FFFF, cut short, stray
+// continuation bytes), then random byte strings biased towards those cases.
+TEST(SqsFastWrite, JsonStringsAreWhatNlohmannDumps) {
+  std::vector<std::string> cases = {"",
+                                    "plain",
+                                    "caf\xc3\xa9 \xe4\xb8\xad \xf0\x9f\x98\x80",
+                                    "\xc0\xaf",
+                                    "\xe0\x80\xaf",
+                                    "\xed\xa0\x80",
+                                    "\xf4\x90\x80\x80",
+                                    "\xc3",
+                                    "a\xe4\xb8",
+                                    "\x80",
+                                    "x\xbfy",
+                                    "\xff",
+                                    "\xf8\x88\x80\x80\x80",
+                                    "\xef\xbf\xbf",
+                                    "\xf4\x8f\xbf\xbf",
+                                    "\xc2\x80",
+                                    "\x7f"};
+  for (int c = 0; c < 0x80; ++c) {
+    cases.push_back(std::string(1, static_cast<char>(c)) + "q");
+  }
+  uint64_t x = 0x9E3779B97F4A7C15ULL;
+  const std::string alphabet =
+      std::string("\"\\\b\f\n\r\t\x01\x1f" "Az/") + "\xc3\xa9\xe4\xb8\xad\xf0\x9f";
+  for (int i = 0; i < 20'000; ++i) {
+    std::string t;
+    const int n = static_cast<int>(x % 12);
+    for (int k = 0; k < n; ++k) {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      t.push_back((x >> 40) % 4 == 0 ? static_cast<char>(x >> 8)
+                                     : alphabet[(x >> 16) % alphabet.size()]);
+    }
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    cases.push_back(std::move(t));
+  }
+  for (const std::string& c : cases) {
+    std::string o = "{";
+    fast::append_json_string(o, c);
+    EXPECT_EQ(o, "{" + general_dump(json(c)))
+        << json(c).dump(-1, ' ', true, json::error_handler_t::replace);
+  }
+}
+
 TEST(SqsFastWrite, BatchAnswersAreWhatNlohmannDumps) {
   const std::vector<std::string> ids = {"a", "B-2", "c_3", "d4"};
   std::vector<Result<SendResult>> results;
@@ -313,6 +359,63 @@ class SqsFastHttpTest : public ::testing::Test {
   std::unique_ptr<SqsApi> api_;
   std::unique_ptr<SqsHttp> http_;
 };
+
+// ReceiveMessage's two renderers, the JSON text one (JSON protocol) and the tree one (dumped
+// for the same, and turned into XML for the Query protocol), on batches of every shape.
+TEST_F(SqsFastHttpTest, ReceiveAnswersAreWhatNlohmannDumps) {
+  const std::shared_ptr<Queue> q = registry_->queue("q");
+  ASSERT_TRUE(q);
+  ReceiveBatch b;
+  b.messages.resize(4);
+  ReceivedMessage& plain = b.messages[0];
+  plain.message_id.bytes[0] = 0xab;
+  plain.receipt_handle = "AQEB-handle_0";
+  plain.body = "hello";
+  plain.md5_of_body = Md5Digest{};
+  plain.md5_of_body->bytes[15] = 1;
+  ReceivedMessage& rich = b.messages[1];
+  rich.receipt_handle = "h1";
+  rich.body = "tab\t quote\" slash\\ \x01 caf\xc3\xa9 \xf0\x9f\x98\x80";
+  rich.md5_of_body = Md5Digest{};
+  rich.system_attributes = {{"SentTimestamp", "1700000000000"},
+                            {"ApproximateReceiveCount", "2"},
+                            {"MessageGroupId", "g\"1"},
+                            {"AWSTraceHeader", "Root=1-abc"}};
+  rich.dead_letter_source_queue = "src-queue";
+  rich.attributes = {{"b.bin", "Binary", std::string("\x00\xff\x10", 3)},
+                     {"a.num", "Number.int", "42"},
+                     {"c", "String", "v\n\xe4\xb8\xad"},
+                     {"d.custom", "Binary.png", ""}};
+  rich.md5_of_message_attributes = Md5Digest{};
+  rich.md5_of_message_attributes->bytes[0] = 0x5a;
+  ReceivedMessage& no_md5 = b.messages[2];  // attributes, but no digest
+  no_md5.receipt_handle = "h2";
+  no_md5.attributes = {{"x", "String", "y"}};
+  ReceivedMessage& bad_utf8 = b.messages[3];
+  bad_utf8.receipt_handle = "h3";
+  bad_utf8.body = "cut \xe4\xb8";
+  const std::vector<json> asks = {
+      {{"QueueUrl", kUrl}},
+      {{"QueueUrl", kUrl}, {"AttributeNames", {"All"}}},
+      {{"QueueUrl", kUrl},
+       {"MessageSystemAttributeNames", {"SenderId", "DeadLetterQueueSourceArn"}}},
+      {{"QueueUrl", kUrl}, {"AttributeNames", {"SenderId"}}, {"MessageAttributeNames", {"All"}}}};
+  const Registry& registry = *registry_;
+  for (const json& in : asks) {
+    messages::Identity id{
+        "123456789012", [&registry](const std::string& name) { return registry.queue_arn(name); }};
+    auto call = messages::prepare_receive(*q, in, id);
+    ASSERT_TRUE(call) << call.error().message;
+    for (size_t n = 0; n <= b.messages.size(); ++n) {
+      b.count = n;
+      EXPECT_EQ(call->write(b), general_dump(call->render(b))) << in.dump() << " " << n;
+    }
+  }
+  b.count = 4;
+  EXPECT_NE(general_dump(messages::prepare_receive(*q, asks[2], {"1", nullptr})->render(b)),
+            general_dump(messages::prepare_receive(*q, asks[0], {"1", nullptr})->render(b)))
+      << "the attributes asked for change the answer";
+}
 
 TEST_F(SqsFastHttpTest, FastAndGeneralPathsGiveTheSameAnswers) {
   const std::string q = "http://localhost:9324/000000000000/q";
