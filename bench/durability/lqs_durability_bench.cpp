@@ -246,6 +246,7 @@ class LagProbe {
 
  private:
   void run() {
+    (void)::pthread_setname_np(::pthread_self(), "lag-probe");  // for top -H, chrt
     std::deque<std::pair<Clock::time_point, uint64_t>> pending;  // (when, ticket)
     bool last = false;
     while (!last) {

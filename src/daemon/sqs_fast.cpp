@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -61,23 +62,33 @@ class Reader {
     out.clear();
     const char* run = p_;  // bytes copied as they are, up to p_
     while (p_ < end_) {
-      const auto c = static_cast<unsigned char>(*p_);
-      if (c == '"') {
-        out.append(run, p_);
-        ++p_;
-        return true;
+      // Eight plain bytes at a time (printable ASCII other than '"' and '\\'): a body is
+      // mostly those, and a byte at a time cost 0.7-0.8 ns per byte (256 KiB: 204 µs). Where
+      // a word is not plain, the next 64 bytes go a byte at a time (text dense with UTF-8
+      // would otherwise pay a failed word test every few bytes).
+      while (end_ - p_ >= 8 && plain8(p_)) {
+        p_ += 8;
       }
-      if (c == '\\') {
-        out.append(run, p_);
-        ++p_;
-        if (!escape(out)) {
-          return false;
+      const char* stop = end_ - p_ > 64 ? p_ + 64 : end_;
+      while (p_ < stop) {
+        const auto c = static_cast<unsigned char>(*p_);
+        if (c == '"') {
+          out.append(run, p_);
+          ++p_;
+          return true;
         }
-        run = p_;
-      } else if (c >= 0x20 && c < 0x80) {
-        ++p_;
-      } else if (c < 0x20 || !utf8()) {
-        return false;  // a control character (JSON wants it escaped), or not UTF-8
+        if (c == '\\') {
+          out.append(run, p_);
+          ++p_;
+          if (!escape(out)) {
+            return false;
+          }
+          run = p_;
+        } else if (c >= 0x20 && c < 0x80) {
+          ++p_;
+        } else if (c < 0x20 || !utf8()) {
+          return false;  // a control character (JSON wants it escaped), or not UTF-8
+        }
       }
     }
     return false;
@@ -115,6 +126,20 @@ class Reader {
   }
 
  private:
+  // True if none of the 8 bytes at `p` is below 0x20, at or above 0x80, '"' or '\\'.
+  // (SWAR: a byte b < n shows as the high bit of (b - n) & ~b; exact for "any byte", which is
+  // all this asks.)
+  static bool plain8(const char* p) {
+    uint64_t w = 0;
+    std::memcpy(&w, p, 8);
+    constexpr uint64_t kOnes = 0x0101010101010101ULL;
+    constexpr uint64_t kHigh = 0x8080808080808080ULL;
+    const auto below = [](uint64_t x, uint64_t n) { return (x - kOnes * n) & ~x & kHigh; };
+    const uint64_t quote = w ^ (kOnes * '"');
+    const uint64_t slash = w ^ (kOnes * '\\');
+    return ((w & kHigh) | below(w, 0x20) | below(quote, 1) | below(slash, 1)) == 0;
+  }
+
   void ws() {
     while (p_ < end_ && (*p_ == ' ' || *p_ == '\t' || *p_ == '\n' || *p_ == '\r')) {
       ++p_;

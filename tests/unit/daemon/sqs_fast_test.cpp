@@ -56,6 +56,37 @@ TEST(SqsFastRead, DecodesEveryEscapeAndKeepsUtf8) {
                                     "z caf\xc3\x89 \xe4\xb8\xad\xf0\x9f\x98\x80");
 }
 
+// The reader takes 8 plain bytes at a time: every kind of byte that ends a plain run (a quote,
+// each escape, UTF-8 of each length, a control character, malformed UTF-8), at every offset
+// within and across the words of a long plain body, reads as nlohmann reads it or is refused
+// exactly when nlohmann refuses it.
+TEST(SqsFastRead, EveryBreakInAPlainRunAtEveryOffsetReadsAsNlohmannReadsIt) {
+  const std::vector<std::string> breaks = {R"(\")",    R"(\\)",        R"(\/)",
+                                           R"(\n)",    R"(\u00e9)",    R"(\ud83d\ude00)",
+                                           "\xc3\xa9", "\xe4\xb8\xad", "\xf0\x9f\x98\x80",
+                                           "\x7f",     "\x01",         "\x1f",
+                                           "\xc3",     "\xed\xa0\x80", "\xff"};
+  for (const std::string& b : breaks) {
+    for (size_t at = 0; at < 40; ++at) {
+      for (size_t len : {at, at + 1, at + 9, size_t{80}}) {
+        std::string text(len, 'x');
+        for (size_t i = 0; i < len; ++i) text[i] = static_cast<char>('a' + i % 26);
+        text.insert(std::min(at, len), b);
+        const std::string body = R"({"QueueUrl":"q","MessageBody":")" + text + "\"}";
+        fast::SendInput in;
+        const bool read = fast::read_send(body, false, in);
+        const json j = json::parse(body, nullptr, false);
+        if (j.is_discarded()) {
+          EXPECT_FALSE(read) << json(body).dump(-1, ' ', true, json::error_handler_t::replace);
+          continue;
+        }
+        ASSERT_TRUE(read) << json(body).dump(-1, ' ', true, json::error_handler_t::replace);
+        EXPECT_EQ(in.entries.at(0).body, j["MessageBody"].get<std::string>());
+      }
+    }
+  }
+}
+
 TEST(SqsFastRead, ReadsABatchInRequestOrder) {
   json entries = json::array();
   for (int i = 0; i < 10; ++i) {
@@ -204,8 +235,10 @@ TEST(SqsFastWrite, JsonStringsAreWhatNlohmannDumps) {
     cases.push_back(std::string(1, static_cast<char>(c)) + "q");
   }
   uint64_t x = 0x9E3779B97F4A7C15ULL;
-  const std::string alphabet =
-      std::string("\"\\\b\f\n\r\t\x01\x1f" "Az/") + "\xc3\xa9\xe4\xb8\xad\xf0\x9f";
+  const std::string alphabet = std::string(
+                                   "\"\\\b\f\n\r\t\x01\x1f"
+                                   "Az/") +
+                               "\xc3\xa9\xe4\xb8\xad\xf0\x9f";
   for (int i = 0; i < 20'000; ++i) {
     std::string t;
     const int n = static_cast<int>(x % 12);
