@@ -53,10 +53,30 @@ struct State {
     s.round();
     s.v0 ^= m;
   }
-  uint64_t b = static_cast<uint64_t>(len) << 56;
-  for (size_t i = 0; i < len % 8; ++i) {
-    b |= static_cast<uint64_t>(in[full + i]) << (8 * i);
+  // The 0-7 tail bytes, little-endian, in at most three loads of 4, 2 and 1 bytes (a shift
+  // per byte cost ~33 instructions per receipt handle, callgrind).
+  const uint8_t* t = in + full;
+  const size_t r = len % 8;
+  uint64_t tail = 0;
+  int shift = 0;
+  if ((r & 4) != 0) {
+    uint32_t x;
+    std::memcpy(&x, t, 4);
+    tail = x;
+    t += 4;
+    shift = 32;
   }
+  if ((r & 2) != 0) {
+    uint16_t x;
+    std::memcpy(&x, t, 2);
+    tail |= static_cast<uint64_t>(x) << shift;
+    t += 2;
+    shift += 16;
+  }
+  if ((r & 1) != 0) {
+    tail |= static_cast<uint64_t>(*t) << shift;
+  }
+  const uint64_t b = (static_cast<uint64_t>(len) << 56) | tail;
   s.v3 ^= b;
   s.round();
   s.round();

@@ -1,7 +1,7 @@
 // Copyright lqs authors. SipHash-2-4, 64- and 128-bit outputs, against the reference
 // implementation's published test vectors (github.com/veorq/SipHash, vectors.h: key 00..0f,
-// message 00..len-1), at lengths that cover an empty input, a partial last word, whole words
-// and several blocks.
+// message 00..len-1), at lengths that cover an empty input, every length of a partial last
+// word (read in loads of 4, 2 and 1 bytes), whole words and several blocks.
 #include "common/siphash.hpp"
 
 #include <gtest/gtest.h>
@@ -25,9 +25,11 @@ struct Input {
 TEST(SipHashTest, SixtyFourBitTagsMatchTheReferenceVectors) {
   const Input in;
   const std::pair<size_t, uint64_t> cases[] = {
-      {0, 0x726fdb47dd0e0e31ULL},  {1, 0x74f839c593dc67fdULL},  {7, 0xab0200f58b01d137ULL},
-      {8, 0x93f5f5799a932462ULL},  {9, 0x9e0082df0ba9e4b0ULL},  {15, 0xa129ca6149be45e5ULL},
-      {16, 0x3f2acc7f57c29bdbULL}, {63, 0x958a324ceb064572ULL},
+      {0, 0x726fdb47dd0e0e31ULL},  {1, 0x74f839c593dc67fdULL},  {2, 0x0d6c8009d9a94f5aULL},
+      {3, 0x85676696d7fb7e2dULL},  {4, 0xcf2794e0277187b7ULL},  {5, 0x18765564cd99a68dULL},
+      {6, 0xcbc9466e58fee3ceULL},  {7, 0xab0200f58b01d137ULL},  {8, 0x93f5f5799a932462ULL},
+      {9, 0x9e0082df0ba9e4b0ULL},  {15, 0xa129ca6149be45e5ULL}, {16, 0x3f2acc7f57c29bdbULL},
+      {63, 0x958a324ceb064572ULL},
   };
   for (const auto& [len, want] : cases) {
     EXPECT_EQ(siphash24(in.key.data(), in.msg.data(), len), want) << "length " << len;
