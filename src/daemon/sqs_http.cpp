@@ -141,7 +141,8 @@ void SqsHttp::handle_query(const http::Request& r, const http::Respond& respond)
 }
 
 void SqsHttp::handle(const http::Request& r, const http::Respond& respond) {
-  const bool is_json = r.method == "POST" && r.header("X-Amz-Target").starts_with(kTargetPrefix);
+  const std::string_view target = r.header("X-Amz-Target");  // looked up once
+  const bool is_json = r.method == "POST" && target.starts_with(kTargetPrefix);
   if (verify_) {
     if (auto ok = verify_(r); !ok) {
       const std::string id = request_id();
@@ -155,7 +156,7 @@ void SqsHttp::handle(const http::Request& r, const http::Respond& respond) {
     return;
   }
   const std::string id = request_id();
-  const std::string action(r.header("X-Amz-Target").substr(kTargetPrefix.size()));
+  const std::string action(target.substr(kTargetPrefix.size()));
   const CallContext ctx = context_of(r, false);
   if (auto fast = api_.call_fast(action, r.body, ctx)) {
     respond(*fast ? json_text_ok(std::move(**fast), id) : json_error(fast->error(), id));
