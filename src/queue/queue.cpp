@@ -892,23 +892,30 @@ class Queue::Impl {
     }
     std::memcpy(m.message_id.bytes.data(), rh.message_id, 16);
     p += sizeof rh;
-    m.body.assign(reinterpret_cast<const char*>(p), rh.body_len);
-    p += rh.body_len;
-    // FIFO: "group NUL deduplication id". Assigned in place, keeping the strings' capacity
-    // from one receive to the next.
+    // Each field assigned in place (keeping the strings' capacity from one receive to the
+    // next); an empty one only cleared: assign() of nothing still costs a _M_replace call,
+    // and a standard message's group, trace header and source queue are usually empty.
+    const auto take = [&p](std::string& out, size_t n) {
+      if (n == 0) {
+        out.clear();
+      } else {
+        out.assign(reinterpret_cast<const char*>(p), n);
+        p += n;
+      }
+    };
+    take(m.body, rh.body_len);
+    // FIFO: "group NUL deduplication id".
     const std::string_view group(reinterpret_cast<const char*>(p), rh.group_len);
     const size_t nul = group.find('\0');
-    m.message_group_id.assign(group.substr(0, nul));
+    take(m.message_group_id, std::min(nul, group.size()));
     if (nul == std::string_view::npos) {
       m.message_deduplication_id.clear();
     } else {
-      m.message_deduplication_id.assign(group.substr(nul + 1));
+      ++p;  // the NUL
+      take(m.message_deduplication_id, group.size() - nul - 1);
     }
-    p += rh.group_len;
-    m.aws_trace_header.assign(reinterpret_cast<const char*>(p), rh.trace_len);
-    p += rh.trace_len;
-    m.dead_letter_source_queue.assign(reinterpret_cast<const char*>(p), rh.source_len);
-    p += rh.source_len;
+    take(m.aws_trace_header, rh.trace_len);
+    take(m.dead_letter_source_queue, rh.source_len);
     m.attributes.clear();
     const uint8_t* end = p + rh.attrs_len;
     for (uint16_t i = 0; i < rh.attr_count; ++i) {
