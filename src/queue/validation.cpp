@@ -3,6 +3,9 @@
 
 #include <algorithm>
 #include <cstring>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <string>
 
 namespace lqs::queue {
@@ -112,6 +115,15 @@ bool all_printable_ascii(uint64_t w) noexcept {
   // into the next byte. A byte >= 0x80 is caught by `w & kHigh` (its carry does not matter).
   return ((w & kHigh) | (~(w + kAdd) & kHigh)) == 0;
 }
+
+#if defined(__SSE2__)
+// The same for the 16 bytes at `p`: a byte read as signed is above 0x1f iff it is in
+// 0x20..0x7f (0x80..0xff are negative).
+bool all_printable_ascii16(const unsigned char* p) noexcept {
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  return _mm_movemask_epi8(_mm_cmpgt_epi8(v, _mm_set1_epi8(0x1f))) == 0xffff;
+}
+#endif
 
 // SQS Number: optional sign, digits with an optional fraction (at least one digit in all),
 // optional exponent; at most 38 significant digits; zero, or a magnitude in
@@ -248,27 +260,37 @@ bool is_valid_message_text(std::string_view utf8) noexcept {
   const size_t n = utf8.size();
   size_t i = 0;
   while (i < n) {
-    for (; i + 8 <= n; i += 8) {  // fast path: 8 printable ASCII bytes at a time
+    // Fast path: printable ASCII 16 (SSE2), then 8 bytes at a time. Where a block is not all
+    // printable ASCII, the next 64 bytes go a byte (or a UTF-8 sequence) at a time, so that
+    // text dense with UTF-8 does not pay a failed block test every few bytes.
+#if defined(__SSE2__)
+    for (; i + 16 <= n; i += 16) {
+      if (!all_printable_ascii16(p + i)) {
+        break;
+      }
+    }
+#endif
+    for (; i + 8 <= n; i += 8) {
       uint64_t w;
       std::memcpy(&w, p + i, sizeof w);
       if (!all_printable_ascii(w)) {
         break;
       }
     }
-    if (i >= n) {
-      break;
-    }
-    const unsigned char c = p[i];
-    if ((c >= 0x20 && c < 0x80) || c == 0x9 || c == 0xA || c == 0xD) {
-      ++i;  // printable ASCII, tab, line feed, carriage return
-    } else if (c < 0x80) {
-      return false;  // other C0 controls
-    } else {
-      const size_t len = allowed_sequence_length(p + i, n - i);
-      if (len == 0) {
-        return false;
+    const size_t stop = std::min(n, i + 64);
+    while (i < stop) {
+      const unsigned char c = p[i];
+      if ((c >= 0x20 && c < 0x80) || c == 0x9 || c == 0xA || c == 0xD) {
+        ++i;  // printable ASCII, tab, line feed, carriage return
+      } else if (c < 0x80) {
+        return false;  // other C0 controls
+      } else {
+        const size_t len = allowed_sequence_length(p + i, n - i);
+        if (len == 0) {
+          return false;
+        }
+        i += len;
       }
-      i += len;
     }
   }
   return true;

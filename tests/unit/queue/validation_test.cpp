@@ -328,6 +328,23 @@ TEST(MessageTextTest, FastPathFindsABadByteAtEveryOffset) {
   }
 }
 
+// After a block that is not all printable ASCII, 64 bytes go one at a time and then the
+// 16- and 8-byte blocks resume: a bad byte is found in each stretch, at every offset.
+TEST(MessageTextTest, BadByteFoundAtEveryOffsetAfterUtf8AndDel) {
+  for (const std::string& head : {utf8(0xE9), utf8(0x4E2D), std::string("\x7f")}) {
+    const std::string good = head + std::string(200, 'b') + utf8(0x1F600) + std::string(40, 'c');
+    ASSERT_TRUE(is_valid_message_text(good));
+    for (size_t pos = head.size(); pos < good.size(); ++pos) {
+      if (static_cast<unsigned char>(good[pos]) >= 0x80) continue;  // inside the emoji
+      for (char bad : {'\0', '\x1F', '\xFF'}) {
+        std::string s = good;
+        s[pos] = bad;
+        ASSERT_FALSE(is_valid_message_text(s)) << "offset " << pos << " byte " << int(bad);
+      }
+    }
+  }
+}
+
 TEST(MessageTextTest, AgreesWithAStrictReferenceDecoderOnRandomInput) {
   std::mt19937 rng(12345);
   // Biased towards interesting bytes so multi-byte sequences are common.
