@@ -13,18 +13,19 @@ HousekeepingReport Housekeeper::do_work(int64_t now_ms) {
   }
   next_due_ms_ = now_ms + interval_ms_;
   out.passes = 1;
-  std::unordered_map<std::string, int64_t> due;
+  std::unordered_map<std::string, Due> due;
   for (std::string& name : registry_.queue_names()) {
-    if (const auto it = queue_due_ms_.find(name);
-        it != queue_due_ms_.end() && now_ms < it->second) {
-      ++out.queues_deferred;
-      due.emplace(std::move(name), it->second);
-      continue;
-    }
     // Outside the registry's lock: a sweep of a large queue takes milliseconds, and the HTTP
     // thread takes that lock on every request. A queue deleted meanwhile is skipped (or
     // swept once more through the mapping we hold, which is harmless).
     const std::shared_ptr<Queue> q = registry_.queue(name);
+    if (const auto it = queue_due_ms_.find(name); q && it != queue_due_ms_.end() &&
+                                                  now_ms < it->second.at_ms &&
+                                                  it->second.queue.lock() == q) {
+      ++out.queues_deferred;
+      due.emplace(std::move(name), it->second);
+      continue;
+    }
     if (q) {
       // Wall time, not `now_ms` (tests step that one by hand): the pass's real cost.
       const auto start = std::chrono::steady_clock::now();
@@ -33,7 +34,7 @@ HousekeepingReport Housekeeper::do_work(int64_t now_ms) {
                                   std::chrono::steady_clock::now() - start)
                                   .count();
       due.emplace(std::move(name),
-                  now_ms + std::max(interval_ms_, budget_factor_ * took_us / 1000));
+                  Due{q, now_ms + std::max(interval_ms_, budget_factor_ * took_us / 1000)});
       ++out.queues;
       out.leases_expired += r.leases_expired;
       out.retention_expired += r.retention_expired;

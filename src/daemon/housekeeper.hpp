@@ -22,6 +22,7 @@
 #include "daemon/registry.hpp"
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <unordered_map>
 
@@ -60,9 +61,14 @@ class Housekeeper {
   int64_t interval_ms_;
   int64_t budget_factor_;
   int64_t next_due_ms_ = 0;
-  // Per queue: when its next pass is due (absent: now). Entries of deleted queues are dropped
-  // at the next pass.
-  std::unordered_map<std::string, int64_t> queue_due_ms_;
+  // Per queue: when its next pass is due (absent: now), and for which queue object: a queue
+  // deleted and created again under its name is a new object, due at once. Entries of deleted
+  // queues are dropped at the next pass.
+  struct Due {
+    std::weak_ptr<Queue> queue;
+    int64_t at_ms = 0;
+  };
+  std::unordered_map<std::string, Due> queue_due_ms_;
 };
 
 }  // namespace lqs::daemon

@@ -593,6 +593,22 @@ TEST_F(RegistryTest, HousekeeperDefersAQueueWhoseLastPassWasLong) {
   EXPECT_EQ(later.queues_deferred, 0u);
 }
 
+// A queue deleted and created again under its name is a new queue: due at once, whatever the
+// deferral of the old one (at least 1,000 s here, with a factor of 10^9).
+TEST_F(RegistryTest, HousekeeperPassesOverAQueueCreatedAgainUnderItsName) {
+  ASSERT_TRUE(reg_->create_queue("again", {}));
+  Housekeeper keeper(*reg_, 1000, 1'000'000'000);
+  EXPECT_EQ(keeper.do_work(clock_.unix_ms()).queues, 1u);
+  clock_.advance(2s);
+  EXPECT_EQ(keeper.do_work(clock_.unix_ms()).queues_deferred, 1u);
+  ASSERT_TRUE(reg_->delete_queue("again"));
+  clock_.advance(61s);  // SQS's quiet minute after a delete
+  ASSERT_TRUE(reg_->create_queue("again", {}));
+  const auto rep = keeper.do_work(clock_.unix_ms());
+  EXPECT_EQ(rep.queues, 1u);
+  EXPECT_EQ(rep.queues_deferred, 0u);
+}
+
 }  // namespace
 }  // namespace lqs::daemon
 
