@@ -423,7 +423,10 @@ TEST_F(LqsdTest, PoisonMessageMovesToTheDeadLetterQueueAcrossProcesses) {
 // messages through the data plane: nothing acknowledged is lost, no queue is duplicated, and
 // no lease stays stuck.
 TEST_F(LqsdTest, RepeatedSigkillsMidTrafficLoseNothing) {
-  constexpr int kMessages = 200000;  // an upper bound: the producer runs until the kills end
+  // An upper bound the producer never reaches: it runs until the kills end. (At 1 ms of sleep
+  // per 8 sends it needs 250 s for these; 200,000 took 25 s, and under ASan on a slow host
+  // the ten restarts once took longer, so the last kill found the traffic already over.)
+  constexpr int kMessages = 2000000;
   struct Shared {
     std::atomic<int> acked{-1};
     std::atomic<int> stop_producing{0};
