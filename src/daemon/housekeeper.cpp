@@ -19,9 +19,8 @@ HousekeepingReport Housekeeper::do_work(int64_t now_ms) {
     // thread takes that lock on every request. A queue deleted meanwhile is skipped (or
     // swept once more through the mapping we hold, which is harmless).
     const std::shared_ptr<Queue> q = registry_.queue(name);
-    if (const auto it = queue_due_ms_.find(name); q && it != queue_due_ms_.end() &&
-                                                  now_ms < it->second.at_ms &&
-                                                  it->second.queue.lock() == q) {
+    if (const auto it = queue_due_.find(name);
+        q && it != queue_due_.end() && now_ms < it->second.at_ms && it->second.queue.lock() == q) {
       ++out.queues_deferred;
       due.emplace(std::move(name), it->second);
       continue;
@@ -46,7 +45,7 @@ HousekeepingReport Housekeeper::do_work(int64_t now_ms) {
       out.fifo_groups_requeued += r.fifo_groups_requeued;
     }
   }
-  queue_due_ms_ = std::move(due);
+  queue_due_ = std::move(due);
   return out;
 }
 

@@ -68,7 +68,7 @@ class Housekeeper {
     std::weak_ptr<Queue> queue;
     int64_t at_ms = 0;
   };
-  std::unordered_map<std::string, Due> queue_due_ms_;
+  std::unordered_map<std::string, Due> queue_due_;
 };
 
 }  // namespace lqs::daemon

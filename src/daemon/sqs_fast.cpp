@@ -5,6 +5,7 @@
 #include "daemon/sqs_params.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -12,6 +13,47 @@
 
 namespace lqs::daemon::fast {
 namespace {
+
+// The length of the well-formed UTF-8 sequence at `p` (RFC 3629: no overlong form, no
+// surrogate, nothing above U+10FFFF), of at most `avail` bytes; 0 if there is none.
+size_t utf8_length(const unsigned char* p, size_t avail) {
+  const unsigned char b0 = p[0];
+  unsigned char lo = 0x80;
+  unsigned char hi = 0xBF;
+  size_t more = 0;
+  if (b0 >= 0xC2 && b0 <= 0xDF) {
+    more = 1;
+  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+    more = 2;
+    if (b0 == 0xE0) {
+      lo = 0xA0;
+    }
+    if (b0 == 0xED) {
+      hi = 0x9F;
+    }
+  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+    more = 3;
+    if (b0 == 0xF0) {
+      lo = 0x90;
+    }
+    if (b0 == 0xF4) {
+      hi = 0x8F;
+    }
+  } else {
+    return 0;
+  }
+  if (avail <= more) {
+    return 0;
+  }
+  for (size_t i = 1; i <= more; ++i) {
+    if (p[i] < lo || p[i] > hi) {
+      return 0;
+    }
+    lo = 0x80;  // only the second byte has a narrower range
+    hi = 0xBF;
+  }
+  return more + 1;
+}
 
 // A strict reader of JSON text (RFC 8259), for the few shapes above. Every function returns
 // false for anything it does not handle; the caller then gives up on the whole input.
@@ -247,44 +289,10 @@ class Reader {
   // One UTF-8 sequence of 2-4 bytes at p_ (RFC 3629 §4: no overlong forms, no surrogates,
   // nothing above U+10FFFF), as nlohmann's lexer checks it.
   bool utf8() {
-    const auto b0 = static_cast<unsigned char>(*p_);
-    unsigned char lo = 0x80;
-    unsigned char hi = 0xBF;
-    int more = 0;
-    if (b0 >= 0xC2 && b0 <= 0xDF) {
-      more = 1;
-    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-      more = 2;
-      if (b0 == 0xE0) {
-        lo = 0xA0;
-      }
-      if (b0 == 0xED) {
-        hi = 0x9F;
-      }
-    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-      more = 3;
-      if (b0 == 0xF0) {
-        lo = 0x90;
-      }
-      if (b0 == 0xF4) {
-        hi = 0x8F;
-      }
-    } else {
-      return false;
-    }
-    if (end_ - p_ <= more) {
-      return false;
-    }
-    for (int i = 1; i <= more; ++i) {
-      const auto b = static_cast<unsigned char>(p_[i]);
-      if (b < lo || b > hi) {
-        return false;
-      }
-      lo = 0x80;  // only the second byte has a narrower range
-      hi = 0xBF;
-    }
-    p_ += more + 1;
-    return true;
+    const size_t n =
+        utf8_length(reinterpret_cast<const unsigned char*>(p_), static_cast<size_t>(end_ - p_));
+    p_ += n;
+    return n != 0;
   }
 
   const char* p_;
@@ -473,6 +481,24 @@ bool read_delete(std::string_view body, std::string& queue_url, std::string& rec
   return r.eat('}') && r.at_end() && seen == (kUrl | kHandle);
 }
 
+namespace {
+
+// nlohmann's two-character escapes in a string: the character after the backslash, or 0 (other
+// control characters are \u00xx).
+constexpr std::array<char, 128> kShortEscape = [] {
+  std::array<char, 128> t{};
+  t['"'] = '"';
+  t['\\'] = '\\';
+  t['\b'] = 'b';
+  t['\f'] = 'f';
+  t['\n'] = 'n';
+  t['\r'] = 'r';
+  t['\t'] = 't';
+  return t;
+}();
+
+}  // namespace
+
 void append_json_string(std::string& o, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   const size_t start = o.size();
@@ -482,25 +508,10 @@ void append_json_string(std::string& o, std::string_view s) {
   while (p < end) {
     const unsigned char c = *p;
     if (c >= 0x80) {
-      // A UTF-8 sequence, copied as it is (no ensure_ascii) if well formed (RFC 3629: no
-      // overlong forms, no surrogates, nothing above U+10FFFF). Otherwise nlohmann replaces
-      // bytes with U+FFFD by rules of its own: let it write the whole string.
-      size_t n = 0;
-      uint32_t min = 0;
-      uint32_t cp = 0;
-      if ((c & 0xE0) == 0xC0) {
-        n = 2, min = 0x80, cp = c & 0x1F;
-      } else if ((c & 0xF0) == 0xE0) {
-        n = 3, min = 0x800, cp = c & 0x0F;
-      } else if ((c & 0xF8) == 0xF0) {
-        n = 4, min = 0x10000, cp = c & 0x07;
-      }
-      bool ok = n != 0 && static_cast<size_t>(end - p) >= n;
-      for (size_t i = 1; ok && i < n; ++i) {
-        ok = (p[i] & 0xC0) == 0x80;
-        cp = (cp << 6) | (p[i] & 0x3F);
-      }
-      if (!ok || cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+      // A UTF-8 sequence, copied as it is (no ensure_ascii) if well formed. Otherwise
+      // nlohmann replaces bytes with U+FFFD by rules of its own: let it write the whole string.
+      const size_t n = utf8_length(p, static_cast<size_t>(end - p));
+      if (n == 0) {
         o.resize(start);
         o.append(nlohmann::json(std::string(s))
                      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
@@ -510,35 +521,14 @@ void append_json_string(std::string& o, std::string_view s) {
       p += n;
       continue;
     }
-    switch (c) {
-      case '"':
-        o.append("\\\"");
-        break;
-      case '\\':
-        o.append("\\\\");
-        break;
-      case '\b':
-        o.append("\\b");
-        break;
-      case '\f':
-        o.append("\\f");
-        break;
-      case '\n':
-        o.append("\\n");
-        break;
-      case '\r':
-        o.append("\\r");
-        break;
-      case '\t':
-        o.append("\\t");
-        break;
-      default:
-        if (c < 0x20) {
-          const char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
-          o.append(esc, sizeof esc);
-        } else {
-          o.push_back(static_cast<char>(c));
-        }
+    if (const char e = kShortEscape[c]; e != 0) {
+      const char esc[2] = {'\\', e};
+      o.append(esc, sizeof esc);
+    } else if (c < 0x20) {
+      const char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
+      o.append(esc, sizeof esc);
+    } else {
+      o.push_back(static_cast<char>(c));
     }
     ++p;
   }
@@ -555,19 +545,6 @@ void string_member(std::string& o, std::string_view name, std::string_view value
   append_json_string(o, value);
 }
 
-// Sorts `members` by name as nlohmann's std::map does, keeping the last value of a name
-// assigned twice (the general path assigns in order).
-using Members = std::vector<std::pair<std::string_view, std::string_view>>;
-void set_member(Members& members, std::string_view name, std::string_view value) {
-  for (auto& m : members) {
-    if (m.first == name) {
-      m.second = value;
-      return;
-    }
-  }
-  members.emplace_back(name, value);
-}
-
 }  // namespace
 
 std::string write_receive(const ReceiveBatch& b, bool want_sender, bool want_source,
@@ -582,7 +559,9 @@ std::string write_receive(const ReceiveBatch& b, bool want_sender, bool want_sou
   }
   o.reserve(guess);
   o.append("{\"Messages\":[");
-  Members attrs;
+  // Attributes by name, as nlohmann's std::map orders them. Names are distinct: the engine's
+  // system attributes never include SenderId or DeadLetterQueueSourceArn.
+  std::vector<std::pair<std::string_view, std::string_view>> attrs;
   std::string source_arn;
   std::string binary;
   for (size_t i = 0; i < b.count; ++i) {
@@ -593,14 +572,14 @@ std::string write_receive(const ReceiveBatch& b, bool want_sender, bool want_sou
     o.push_back('{');
     attrs.clear();
     for (const auto& [k, v] : m.system_attributes) {
-      set_member(attrs, k, v);
+      attrs.emplace_back(k, v);
     }
     if (want_sender) {
-      set_member(attrs, "SenderId", identity.account_id);
+      attrs.emplace_back("SenderId", identity.account_id);
     }
     if (want_source && !m.dead_letter_source_queue.empty() && identity.queue_arn) {
       source_arn = identity.queue_arn(m.dead_letter_source_queue);
-      set_member(attrs, "DeadLetterQueueSourceArn", source_arn);
+      attrs.emplace_back("DeadLetterQueueSourceArn", source_arn);
     }
     if (!attrs.empty()) {
       std::sort(attrs.begin(), attrs.end());
@@ -627,24 +606,11 @@ std::string write_receive(const ReceiveBatch& b, bool want_sender, bool want_sou
         m.md5_of_message_attributes->append_hex_to(o);
         o.push_back('"');
       }
-      // By name, the last of a name winning, as the general path's map.
-      std::vector<const MessageAttribute*> sorted;
-      sorted.reserve(m.attributes.size());
-      for (const MessageAttribute& a : m.attributes) {
-        auto same = std::find_if(sorted.begin(), sorted.end(),
-                                 [&](const MessageAttribute* x) { return x->name == a.name; });
-        if (same != sorted.end()) {
-          *same = &a;
-        } else {
-          sorted.push_back(&a);
-        }
-      }
-      std::sort(
-          sorted.begin(), sorted.end(),
-          [](const MessageAttribute* x, const MessageAttribute* y) { return x->name < y->name; });
+      // Already in the map's order: a receive returns them sorted by name, and names are
+      // distinct (validate_message_attributes refuses a name twice).
       o.append(",\"MessageAttributes\":{");
-      for (size_t k = 0; k < sorted.size(); ++k) {
-        const MessageAttribute& a = *sorted[k];
+      for (size_t k = 0; k < m.attributes.size(); ++k) {
+        const MessageAttribute& a = m.attributes[k];
         if (k > 0) {
           o.push_back(',');
         }

@@ -304,54 +304,58 @@ Result<ReceiveCall> prepare_receive(const Queue& q, const json& in, Identity ide
                    " for parameter WaitTimeSeconds is invalid. Reason: Must be >= 0 and "
                    "<= 20, if provided.");
   }
-  const bool want_sender = wants(o.system_attribute_names, "SenderId");
-  const bool want_source = wants(o.system_attribute_names, "DeadLetterQueueSourceArn");
-  call.write = [want_sender, want_source, id = identity](const ReceiveBatch& b) {
-    return fast::write_receive(b, want_sender, want_source, id);
-  };
-  call.render = [want_sender, want_source, id = std::move(identity)](const ReceiveBatch& b) {
-    json out = json::object();
-    if (b.count == 0) {
-      return out;  // an empty receive is {} (§1.3)
-    }
-    json messages = json::array();
-    for (size_t i = 0; i < b.count; ++i) {
-      const ReceivedMessage& m = b.messages[i];
-      json j = {{"MessageId", m.message_id.to_string()},
-                {"ReceiptHandle", m.receipt_handle},
-                {"MD5OfBody", m.md5_of_body ? m.md5_of_body->to_hex() : std::string()},
-                {"Body", m.body}};
-      json attrs = json::object();
-      for (const auto& [k, v] : m.system_attributes) {
-        attrs[k] = v;
-      }
-      if (want_sender) attrs["SenderId"] = id.account_id;
-      if (want_source && !m.dead_letter_source_queue.empty() && id.queue_arn) {
-        attrs["DeadLetterQueueSourceArn"] = id.queue_arn(m.dead_letter_source_queue);
-      }
-      if (!attrs.empty()) j["Attributes"] = std::move(attrs);
-      if (!m.attributes.empty()) {
-        json ma = json::object();
-        for (const MessageAttribute& a : m.attributes) {
-          json v = {{"DataType", a.data_type}};
-          if (a.data_type.starts_with("Binary")) {
-            v["BinaryValue"] = base64_encode(a.value);
-          } else {
-            v["StringValue"] = a.value;
-          }
-          ma[a.name] = std::move(v);
-        }
-        if (m.md5_of_message_attributes) {
-          j["MD5OfMessageAttributes"] = m.md5_of_message_attributes->to_hex();
-        }
-        j["MessageAttributes"] = std::move(ma);
-      }
-      messages.push_back(std::move(j));
-    }
-    out["Messages"] = std::move(messages);
-    return out;
-  };
+  call.want_sender = wants(o.system_attribute_names, "SenderId");
+  call.want_source = wants(o.system_attribute_names, "DeadLetterQueueSourceArn");
+  call.identity = std::move(identity);
   return call;
+}
+
+std::string ReceiveCall::write(const ReceiveBatch& b) const {
+  return fast::write_receive(b, want_sender, want_source, identity);
+}
+
+json ReceiveCall::render(const ReceiveBatch& b) const {
+  const Identity& id = identity;
+  json out = json::object();
+  if (b.count == 0) {
+    return out;  // an empty receive is {} (§1.3)
+  }
+  json messages = json::array();
+  for (size_t i = 0; i < b.count; ++i) {
+    const ReceivedMessage& m = b.messages[i];
+    json j = {{"MessageId", m.message_id.to_string()},
+              {"ReceiptHandle", m.receipt_handle},
+              {"MD5OfBody", m.md5_of_body ? m.md5_of_body->to_hex() : std::string()},
+              {"Body", m.body}};
+    json attrs = json::object();
+    for (const auto& [k, v] : m.system_attributes) {
+      attrs[k] = v;
+    }
+    if (want_sender) attrs["SenderId"] = id.account_id;
+    if (want_source && !m.dead_letter_source_queue.empty() && id.queue_arn) {
+      attrs["DeadLetterQueueSourceArn"] = id.queue_arn(m.dead_letter_source_queue);
+    }
+    if (!attrs.empty()) j["Attributes"] = std::move(attrs);
+    if (!m.attributes.empty()) {
+      json ma = json::object();
+      for (const MessageAttribute& a : m.attributes) {
+        json v = {{"DataType", a.data_type}};
+        if (a.data_type.starts_with("Binary")) {
+          v["BinaryValue"] = base64_encode(a.value);
+        } else {
+          v["StringValue"] = a.value;
+        }
+        ma[a.name] = std::move(v);
+      }
+      if (m.md5_of_message_attributes) {
+        j["MD5OfMessageAttributes"] = m.md5_of_message_attributes->to_hex();
+      }
+      j["MessageAttributes"] = std::move(ma);
+    }
+    messages.push_back(std::move(j));
+  }
+  out["Messages"] = std::move(messages);
+  return out;
 }
 
 Result<json> delete_message(Queue& q, const json& in) {
@@ -485,10 +489,10 @@ void SqsApi::receive_message_text(const json& in, const TextReply& reply) {
 }
 
 void SqsApi::receive(const json& in, const ReceiveDone& done) {
-  static const ReceiveBatch kNone;
+  static const ReceiveBatch no_messages;
   auto fail = [&done](Error e) {
     const messages::ReceiveCall none;
-    done(std::move(e), none, kNone);
+    done(std::move(e), none, no_messages);
   };
   auto q = queue_of(in);
   if (!q) return fail(std::move(q).error());
@@ -501,7 +505,7 @@ void SqsApi::receive(const json& in, const ReceiveDone& done) {
   o.wait_time_s = 0;
   // Try at once: this also validates the options. Wait only if nothing is there.
   ReceiveBatch batch;
-  if (auto r = (*q)->receive(batch, o); !r) return done(std::move(r).error(), *call, kNone);
+  if (auto r = (*q)->receive(batch, o); !r) return done(std::move(r).error(), *call, no_messages);
   if (batch.count > 0 || call->wait_s == 0) return done({}, *call, batch);
   // The options leave `call` before it moves into the callback (argument order is unspecified).
   const std::chrono::seconds wait(call->wait_s);

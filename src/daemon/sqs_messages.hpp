@@ -86,9 +86,13 @@ struct Identity {
 struct ReceiveCall {
   ReceiveOptions options;
   int32_t wait_s = 0;
-  std::function<nlohmann::json(const ReceiveBatch&)> render;
+  bool want_sender = false;  ///< SenderId asked for (filled from identity)
+  bool want_source = false;  ///< DeadLetterQueueSourceArn asked for
+  Identity identity;
+  /// The SQS output for `b` as a tree (the Query protocol turns it into XML).
+  [[nodiscard]] nlohmann::json render(const ReceiveBatch& b) const;
   /// The same answer as JSON text, byte for byte render(b).dump() (fast::write_receive).
-  std::function<std::string(const ReceiveBatch&)> write;
+  [[nodiscard]] std::string write(const ReceiveBatch& b) const;
 };
 Result<ReceiveCall> prepare_receive(const Queue& q, const nlohmann::json& in, Identity identity);
 

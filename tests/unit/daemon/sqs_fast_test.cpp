@@ -415,8 +415,9 @@ TEST_F(SqsFastHttpTest, ReceiveAnswersAreWhatNlohmannDumps) {
                             {"MessageGroupId", "g\"1"},
                             {"AWSTraceHeader", "Root=1-abc"}};
   rich.dead_letter_source_queue = "src-queue";
-  rich.attributes = {{"b.bin", "Binary", std::string("\x00\xff\x10", 3)},
-                     {"a.num", "Number.int", "42"},
+  // As a receive returns them: sorted by name, each name once.
+  rich.attributes = {{"a.num", "Number.int", "42"},
+                     {"b.bin", "Binary", std::string("\x00\xff\x10", 3)},
                      {"c", "String", "v\n\xe4\xb8\xad"},
                      {"d.custom", "Binary.png", ""}};
   rich.md5_of_message_attributes = Md5Digest{};
